@@ -1,0 +1,89 @@
+"""qcapp: classify questions by the answer they expect, and learn from the people who use it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import REPOSITORY_ROOT, load_configuration
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides every other source of settings."""
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("QC_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path or REPOSITORY_ROOT / "instance").resolve()),
+        instance_relative_config=True,
+        template_folder=str(REPOSITORY_ROOT / "templates"),
+        static_folder=str(REPOSITORY_ROOT / "static"),
+    )
+    load_configuration(app, config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_admin(app)
+    register_errors(app)
+    register_cli(app)
+    register_security_headers(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    from .logs import configure
+
+    configure(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (the models must be known before migrations run)
+    from .database import configure_engines
+    from .extensions import csrf, db, login_manager, migrate
+    from .services.classifier import ModelHolder
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPOSITORY_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    configure_engines(app)
+    app.extensions["qc_models"] = ModelHolder(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .home import bp as home_bp
+    from .predict import bp as predict_bp
+    from .predict.api import bp as api_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(predict_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+
+
+def register_admin(app: Flask) -> None:
+    from .admin import build_admin
+
+    build_admin(app)
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import qc
+
+    app.cli.add_command(qc)
+
+
+def register_security_headers(app: Flask) -> None:
+    from .security import install_security_headers
+
+    install_security_headers(app)

@@ -1,0 +1,42 @@
+"""The admin dashboard, built inside the factory so every app gets its own Admin object."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from ..extensions import db
+from ..models import AuditEvent, Correction, Example, ModelVersion, Query, TrainingRun, User
+from ..security import csp_nonce
+from .dashboard import DashboardView
+from .views import (
+    AuditEventView,
+    CorrectionView,
+    ExampleView,
+    ModelVersionView,
+    QueryView,
+    TrainingRunView,
+    UserView,
+)
+
+
+def build_admin(app: Flask) -> Admin:
+    """Create the Admin object with every view behind the shared login rule."""
+    admin = Admin(
+        app,
+        name="qcapp admin",
+        index_view=DashboardView(name="Dashboard", url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin/qc_base.html"),
+        csp_nonce_generator=csp_nonce,
+    )
+    admin.add_view(QueryView(Query, db, name="Queries", endpoint="queries"))
+    admin.add_view(CorrectionView(Correction, db, name="Corrections", endpoint="corrections"))
+    admin.add_view(ExampleView(Example, db, name="Examples", endpoint="examples"))
+    admin.add_view(
+        ModelVersionView(ModelVersion, db, name="Model versions", endpoint="versions")
+    )
+    admin.add_view(TrainingRunView(TrainingRun, db, name="Training runs", endpoint="runs"))
+    admin.add_view(UserView(User, db, name="Users", endpoint="users"))
+    admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    return admin

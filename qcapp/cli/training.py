@@ -1,0 +1,114 @@
+"""``qc setup``, ``qc train``, ``qc evaluate`` and ``qc predict``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from training.artifacts import ArtifactError, load_version
+from training.evaluate import evaluate, format_metrics_table
+from training.io import DatasetError, load_dataset
+
+from ..services.classifier import resolve_artifact
+from ..services.datasets import STARTER_DATASET, active_dataset, import_dataset, starter_dataset_path
+from ..services.versions import TrainingError, active_version, get_version, train_version
+from . import qc
+
+
+def echo_progress(message: str, fraction: float) -> None:
+    click.echo(f"[{fraction * 100:5.1f}%] {message}", err=True)
+
+
+@qc.command("setup")
+def setup_command() -> None:
+    """Import the starter dataset and train a quick model, each only when missing."""
+    if active_dataset() is None:
+        dataset, loaded = import_dataset(starter_dataset_path(), STARTER_DATASET)
+        click.echo(f"Imported dataset {dataset.name!r}: {dataset.rows} questions.")
+    if active_version() is None:
+        click.echo("No active model: training the default model (quick mode)...")
+        version = train_version(quick=True, actor="setup", progress=echo_progress)
+        click.echo(f"Trained and activated model version {version.version}.")
+    else:
+        click.echo(f"Model version {active_version().version} is active.")
+
+
+@qc.command("train")
+@click.option("--dataset", "dataset_name", help="Base dataset to train on (default: the active one).")
+@click.option("--quick", is_flag=True, help="Skip model selection; use tuned defaults.")
+@click.option("--features", default="default", show_default=True, help="Feature set.")
+@click.option("--no-activate", is_flag=True, help="Register the version without activating it.")
+def train_command(dataset_name: str | None, quick: bool, features: str, no_activate: bool) -> None:
+    """Train a model version on a base dataset, register it and activate it."""
+    try:
+        version = train_version(
+            dataset_name,
+            quick=quick,
+            features=features,
+            actor="cli",
+            progress=echo_progress,
+            activate=not no_activate,
+        )
+    except (TrainingError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(format_metrics_table(version.metrics))
+    state = "activated" if version.is_active else "registered (not active)"
+    click.echo(f"Model version {version.version} {state}.")
+
+
+def load_classifier(version_name: str | None):
+    """The classifier of a named version, or of the active one."""
+    version = get_version(version_name) if version_name else active_version()
+    if version is None:
+        raise click.ClickException(
+            f"There is no model version {version_name!r}." if version_name
+            else "There is no active model version. Run `qc train` first."
+        )
+    try:
+        path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
+        return version, load_version(path)
+    except (ArtifactError, OSError) as error:
+        raise click.ClickException(f"Cannot load version {version.version}: {error}") from None
+
+
+@qc.command("evaluate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--version", "version_name", help="Model version (default: the active one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@click.option("--skip-bad", is_flag=True, help="Skip broken rows instead of refusing the file.")
+def evaluate_command(path: Path, version_name: str | None, as_json: bool, skip_bad: bool) -> None:
+    """Evaluate a model version on a labelled file (tutorial CSV or UIUC label format)."""
+    try:
+        loaded = load_dataset(path, skip_bad=skip_bad)
+    except (DatasetError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    version, classifier = load_classifier(version_name)
+    metrics = evaluate(classifier, loaded.frame)
+    if as_json:
+        metrics = {"version": version.version, **metrics}
+        click.echo(json.dumps(metrics, default=float))
+    else:
+        click.echo(f"Model version {version.version} on {path} ({metrics['n']} questions)")
+        click.echo(format_metrics_table(metrics))
+
+
+@qc.command("predict")
+@click.argument("question")
+@click.option("--version", "version_name", help="Model version (default: the active one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the prediction as JSON.")
+def predict_command(question: str, version_name: str | None, as_json: bool) -> None:
+    """Classify one question without storing it."""
+    if not question.strip():
+        raise click.BadParameter("the question is empty", param_hint="QUESTION")
+    version, classifier = load_classifier(version_name)
+    prediction = classifier.predict(question)
+    if as_json:
+        click.echo(json.dumps({"model_version": version.version, **prediction.to_dict()}))
+        return
+    click.echo(f"{prediction.coarse} ({prediction.coarse_confidence:.0%})  "
+               f"{prediction.fine} ({prediction.fine_confidence:.0%})  [{version.version}]")
+    for alternative in prediction.alternatives:
+        click.echo(f"  or {alternative['fine']} ({alternative['confidence']:.0%})")

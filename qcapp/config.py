@@ -1,0 +1,96 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``QC_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DefaultConfig:
+    """Defaults that every installation starts from; every key may be overridden."""
+
+    # Filled in by ``load_configuration`` when left empty.
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    MODELS_DIR: str | None = None
+
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_BATCH_UPLOAD_BYTES = 4 * 1024 * 1024
+    QUESTION_MAX_LENGTH = 500
+    API_BATCH_LIMIT = 100
+
+    MODEL_CHECK_INTERVAL = 2.0
+    DEFAULT_DATASET = "starter"
+    PROMOTION_MARGIN = 0.01
+
+    LOG_LEVEL = "INFO"
+    LOG_FORMAT = "json"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = 60
+
+    API_RATE_LIMIT: str | None = None
+
+
+# Environment variables whose names differ from the Flask key they set.
+ENVIRONMENT_ALIASES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+}
+
+
+def load_configuration(app: Flask, overrides: dict | None) -> None:
+    """Apply defaults, the instance file, ``QC_*`` variables and explicit overrides, in that order."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(prefix="QC")
+    for alias, key in ENVIRONMENT_ALIASES.items():
+        if alias in app.config:
+            app.config[key] = app.config.pop(alias)
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'qcapp.db'}"
+    if not app.config["MODELS_DIR"]:
+        app.config["MODELS_DIR"] = str(instance / "models")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
+    if app.config["SESSION_COOKIE_SECURE"]:
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def read_or_create_secret_key(path: Path) -> str:
+    """Return the key stored at ``path``, creating it (mode 600) on first start."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    try:
+        # A hard link never replaces an existing file, so concurrent workers agree on one key.
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()

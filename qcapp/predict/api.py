@@ -1,0 +1,159 @@
+"""The JSON API under /api/v1: classify, labels, stored queries, and its OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from sqlalchemy.orm import selectinload
+
+from training import taxonomy
+
+from ..errors import error_response
+from ..extensions import csrf, db
+from ..models import Query
+from ..services.queries import (
+    InvalidQuestion,
+    classified_dict,
+    classify_and_record,
+    client_fingerprint,
+    prediction_dict,
+    validate_question,
+)
+from .openapi import build_openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class ApiError(Exception):
+    """A client error the API reports as ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(error: ApiError):
+    return error_response(error.status, error.message, error.code)
+
+
+def read_json_object(allowed_keys: set[str]) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError that says what is wrong with it."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "The body is not valid UTF-8.") from None
+    except (ValueError, RecursionError):
+        raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "The body must be a JSON object.")
+    unknown = sorted(set(body) - allowed_keys)
+    if unknown:
+        raise ApiError(400, "unknown_field", f"Unknown field(s): {', '.join(unknown)}.")
+    return body
+
+
+def questions_from_body(body: dict[str, Any]) -> tuple[list[str], bool]:
+    """The validated questions of a classify request, and whether it was a batch."""
+    if ("question" in body) == ("questions" in body):
+        raise ApiError(400, "invalid_body", 'Send either "question" or "questions".')
+    if "question" in body:
+        return [validate_or_raise(body["question"])], False
+    items = body["questions"]
+    limit = current_app.config["API_BATCH_LIMIT"]
+    if not isinstance(items, list):
+        raise ApiError(400, "invalid_type", '"questions" must be a list of strings.')
+    if not 1 <= len(items) <= limit:
+        raise ApiError(
+            400, "invalid_batch_size", f'"questions" must hold 1 to {limit} items, not {len(items)}.'
+        )
+    questions = []
+    for position, item in enumerate(items):
+        try:
+            questions.append(validate_or_raise(item))
+        except ApiError as error:
+            error.message = f"questions[{position}]: {error.message}"
+            raise
+    return questions, True
+
+
+def validate_or_raise(value: Any) -> str:
+    try:
+        return validate_question(value)
+    except InvalidQuestion as error:
+        raise ApiError(400, error.code, error.message) from None
+
+
+@bp.post("/classify")
+def classify():
+    body = read_json_object({"question", "questions"})
+    questions, is_batch = questions_from_body(body)
+    model = current_app.extensions["qc_models"].get()
+    items = classify_and_record(
+        questions, model, source="api", client_hash=client_fingerprint(request.remote_addr)
+    )
+    if is_batch:
+        return jsonify(results=[classified_dict(item) for item in items])
+    return jsonify(classified_dict(items[0]))
+
+
+@bp.get("/labels")
+def labels():
+    return jsonify(labels=taxonomy.as_dict())
+
+
+@bp.get("/queries/<int:query_id>")
+def get_query(query_id: int):
+    query = db.session.get(
+        Query, query_id, options=[selectinload(Query.prediction), selectinload(Query.corrections)]
+    )
+    if query is None:
+        raise ApiError(404, "not_found", f"There is no query {query_id}.")
+    return jsonify(query_dict(query))
+
+
+def query_dict(query: Query) -> dict[str, Any]:
+    """A stored query with its prediction and corrections."""
+    prediction = query.prediction
+    return {
+        "id": query.id,
+        "question": query.text,
+        "created_at": query.created_at.isoformat(),
+        "prediction": (
+            {
+                **prediction_dict(prediction),
+                "model_version": prediction.model_version.version
+                if prediction.model_version
+                else None,
+            }
+            if prediction
+            else None
+        ),
+        "corrections": [
+            {
+                "id": correction.id,
+                "kind": correction.kind,
+                "coarse": correction.coarse,
+                "fine": correction.fine,
+                "status": correction.status,
+                "created_at": correction.created_at.isoformat(),
+            }
+            for correction in query.corrections
+        ],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_openapi_document())
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("predict/api_docs.html", spec=build_openapi_document())

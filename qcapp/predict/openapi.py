@@ -1,0 +1,265 @@
+"""The OpenAPI 3 description of /api/v1, built from the taxonomy so the label enums stay true."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training import taxonomy
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error_responses(*statuses: int) -> dict[str, Any]:
+    descriptions = {
+        400: "Invalid input",
+        404: "Not found",
+        413: "Body larger than 1 MiB",
+        415: "Body is not application/json",
+        429: "Rate limit reached",
+        503: "No model can be served",
+    }
+    return {
+        str(status): {
+            "description": descriptions[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for status in statuses
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    coarse_enum = list(taxonomy.COARSE_LABELS)
+    fine_enum = list(taxonomy.FINE_LABELS)
+    question = {"type": "string", "minLength": 1, "maxLength": 500}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "ClassifyRequest": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["question"],
+                    "properties": {"question": question},
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "required": ["questions"],
+                    "properties": {
+                        "questions": {
+                            "type": "array",
+                            "items": question,
+                            "minItems": 1,
+                            "maxItems": 100,
+                        }
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "Label": {
+            "type": "object",
+            "required": ["label", "name", "confidence"],
+            "properties": {
+                "label": {"type": "string", "enum": coarse_enum + fine_enum},
+                "name": {"type": "string"},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "Alternative": {
+            "type": "object",
+            "required": ["label", "name", "coarse", "confidence"],
+            "properties": {
+                "label": {"type": "string", "enum": fine_enum},
+                "name": {"type": "string"},
+                "coarse": {"type": "string", "enum": coarse_enum},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "ExplanationItem": {
+            "type": "object",
+            "required": ["word", "start", "end", "weight"],
+            "properties": {
+                "word": {"type": "string"},
+                "start": {"type": "integer", "minimum": 0},
+                "end": {"type": "integer", "minimum": 0},
+                "weight": {"type": "number"},
+            },
+        },
+        "Classification": {
+            "type": "object",
+            "required": [
+                "id", "question", "coarse", "fine", "alternatives", "explanation", "model_version",
+            ],
+            "properties": {
+                "id": {"type": "integer"},
+                "question": {"type": "string"},
+                "coarse": _ref("Label"),
+                "fine": _ref("Label"),
+                "alternatives": {"type": "array", "items": _ref("Alternative")},
+                "explanation": {"type": "array", "items": _ref("ExplanationItem")},
+                "model_version": {"type": "string"},
+            },
+        },
+        "BatchClassification": {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"results": {"type": "array", "items": _ref("Classification")}},
+        },
+        "Taxonomy": {
+            "type": "object",
+            "required": ["labels"],
+            "properties": {
+                "labels": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["label", "name", "definition", "fine"],
+                        "properties": {
+                            "label": {"type": "string", "enum": coarse_enum},
+                            "name": {"type": "string"},
+                            "definition": {"type": "string"},
+                            "fine": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["label", "name", "definition"],
+                                    "properties": {
+                                        "label": {"type": "string", "enum": fine_enum},
+                                        "name": {"type": "string"},
+                                        "definition": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+        "CorrectionSummary": {
+            "type": "object",
+            "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["correction", "confirmation"]},
+                "coarse": {"type": "string", "enum": coarse_enum},
+                "fine": {"type": "string", "enum": fine_enum},
+                "status": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "StoredQuery": {
+            "type": "object",
+            "required": ["id", "question", "created_at", "prediction", "corrections"],
+            "properties": {
+                "id": {"type": "integer"},
+                "question": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "prediction": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["coarse", "fine", "alternatives", "explanation"],
+                            "properties": {
+                                "coarse": _ref("Label"),
+                                "fine": _ref("Label"),
+                                "alternatives": {"type": "array", "items": _ref("Alternative")},
+                                "explanation": {"type": "array", "items": _ref("ExplanationItem")},
+                                "model_version": {"type": ["string", "null"]},
+                            },
+                        },
+                        {"type": "null"},
+                    ]
+                },
+                "corrections": {"type": "array", "items": _ref("CorrectionSummary")},
+            },
+        },
+    }
+
+
+def build_openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document served at /api/v1/openapi.json."""
+    json_body = {"application/json": {"schema": _ref("ClassifyRequest")}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "qcapp API",
+            "version": "1",
+            "description": (
+                "Classify English questions by the kind of answer they expect, using the "
+                "UIUC taxonomy of 6 coarse and 50 fine classes. Every classified question is "
+                "stored and can be read back by its id."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/api/v1/classify": {
+                "post": {
+                    "operationId": "classify",
+                    "summary": "Classify one question, or a batch of 1 to 100.",
+                    "requestBody": {"required": True, "content": json_body},
+                    "responses": {
+                        "200": {
+                            "description": "The labels (a single object, or results for a batch)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "oneOf": [
+                                            _ref("Classification"),
+                                            _ref("BatchClassification"),
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        **_error_responses(400, 413, 415, 429, 503),
+                    },
+                }
+            },
+            "/api/v1/labels": {
+                "get": {
+                    "operationId": "labels",
+                    "summary": "The taxonomy: coarse classes with their fine classes.",
+                    "responses": {
+                        "200": {
+                            "description": "The taxonomy",
+                            "content": {"application/json": {"schema": _ref("Taxonomy")}},
+                        }
+                    },
+                }
+            },
+            "/api/v1/queries/{query_id}": {
+                "get": {
+                    "operationId": "getQuery",
+                    "summary": "A stored query with its prediction and corrections.",
+                    "parameters": [
+                        {
+                            "name": "query_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The stored query",
+                            "content": {"application/json": {"schema": _ref("StoredQuery")}},
+                        },
+                        **_error_responses(404),
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }

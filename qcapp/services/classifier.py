@@ -1,0 +1,139 @@
+"""The serving model: loaded once per worker, swapped when the active version changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from ..errors import ServiceUnavailable
+from ..database import read_only_connection
+from ..models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A classifier in memory with the version row it came from."""
+
+    id: int
+    version: str
+    classifier: Any
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    id: int
+    version: str
+    artifact_path: str
+
+
+def resolve_artifact(models_dir: str, artifact_path: str) -> Path:
+    """Where a version's directory is: artifact paths are stored relative to MODELS_DIR."""
+    path = Path(artifact_path)
+    return path if path.is_absolute() else Path(models_dir) / path
+
+
+class ModelHolder:
+    """Holds this worker's model; requests read it, a background thread replaces it.
+
+    Every ``MODEL_CHECK_INTERVAL`` seconds one request looks up the active version id (one
+    indexed read). When it differs from the loaded one, the new artifact is loaded in a thread
+    while requests go on with the old model, then a single reference is swapped.
+    """
+
+    def __init__(self, app: Flask):
+        self.models_dir = app.config["MODELS_DIR"]
+        self.check_interval = float(app.config["MODEL_CHECK_INTERVAL"])
+        self._current: LoadedModel | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        self._loading: int | None = None
+        self.problem: str | None = None
+        self.failed_versions: dict[int, str] = {}
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    def get(self) -> LoadedModel:
+        """The model to answer with now; 503 when none can be served."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.check_interval
+            self.refresh(background=self._current is not None)
+        if self._current is None:
+            raise ServiceUnavailable(
+                self.problem or "No model is available yet.", code_name="model_unavailable"
+            )
+        return self._current
+
+    def warm(self) -> None:
+        """Load the active model now (at worker start), so no request waits for it."""
+        self.refresh(background=False)
+        self._next_check = time.monotonic() + self.check_interval
+
+    def refresh(self, background: bool = True) -> None:
+        """Compare the active version with the loaded one and load it when they differ."""
+        active = self._active_version()
+        if active is None:
+            if self._current is None:
+                self.problem = "No model version is active. Train one with `flask qc train`."
+            return
+        if self._current is not None and self._current.id == active.id:
+            return
+        if active.id in self.failed_versions:
+            return
+        if background:
+            self._load_in_background(active)
+        else:
+            self._load(active)
+
+    def forget(self) -> None:
+        """Drop the loaded model so the next request loads the active one (tests, CLI)."""
+        with self._lock:
+            self._current = None
+            self._next_check = 0.0
+            self.failed_versions.clear()
+
+    def _active_version(self) -> VersionRef | None:
+        with read_only_connection() as connection:
+            row = connection.execute(
+                select(ModelVersion.id, ModelVersion.version, ModelVersion.artifact_path).where(
+                    ModelVersion.is_active.is_(True)
+                )
+            ).first()
+        return VersionRef(*row) if row else None
+
+    def _load_in_background(self, ref: VersionRef) -> None:
+        with self._lock:
+            if self._loading == ref.id:
+                return
+            self._loading = ref.id
+        threading.Thread(target=self._load, args=(ref,), daemon=True, name="model-loader").start()
+
+    def _load(self, ref: VersionRef) -> None:
+        from training.artifacts import ArtifactError, load_version
+
+        try:
+            classifier = load_version(resolve_artifact(self.models_dir, ref.artifact_path))
+        except (ArtifactError, OSError, ValueError, ImportError) as error:
+            reason = f"Model version {ref.version} cannot be loaded: {error}"
+            log.error(reason)
+            self.failed_versions[ref.id] = reason
+            self.problem = reason
+            return
+        finally:
+            with self._lock:
+                self._loading = None
+        with self._lock:
+            self._current = LoadedModel(ref.id, ref.version, classifier)
+        self.problem = None
+        log.info("serving model version %s", ref.version)

@@ -1,0 +1,155 @@
+"""Validate a question, classify it and store the query with its prediction."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from training import taxonomy
+from training.io import normalise_question
+
+from ..extensions import db
+from ..models import Prediction, Query
+from .classifier import LoadedModel
+
+# C0 and C1 control characters; the whitespace ones become a space so words stay apart.
+_WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]+")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+class InvalidQuestion(ValueError):
+    """A question that breaks the input rules; the message is shown to the user."""
+
+    def __init__(self, message: str, code: str = "invalid_question"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def clean_question(text: str) -> str:
+    """The text as it will be stored: control characters removed, nothing else changed."""
+    return _OTHER_CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
+
+
+def validate_question(value: Any, max_length: int | None = None) -> str:
+    """Return the cleaned question or raise InvalidQuestion saying what is wrong with it."""
+    if max_length is None:
+        max_length = current_app.config["QUESTION_MAX_LENGTH"]
+    if not isinstance(value, str):
+        raise InvalidQuestion("A question must be a string of text.", "invalid_type")
+    cleaned = clean_question(value)
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQuestion("The question is not valid Unicode text.", "invalid_text") from None
+    length = len(cleaned.strip())
+    if length == 0:
+        raise InvalidQuestion("Please type a question.", "empty_question")
+    if length > max_length:
+        raise InvalidQuestion(
+            f"A question may be at most {max_length} characters long; this one has {length}.",
+            "question_too_long",
+        )
+    return cleaned
+
+
+def client_fingerprint(remote_addr: str | None) -> str | None:
+    """A keyed hash of the client address: enough to group requests, without storing the address."""
+    if not remote_addr:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hashlib.blake2b(remote_addr.encode(), key=key[:64], digest_size=16).hexdigest()
+
+
+@dataclass
+class Classified:
+    """A stored query with its prediction, ready to be shown or serialised."""
+
+    query: Query
+    prediction: Prediction
+    model_version: str
+
+
+def classify_and_record(
+    questions: list[str], model: LoadedModel, *, source: str, client_hash: str | None
+) -> list[Classified]:
+    """Classify already validated questions and store each Query and Prediction in one transaction."""
+    started = time.perf_counter()
+    predictions = model.classifier.predict_many(questions)
+    latency_ms = (time.perf_counter() - started) * 1000 / max(len(questions), 1)
+    results = []
+    for text, predicted in zip(questions, predictions, strict=True):
+        query = Query(
+            text=text,
+            normalized=normalise_question(text)[:600],
+            client_hash=client_hash,
+            source=source,
+            latency_ms=round(latency_ms, 3),
+        )
+        prediction = Prediction(
+            query=query,
+            model_version_id=model.id,
+            coarse=predicted.coarse,
+            fine=predicted.fine,
+            coarse_confidence=float(predicted.coarse_confidence),
+            fine_confidence=float(predicted.fine_confidence),
+            scores={
+                "alternatives": predicted.alternatives,
+                "explanation": predicted.explanation,
+            },
+        )
+        db.session.add(query)
+        results.append(Classified(query, prediction, model.version))
+    db.session.commit()
+    return results
+
+
+def label_dict(label: str, confidence: float | None) -> dict[str, Any]:
+    """A label with its readable name and, when known, its confidence."""
+    info = taxonomy.describe(label)
+    body: dict[str, Any] = {"label": label, "name": info.name}
+    if confidence is not None:
+        body["confidence"] = round(float(confidence), 4)
+    return body
+
+
+def prediction_dict(prediction: Prediction) -> dict[str, Any]:
+    """The labels, alternatives and explanation of a stored prediction."""
+    scores = prediction.scores or {}
+    return {
+        "coarse": label_dict(prediction.coarse, prediction.coarse_confidence),
+        "fine": label_dict(prediction.fine, prediction.fine_confidence),
+        "alternatives": [
+            {
+                "label": alternative["fine"],
+                "name": taxonomy.describe(alternative["fine"]).name,
+                "coarse": alternative["coarse"],
+                "confidence": round(float(alternative["confidence"]), 4),
+            }
+            for alternative in scores.get("alternatives", [])
+        ],
+        "explanation": [
+            {
+                "word": item["word"],
+                "start": int(item["start"]),
+                "end": int(item["end"]),
+                "weight": round(float(item["weight"]), 4),
+            }
+            for item in scores.get("explanation", [])
+        ],
+    }
+
+
+def classified_dict(item: Classified) -> dict[str, Any]:
+    """The API's answer for one classified question."""
+    return {
+        "id": item.query.id,
+        "question": item.query.text,
+        **prediction_dict(item.prediction),
+        "model_version": item.model_version,
+    }

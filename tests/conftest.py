@@ -1,0 +1,129 @@
+"""Shared fixtures: an app on a fresh temporary database per test, its clients, a trained model."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from qcapp import create_app
+from qcapp.extensions import db as _db
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASET = Path(
+    os.environ.get("QC_SHARED_DATASET", REPOSITORY_ROOT.parent / "shared" / "data" / "dataset.csv")
+)
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "MODELS_DIR": str(tmp_path / "models"),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MODEL_CHECK_INTERVAL": 0,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def admin_user(app):
+    from qcapp.services.accounts import create_admin
+
+    with app.app_context():
+        create_admin(ADMIN_USERNAME, ADMIN_PASSWORD)
+    return ADMIN_USERNAME
+
+
+@pytest.fixture
+def admin_client(app, admin_user):
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login",
+        data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture(scope="session")
+def trained_artifact(tmp_path_factory):
+    """One quick model trained on the bundled starter dataset, shared by the whole session."""
+    from qcapp.services.datasets import starter_dataset_path
+    from training.artifacts import save_version
+    from training.io import load_dataset
+    from training.train import train_model
+
+    models_dir = tmp_path_factory.mktemp("shared-models")
+    frame = load_dataset(starter_dataset_path()).frame
+    result = train_model(frame, quick=True)
+    info = save_version(result, models_dir, "test-quick")
+    return info, result
+
+
+@pytest.fixture
+def model_version(app, db, trained_artifact):
+    """The session's trained model registered and active in this test's database."""
+    from qcapp.models import ModelVersion
+    from qcapp.services.versions import activate_model_version
+
+    info, result = trained_artifact
+    version = ModelVersion(
+        version="test-quick",
+        artifact_path=str(info.path),
+        artifact_sha256=info.sha256,
+        params=result.params,
+        metrics=result.metrics,
+        dataset_name="starter",
+    )
+    db.session.add(version)
+    activate_model_version(version)
+    db.session.commit()
+    return version

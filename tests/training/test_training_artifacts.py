@@ -1,0 +1,90 @@
+"""Saving, verifying and loading model version directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from training import artifacts
+from training.artifacts import (
+    ArtifactError,
+    cleanup_temporary,
+    load_version,
+    save_version,
+    verify_version,
+)
+
+
+@pytest.fixture
+def saved(tiny_result, tmp_path: Path):
+    return save_version(tiny_result, tmp_path / "models", "v1")
+
+
+def test_save_writes_expected_files_and_loads(saved, tiny_result) -> None:
+    names = {path.name for path in saved.path.iterdir()}
+    assert names == {"model.joblib", "labels.json", "metrics.json", "params.json", "manifest.json"}
+    assert set(saved.manifest["files"]) == names - {"manifest.json"}
+    assert saved.manifest["feature_set"] == "default"
+    labels = json.loads((saved.path / "labels.json").read_text())
+    assert labels["fine"]["0"] == tiny_result.classifier.labels["fine"][0]
+    assert not [p for p in saved.path.parent.iterdir() if p.name.startswith(".tmp-")]
+    loaded = load_version(saved.path)
+    text = "How many radios are there?"
+    assert loaded.predict(text) == tiny_result.classifier.predict(text)
+
+
+def test_existing_version_is_not_overwritten(saved, tiny_result) -> None:
+    with pytest.raises(ArtifactError, match="already exists"):
+        save_version(tiny_result, saved.path.parent, "v1")
+
+
+def test_one_changed_byte_is_refused(saved) -> None:
+    model = saved.path / "model.joblib"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    model.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"model\.joblib: checksum"):
+        load_version(saved.path)
+
+
+def test_tampered_metadata_file_is_refused(saved) -> None:
+    (saved.path / "labels.json").write_text("{}")
+    with pytest.raises(ArtifactError, match=r"labels\.json"):
+        verify_version(saved.path)
+
+
+def test_missing_manifest_is_refused(saved) -> None:
+    (saved.path / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match="manifest missing"):
+        load_version(saved.path)
+
+
+def test_other_sklearn_version_is_refused(saved) -> None:
+    manifest_path = saved.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["sklearn_version"] = "0.0.1"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="scikit-learn 0.0.1"):
+        load_version(saved.path)
+
+
+def test_failed_save_leaves_nothing_behind(tiny_result, tmp_path: Path, monkeypatch) -> None:
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(artifacts.joblib, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save_version(tiny_result, tmp_path, "v2")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cleanup_temporary(tmp_path: Path) -> None:
+    (tmp_path / ".tmp-v3-abcd").mkdir()
+    (tmp_path / ".tmp-v3-abcd" / "model.joblib").write_bytes(b"x")
+    (tmp_path / "v1").mkdir()
+    removed = cleanup_temporary(tmp_path)
+    assert [path.name for path in removed] == [".tmp-v3-abcd"]
+    assert [path.name for path in tmp_path.iterdir()] == ["v1"]
+    assert cleanup_temporary(tmp_path / "absent") == []

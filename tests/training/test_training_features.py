@@ -1,0 +1,91 @@
+"""Question cues, text preprocessing and feature sets."""
+
+from __future__ import annotations
+
+import pytest
+from scipy import sparse
+
+from training.features import QuestionFeatures, build_features
+from training.heuristics import find_wh, head_noun, question_cues
+from training.text import untokenise
+
+
+def head_of(question: str) -> str | None:
+    words = [key.split("=", 1)[1] for key in question_cues(question) if key.startswith("head=")]
+    return words[0] if words else None
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("What county is Modesto in?", "county"),
+        ("What county is Modesto , California in ?", "county"),
+        ("How far is it from Denver to Aspen?", "far"),
+        ("Name a flower that blooms at night.", "flower"),
+        ("Which river flows through Rome?", "river"),
+        ("What is the capital of Australia?", "capital"),
+        ("What kind of dog is Lassie?", "dog"),
+        ("What is the largest city in the world?", "city"),
+        ("In what year did the Titanic sink?", "year"),
+        ("Who was Galileo?", None),
+        ("What does NASA stand for?", None),
+    ],
+)
+def test_head_noun(question: str, head: str | None) -> None:
+    assert head_of(question) == head
+
+
+@pytest.mark.parametrize(
+    ("question", "wh"),
+    [
+        ("Who was Galileo?", "who"),
+        ("In what year did it end?", "what"),
+        ("Name a flower.", "name"),
+        ("Whom did she marry?", "whom"),
+        ("The capital of France is what?", "what"),
+        ("Paris is nice.", "none"),
+    ],
+)
+def test_wh_word(question: str, wh: str) -> None:
+    assert f"wh={wh}" in question_cues(question)
+
+
+def test_compound_wh_and_shapes() -> None:
+    cues = question_cues("How many people live in NYC in 1990 ?")
+    assert "compound=how many" in cues
+    assert "shape=allcaps" in cues and "shape=digits" in cues
+    assert "compound=what year" in question_cues("What year did WWII end?")
+
+
+def test_head_noun_handles_missing_focus() -> None:
+    assert find_wh([]) == ("none", -1)
+    assert head_noun(["what"], "what", 0) is None
+
+
+def test_untokenise_makes_uiuc_and_typed_text_equal() -> None:
+    assert untokenise("What 's the name of Tom 's dog ?") == "What's the name of Tom's dog?"
+    assert untokenise("Who sang ``Yesterday'' ?") == 'Who sang "Yesterday"?'
+    assert untokenise("Why do n't birds fall ?") == "Why don't birds fall?"
+
+
+def test_uiuc_and_typed_spellings_give_identical_features(tiny_frame) -> None:
+    union = build_features("default").fit(list(tiny_frame["text"]) + ["What's a bridge?"])
+    matrix = union.transform(["What 's a bridge ?", "What's a bridge?"])
+    assert (matrix[0] != matrix[1]).nnz == 0
+
+
+def test_question_features_are_sparse_and_named(tiny_frame) -> None:
+    cues = QuestionFeatures().fit(tiny_frame["text"])
+    matrix = cues.transform(["How many dogs are there?"])
+    assert sparse.issparse(matrix)
+    names = set(cues.get_feature_names_out()[matrix.indices])
+    assert "wh=how" in names and "compound=how many" in names
+
+
+def test_feature_sets() -> None:
+    tutorial = build_features("tutorial")
+    assert [name for name, _ in tutorial.transformer_list] == ["word"]
+    default = build_features("default")
+    assert [name for name, _ in default.transformer_list] == ["word", "char", "cues"]
+    with pytest.raises(ValueError, match="unknown feature set 'embeddings'"):
+        build_features("embeddings")

@@ -1,0 +1,1 @@
+"""Model side of qcapp: loading data, features, training, prediction and model artifacts."""

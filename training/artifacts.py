@@ -1,0 +1,173 @@
+"""Model version directories: atomic writes, checksummed manifests, verified loads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import joblib
+import sklearn
+
+from training.predictor import QuestionClassifier
+from training.train import TrainResult
+
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.joblib"
+TEMPORARY_PREFIX = ".tmp-"
+
+
+class ArtifactError(RuntimeError):
+    """A model version directory is missing, incomplete, tampered with or incompatible."""
+
+
+@dataclass
+class VersionInfo:
+    """Where a saved version lives and the checksum of its manifest."""
+
+    path: Path
+    sha256: str
+    manifest: dict
+
+
+def _sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, payload: object) -> None:
+    """Write JSON and flush it to disk."""
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    """Persist a directory entry (renames and new files) on POSIX systems."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _label_maps(classifier: QuestionClassifier) -> dict:
+    """Column index -> label for both tasks."""
+    labels = classifier.labels
+    return {task: {str(i): label for i, label in enumerate(labels[task])} for task in labels}
+
+
+def save_version(result: TrainResult, models_dir: Path, version: str) -> VersionInfo:
+    """Write models_dir/<version>/ atomically; refuses to overwrite an existing version."""
+    models_dir = Path(models_dir)
+    if not version or "/" in version or version.startswith("."):
+        raise ArtifactError(f"invalid version name {version!r}")
+    final = models_dir / version
+    if final.exists():
+        raise ArtifactError(f"version directory {final} already exists")
+    models_dir.mkdir(parents=True, exist_ok=True)
+    temporary = models_dir / f"{TEMPORARY_PREFIX}{version}-{secrets.token_hex(4)}"
+    temporary.mkdir()
+    try:
+        joblib.dump(result.classifier, temporary / MODEL_FILE, compress=3)
+        with (temporary / MODEL_FILE).open("rb+") as handle:
+            os.fsync(handle.fileno())
+        _write_json(temporary / "labels.json", _label_maps(result.classifier))
+        _write_json(temporary / "metrics.json", result.metrics)
+        _write_json(temporary / "params.json", {**result.params, "timings": result.timings})
+        files = {
+            path.name: {"sha256": _sha256(path), "size": path.stat().st_size}
+            for path in sorted(temporary.iterdir())
+        }
+        manifest = {
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "sklearn_version": sklearn.__version__,
+            "feature_set": result.classifier.feature_set,
+            "files": files,
+        }
+        _write_json(temporary / MANIFEST, manifest)
+        _fsync_directory(temporary)
+        if final.exists():
+            raise ArtifactError(f"version directory {final} already exists")
+        os.rename(temporary, final)
+        _fsync_directory(models_dir)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return VersionInfo(path=final, sha256=_sha256(final / MANIFEST), manifest=manifest)
+
+
+def read_manifest(path: Path) -> dict:
+    """The parsed manifest of a version directory; ArtifactError when absent or unreadable."""
+    manifest_path = Path(path) / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{manifest_path}: manifest missing (incomplete model version)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"{manifest_path}: unreadable manifest ({error})") from error
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise ArtifactError(f"{manifest_path}: manifest has no file list")
+    return manifest
+
+
+def verify_version(path: Path) -> dict:
+    """Check every listed file's checksum and the scikit-learn version; returns the manifest."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    recorded = manifest.get("sklearn_version")
+    if recorded != sklearn.__version__:
+        raise ArtifactError(
+            f"{path / MANIFEST}: model built with scikit-learn {recorded}, "
+            f"installed is {sklearn.__version__}; retrain the model"
+        )
+    if MODEL_FILE not in manifest["files"]:
+        raise ArtifactError(f"{path / MANIFEST}: manifest does not list {MODEL_FILE}")
+    for name, entry in manifest["files"].items():
+        file_path = path / name
+        if Path(name).name != name or not file_path.is_file():
+            raise ArtifactError(f"{file_path}: listed in the manifest but missing")
+        if file_path.stat().st_size != entry.get("size") or _sha256(file_path) != entry.get(
+            "sha256"
+        ):
+            raise ArtifactError(f"{file_path}: checksum does not match the manifest")
+    return manifest
+
+
+def load_version(path: Path) -> QuestionClassifier:
+    """Load a verified model version; raises ArtifactError on any mismatch."""
+    path = Path(path)
+    verify_version(path)
+    try:
+        classifier = joblib.load(path / MODEL_FILE)
+    except Exception as error:  # a corrupt pickle can raise almost anything
+        raise ArtifactError(f"{path / MODEL_FILE}: cannot be loaded ({error})") from error
+    if not isinstance(classifier, QuestionClassifier):
+        raise ArtifactError(f"{path / MODEL_FILE}: does not hold a QuestionClassifier")
+    return classifier
+
+
+def cleanup_temporary(models_dir: Path) -> list[Path]:
+    """Remove half-written '.tmp-*' version directories; returns what was removed."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        return []
+    removed = []
+    for entry in models_dir.iterdir():
+        if entry.name.startswith(TEMPORARY_PREFIX) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed

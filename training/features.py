@@ -1,0 +1,97 @@
+"""scikit-learn feature extractors for questions and the named feature sets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from training.heuristics import question_cues
+from training.text import preprocess
+
+# Word tokens are runs of word characters, so "What 's" and "What's" give the same tokens.
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+
+class QuestionFeatures(BaseEstimator, TransformerMixin):
+    """Sparse binary cue features (wh-word, following words, focus head noun, word shapes)."""
+
+    def __init__(self, weight: float = 0.4) -> None:
+        self.weight = weight
+
+    def fit(self, texts: Iterable[str], y: object = None) -> QuestionFeatures:
+        """Learn the cue vocabulary."""
+        self.vectorizer_ = DictVectorizer(dtype=np.float64)
+        self.vectorizer_.fit(question_cues(text) for text in texts)
+        return self
+
+    def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
+        """Cue matrix scaled so it does not swamp the L2-normalised TF-IDF blocks."""
+        matrix = self.vectorizer_.transform(question_cues(text) for text in texts)
+        return sparse.csr_matrix(matrix * self.weight)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Cue names such as 'head=county'."""
+        return self.vectorizer_.get_feature_names_out()
+
+
+def word_tfidf(ngram_max: int = 2) -> TfidfVectorizer:
+    """Word n-gram TF-IDF on untokenised, lower-cased text."""
+    return TfidfVectorizer(
+        preprocessor=preprocess,
+        token_pattern=WORD_TOKEN_PATTERN,
+        ngram_range=(1, ngram_max),
+        sublinear_tf=True,
+        dtype=np.float64,
+    )
+
+
+def char_tfidf() -> TfidfVectorizer:
+    """Character n-grams inside word boundaries; robust to spelling and inflection."""
+    return TfidfVectorizer(
+        preprocessor=preprocess,
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        min_df=2,
+        sublinear_tf=True,
+        dtype=np.float64,
+    )
+
+
+def _tutorial() -> FeatureUnion:
+    """Lower-case word TF-IDF only, as in the original tutorial."""
+    return FeatureUnion([("word", TfidfVectorizer(lowercase=True))])
+
+
+def _default() -> FeatureUnion:
+    """Word 1-2 grams, character 2-5 grams and question cues."""
+    return FeatureUnion(
+        [("word", word_tfidf()), ("char", char_tfidf()), ("cues", QuestionFeatures())]
+    )
+
+
+# Named feature sets; another module may register more (for example "embeddings").
+FEATURE_SETS: dict[str, Callable[[], FeatureUnion]] = {
+    "tutorial": _tutorial,
+    "default": _default,
+}
+
+
+def register_feature_set(name: str, factory: Callable[[], FeatureUnion]) -> None:
+    """Make a new feature set available to build_features and train_model."""
+    FEATURE_SETS[name] = factory
+
+
+def build_features(kind: str = "default") -> FeatureUnion:
+    """A fresh, unfitted feature extractor for the named feature set."""
+    try:
+        factory = FEATURE_SETS[kind]
+    except KeyError:
+        known = ", ".join(sorted(FEATURE_SETS))
+        raise ValueError(f"unknown feature set {kind!r}; known sets: {known}") from None
+    return factory()

@@ -1,0 +1,171 @@
+"""Hand-written question cues: wh-word, the words after it, the focus head noun, word shapes."""
+
+from __future__ import annotations
+
+import re
+
+from training.text import untokenise
+
+WH_WORDS = frozenset(
+    {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
+)
+# Imperatives that ask for an entity the way a wh-word does ("Name a flower ...").
+IMPERATIVES = frozenset({"name", "list", "give", "tell", "define", "describe", "identify"})
+# Two-word openings that fix the answer type on their own.
+COMPOUND_WH = frozenset(
+    {
+        "how many", "how much", "how far", "how long", "how old", "how big", "how tall",
+        "how high", "how fast", "how hot", "how cold", "how large", "how deep", "how wide",
+        "how often", "how heavy", "how late", "how early", "how come", "how do", "how does",
+        "how did", "how can", "how is", "how are", "how was", "what year", "what time",
+        "what day", "what month", "what date", "what century", "what percentage",
+        "what percent", "what country", "what city", "what state",
+    }
+)
+AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "'s", "be", "been", "has", "have", "had"}
+)
+DO_VERBS = frozenset(
+    {"do", "does", "did", "can", "could", "will", "would", "should", "shall", "may", "might"}
+)
+DETERMINERS = frozenset(
+    {
+        "the", "a", "an", "this", "that", "these", "those", "some", "any", "one", "two",
+        "three", "four", "five", "ten", "all", "every", "each", "me", "us", "of", "his", "her",
+        "its", "their", "our", "my", "your", "most", "best", "first", "last",
+    }
+)
+# Words that end the focus noun phrase.
+PHRASE_END = frozenset(
+    {
+        "of", "in", "on", "at", "for", "to", "from", "by", "with", "about", "into", "as",
+        "that", "which", "who", "whom", "whose", "where", "when", "and", "or", "than",
+        "is", "are", "was", "were", "'s", "do", "does", "did", "has", "have", "had", "can",
+        "could", "will", "would", "should", "be", "been", "being", "used", "called", "made",
+        "named", "known", "said", "if", "after", "before", "during", "between", "under",
+        "over", "through", "like", "not",
+    }
+)
+# "What kind of dog": the real focus follows the "of".
+OF_NOUNS = frozenset(
+    {
+        "kind", "kinds", "type", "types", "sort", "sorts", "name", "names", "breed", "form",
+        "variety", "species", "brand", "make", "model", "genre", "style", "class", "family",
+        "group", "member", "piece", "part", "example", "title", "term", "word",
+    }
+)
+# Modifiers that often precede the focus noun without an auxiliary ("Which famous river ...").
+MODIFIERS = frozenset(
+    {
+        "famous", "large", "big", "small", "new", "old", "former", "popular", "common", "major",
+        "great", "other", "native", "american", "english", "french", "british", "german",
+        "italian", "japanese", "chinese", "spanish", "russian", "european", "african",
+        "asian", "canadian", "mexican", "indian", "greek", "roman", "u.s.", "us", "world",
+    }
+)
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|'[a-z]+|[^\sA-Za-z0-9]")
+MAX_PHRASE = 4
+
+
+def _tokens(text: str) -> list[str]:
+    """Tokens of untokenised text, keeping clitics like 's as separate tokens."""
+    return _TOKEN.findall(untokenise(text).replace("'s ", " 's "))
+
+
+def _focus_phrase(words: list[str], start: int) -> list[str]:
+    """The noun phrase starting at `start`, after skipping determiners, up to a phrase end."""
+    position = start
+    while position < len(words) and words[position] in DETERMINERS:
+        position += 1
+    phrase: list[str] = []
+    while position < len(words) and len(phrase) < MAX_PHRASE:
+        word = words[position]
+        if word in PHRASE_END or not word[0].isalnum():
+            break
+        phrase.append(word)
+        position += 1
+    if phrase and phrase[-1] in OF_NOUNS and position < len(words) and words[position] == "of":
+        inner = _focus_phrase(words, position + 1)
+        if inner:
+            return inner
+    return phrase
+
+
+def find_wh(words: list[str]) -> tuple[str, int]:
+    """The question word (or imperative) and its position; ('none', -1) when absent."""
+    for position, word in enumerate(words[:8]):
+        if word in WH_WORDS:
+            return word, position
+    if words and words[0] in IMPERATIVES:
+        return words[0], 0
+    return "none", -1
+
+
+def _is_modifier(word: str) -> bool:
+    """True for words that usually modify the focus noun rather than being it."""
+    return word in MODIFIERS or (word.endswith("est") and len(word) > 4)
+
+
+def head_noun(words: list[str], wh: str, position: int) -> str | None:
+    """Head word of the question focus: 'county' in 'What county is ...', 'far' in 'How far'."""
+    after = words[position + 1 :] if position >= 0 else []
+    if not after:
+        return None
+    if wh == "how":
+        return after[0] if after[0][0].isalnum() else None
+    if wh in IMPERATIVES or wh in {"what", "which", "whose"}:
+        start = 0
+        if wh in {"what", "which"} and after[0] in AUXILIARIES:
+            start = 1
+        elif after[0] in DO_VERBS:
+            return None
+        phrase = _focus_phrase(after, start)
+        if not phrase:
+            return None
+        if start == 0 and wh in {"what", "which", "whose"}:
+            # Without an auxiliary the noun comes right after the wh-word; later words are
+            # usually the verb ("Which river flows ..."), so stop after the modifiers.
+            for word in phrase:
+                if not _is_modifier(word):
+                    return word
+        return phrase[-1]
+    return None
+
+
+def _shape(token: str) -> str:
+    """Coarse word shape: digits, ALLCAPS, Capitalised or lower."""
+    if token.isdigit():
+        return "digits"
+    if any(ch.isdigit() for ch in token):
+        return "mixed_digits"
+    if len(token) > 1 and token.isupper():
+        return "allcaps"
+    if token[0].isupper():
+        return "capitalised"
+    return "lower"
+
+
+def question_cues(text: str) -> dict[str, float]:
+    """Binary cue features of one question, keyed 'name=value'."""
+    original = _tokens(text)
+    words = [token.lower() for token in original]
+    wh, position = find_wh(words)
+    next_words = [w for w in words[position + 1 : position + 3]] if position >= 0 else []
+    cues = {f"wh={wh}": 1.0, f"first={words[0] if words else ''}": 1.0}
+    if next_words:
+        cues[f"wh+1={wh}_{next_words[0]}"] = 1.0
+        compound = f"{wh} {next_words[0]}"
+        if compound in COMPOUND_WH:
+            cues[f"compound={compound}"] = 1.0
+    if len(next_words) > 1:
+        cues[f"wh+2={wh}_{next_words[0]}_{next_words[1]}"] = 1.0
+    head = head_noun(words, wh, position)
+    if head is not None:
+        cues[f"head={head}"] = 1.0
+        cues[f"wh_head={wh}_{head}"] = 1.0
+        if len(head) > 4:
+            cues[f"head_suffix={head[-3:]}"] = 1.0
+    for index, token in enumerate(original):
+        if token[0].isalnum() and (index > 0 or _shape(token) in {"digits", "allcaps"}):
+            cues[f"shape={_shape(token)}"] = 1.0
+    return cues

@@ -1,0 +1,216 @@
+"""Training of the coarse and fine models, with or without model selection."""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy
+import sklearn
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from training.estimators import LinearHead, explainer_weights, linear_head
+from training.evaluate import evaluate, merge_fold_metrics
+from training.features import build_features
+from training.predictor import QuestionClassifier
+from training.select import SELECTION_FOLDS, Fold, build_fold_cache, select_model
+
+Progress = Callable[[str, float], None]
+
+# Defaults used by quick mode; chosen by the model selection on the UIUC training set.
+QUICK_FAMILY = "linear_svc"
+QUICK_PARAMS = {"coarse": {"C": 1.0}, "fine": {"C": 1.0}}
+CALIBRATION_FOLDS = 3
+COARSE_BLEND = 0.5
+QUICK_HOLDOUT_FOLDS = 5  # quick mode measures on one fold in five
+MIN_ROWS_FOR_METRICS = 50
+
+
+@dataclass
+class TrainResult:
+    """A fitted classifier with the choices made, held-out metrics and timings."""
+
+    classifier: QuestionClassifier
+    params: dict
+    metrics: dict
+    timings: dict = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions recorded with every model; scikit-learn must match when loading."""
+    return {
+        "python": platform.python_version(),
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _repeat_rare_classes(
+    matrix: object, labels: np.ndarray, minimum: int
+) -> tuple[object, np.ndarray]:
+    """Repeat rows of classes seen fewer than `minimum` times so calibration folds hold them."""
+    classes, counts = np.unique(labels, return_counts=True)
+    extra = []
+    for label, count in zip(classes, counts, strict=True):
+        if count < minimum:
+            rows = np.flatnonzero(labels == label)
+            extra.append(np.resize(rows, minimum - count))
+    if not extra:
+        return matrix, labels
+    index = np.concatenate([np.arange(len(labels)), *extra])
+    return matrix[index], labels[index]
+
+
+def fit_probabilistic(estimator: object, matrix: object, labels: np.ndarray, seed: int) -> object:
+    """Fit a classifier that yields probabilities; margin classifiers get temperature scaling."""
+    if hasattr(estimator, "predict_proba") and not isinstance(estimator, LinearSVC):
+        return clone(estimator).fit(matrix, labels)
+    matrix, labels = _repeat_rare_classes(matrix, labels, CALIBRATION_FOLDS)
+    calibrated = CalibratedClassifierCV(
+        clone(estimator),
+        method="temperature",
+        cv=StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed),
+        ensemble=False,
+    )
+    return calibrated.fit(matrix, labels)
+
+
+def fit_classifier(
+    texts: list[str],
+    coarse: np.ndarray,
+    fine: np.ndarray,
+    features: str,
+    estimators: tuple[object, object],
+    seed: int,
+    fitted: tuple[object, object] | None = None,
+) -> QuestionClassifier:
+    """Fit features (unless given fitted with their matrix) and both calibrated models."""
+    if fitted is None:
+        extractor = build_features(features)
+        matrix = extractor.fit_transform(texts)
+    else:
+        extractor, matrix = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        coarse_model = fit_probabilistic(estimators[0], matrix, coarse, seed)
+        fine_model = fit_probabilistic(estimators[1], matrix, fine, seed)
+    explainers = tuple(
+        _explainer(model, matrix, labels)
+        for model, labels in ((coarse_model, coarse), (fine_model, fine))
+    )
+    return QuestionClassifier(
+        extractor, coarse_model, fine_model, feature_set=features, coarse_blend=COARSE_BLEND,
+        explainers=explainers,
+    )
+
+
+def _explainer(model: object, matrix: object, labels: np.ndarray) -> LinearHead:
+    """Per-class word weights: the model's own when linear, else a LinearSVC fitted for it."""
+    head = explainer_weights(model)
+    if head is None:
+        head = linear_head(LinearSVC(C=1.0).fit(matrix, labels))
+    return head
+
+
+def _out_of_fold_metrics(
+    frame: pd.DataFrame, cache: list[Fold], features: str, estimators: tuple, seed: int
+) -> dict:
+    """Metrics of the chosen configuration on every cached fold (features fitted per fold)."""
+    results = []
+    for fold in cache:
+        train = frame.iloc[fold.train_index]
+        classifier = fit_classifier(
+            list(train["text"]), train["coarse"].to_numpy(), train["fine"].to_numpy(),
+            features, estimators, seed, fitted=(fold.extractor, fold.train_matrix),
+        )
+        results.append(evaluate(classifier, frame.iloc[fold.test_index]))
+    return merge_fold_metrics(results)
+
+
+def _check_frame(frame: pd.DataFrame) -> None:
+    """Refuse frames without the expected columns or with too few classes."""
+    missing = {"text", "coarse", "fine"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"training frame lacks columns: {sorted(missing)}")
+    if frame["coarse"].nunique() < 2 or frame["fine"].nunique() < 2:
+        raise ValueError("training needs at least two coarse and two fine classes")
+
+
+def train_model(
+    frame: pd.DataFrame,
+    *,
+    quick: bool = False,
+    features: str = "default",
+    seed: int = 0,
+    progress: Progress | None = None,
+    with_metrics: bool = True,
+) -> TrainResult:
+    """Train coarse and fine models (with model selection unless quick) on a labelled frame."""
+    _check_frame(frame)
+    build_features(features)  # fail early on an unknown feature set
+    report = progress or (lambda message, fraction: None)
+    frame = frame.reset_index(drop=True)
+    texts = list(frame["text"])
+    coarse, fine = frame["coarse"].to_numpy(), frame["fine"].to_numpy()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    params: dict = {"feature_set": features, "seed": seed, "quick": quick, "rows": len(frame)}
+    metrics: dict = {}
+    cache: list[Fold] = []
+    measurable = with_metrics and len(frame) >= MIN_ROWS_FOR_METRICS
+
+    if quick:
+        estimators = (LinearSVC(**QUICK_PARAMS["coarse"]), LinearSVC(**QUICK_PARAMS["fine"]))
+        params["coarse_model"] = {"family": QUICK_FAMILY, "params": QUICK_PARAMS["coarse"]}
+        params["fine_model"] = {"family": QUICK_FAMILY, "params": QUICK_PARAMS["fine"]}
+    else:
+        report("computing cross-validation features", 0.05)
+        cache = build_fold_cache(texts, fine, features, SELECTION_FOLDS, seed)
+        timings["fold_features"] = time.perf_counter() - started
+        chosen = []
+        for position, (task, labels) in enumerate((("coarse", coarse), ("fine", fine))):
+            report(f"selecting the {task} model", 0.1 + 0.35 * position)
+            step = time.perf_counter()
+            selection = select_model(
+                texts, labels, cache, features, seed,
+                report=lambda message, fraction=0.1 + 0.35 * position: report(message, fraction),
+            )
+            timings[f"select_{task}"] = time.perf_counter() - step
+            chosen.append(selection["estimator"])
+            params[f"{task}_model"] = {
+                "family": selection["family"],
+                "params": selection["params"],
+                "candidate_cv_accuracy": selection["candidate_scores"],
+                "tuned_cv_accuracy": selection["tuned_score"],
+            }
+        estimators = tuple(chosen)
+
+    if measurable:
+        report("measuring held-out accuracy", 0.8)
+        step = time.perf_counter()
+        if not cache:
+            cache = build_fold_cache(texts, fine, features, QUICK_HOLDOUT_FOLDS, seed, limit=1)
+        metrics = _out_of_fold_metrics(frame, cache, features, estimators, seed)
+        metrics["method"] = f"{len(cache)}-fold held-out" if not quick else "20% held-out split"
+        timings["metrics"] = time.perf_counter() - step
+
+    report("fitting the final models", 0.9)
+    step = time.perf_counter()
+    classifier = fit_classifier(texts, coarse, fine, features, estimators, seed)
+    timings["final_fit"] = time.perf_counter() - step
+    timings["total"] = time.perf_counter() - started
+    params["calibration"] = "temperature (CalibratedClassifierCV)"
+    params["coarse_blend"] = COARSE_BLEND
+    params["versions"] = library_versions()
+    report("done", 1.0)
+    return TrainResult(classifier=classifier, params=params, metrics=metrics, timings=timings)
