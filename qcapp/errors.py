@@ -60,7 +60,8 @@ def error_response(status: int, message: str, code: str | None = None) -> Respon
         response = jsonify(error={"code": code, "message": message})
     else:
         response = Response(
-            render_template("errors/error.html", status=status, message=message), mimetype="text/html"
+            render_template("errors/error.html", status=status, message=message),
+            mimetype="text/html",
         )
     response.status_code = status
     return response

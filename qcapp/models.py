@@ -36,7 +36,9 @@ class Query(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(String(600), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(16), default="web")
     latency_ms: Mapped[float | None] = mapped_column(Float)
@@ -84,7 +86,9 @@ class Correction(db.Model):
     coarse: Mapped[str] = mapped_column(String(8), index=True)
     fine: Mapped[str] = mapped_column(String(24), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -102,7 +106,9 @@ class Dataset(db.Model):
 
     __tablename__ = "datasets"
     # Inactive rows hold NULL, which a unique column allows many times: at most one TRUE.
-    __table_args__ = (CheckConstraint("is_active IS NULL OR is_active", name="active_true_or_null"),)
+    __table_args__ = (
+        CheckConstraint("is_active IS NULL OR is_active", name="active_true_or_null"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -143,7 +149,9 @@ class ModelVersion(db.Model):
 
     __tablename__ = "model_versions"
     # Inactive rows hold NULL, which a unique column allows many times: at most one TRUE.
-    __table_args__ = (CheckConstraint("is_active IS NULL OR is_active", name="active_true_or_null"),)
+    __table_args__ = (
+        CheckConstraint("is_active IS NULL OR is_active", name="active_true_or_null"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(64), unique=True)
@@ -160,8 +168,14 @@ class ModelVersion(db.Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool | None] = mapped_column(Boolean, unique=True)
     training_seconds: Mapped[float | None] = mapped_column(Float)
+    # Which rows trained it: counts by source, fingerprint, the ids of the corrections used.
+    data_sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The promotion gate's comparison with the version that was active when it was trained.
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     STATUSES = ("candidate", "active", "retired")
@@ -174,9 +188,15 @@ class TrainingRun(db.Model):
     """One training job, from queued to succeeded or failed."""
 
     __tablename__ = "training_runs"
+    # ``in_progress`` is TRUE while queued or running and NULL after: the unique column lets the
+    # database itself refuse a second run while one is under way.
+    __table_args__ = (
+        CheckConstraint("in_progress IS NULL OR in_progress", name="in_progress_true_or_null"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    in_progress: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(String(500))
     log: Mapped[str] = mapped_column(Text, default="")
@@ -184,7 +204,9 @@ class TrainingRun(db.Model):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_by: Mapped[str | None] = mapped_column(String(80))
     pid: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     model_version_id: Mapped[int | None] = mapped_column(
@@ -230,7 +252,9 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     actor: Mapped[str | None] = mapped_column(String(80), index=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
     target_type: Mapped[str | None] = mapped_column(String(40))

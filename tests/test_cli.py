@@ -13,8 +13,14 @@ def test_stats_json_last_line(runner, db):
     result = runner.invoke(args=["qc", "stats", "--json"])
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output.strip().splitlines()[-1])
-    for key in ("queries", "predictions", "corrections_pending", "corrections_approved",
-                "examples", "model_versions"):
+    for key in (
+        "queries",
+        "predictions",
+        "corrections_pending",
+        "corrections_approved",
+        "examples",
+        "model_versions",
+    ):
         assert key in stats
     assert stats["queries"] == 1 and stats["predictions"] == 0
 

@@ -78,7 +78,11 @@ def test_nothing_happens_at_import(tmp_path):
         "assert set(os.listdir('.')) == before; print('ok')"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "QC_INSTANCE_PATH": str(tmp_path / "never")},
     )
     assert result.stdout.strip() == "ok", result.stderr

@@ -95,9 +95,9 @@ def test_400_and_429_and_503_pages(app, client):
     assert client.get("/bad", headers={"Accept": "text/html"}).status_code == 400
     limited = client.get("/slow-down", headers={"Accept": "application/json"})
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "30"
-    down = client.get("/down", headers={"Accept": "application/json"})
-    assert down.status_code == 503
-    assert down.get_json()["error"]["message"] == "Model is loading."
+    unavailable = client.get("/down", headers={"Accept": "application/json"})
+    assert unavailable.status_code == 503
+    assert unavailable.get_json()["error"]["message"] == "Model is loading."
 
 
 def test_security_headers_on_every_response(client):

@@ -57,8 +57,9 @@ def test_activate_switches_the_single_active_row(db):
 
 def test_deleting_a_query_deletes_its_prediction_and_corrections(db):
     query = Query(text="Who?", normalized="who")
-    query.prediction = Prediction(coarse="HUM", fine="HUM:ind", coarse_confidence=0.9,
-                                  fine_confidence=0.8)
+    query.prediction = Prediction(
+        coarse="HUM", fine="HUM:ind", coarse_confidence=0.9, fine_confidence=0.8
+    )
     query.corrections.append(Correction(coarse="HUM", fine="HUM:desc"))
     db.session.add(query)
     db.session.commit()

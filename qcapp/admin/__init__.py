@@ -7,16 +7,16 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
-from ..models import AuditEvent, Correction, Example, ModelVersion, Query, TrainingRun, User
+from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
 from .dashboard import DashboardView
+from .review import ReviewQueueView
+from .versions import ModelVersionsView, TrainingRunsView
 from .views import (
     AuditEventView,
     CorrectionView,
     ExampleView,
-    ModelVersionView,
     QueryView,
-    TrainingRunView,
     UserView,
 )
 
@@ -31,12 +31,11 @@ def build_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,
     )
     admin.add_view(QueryView(Query, db, name="Queries", endpoint="queries"))
+    admin.add_view(ReviewQueueView(name="Review queue", endpoint="review", url="review"))
     admin.add_view(CorrectionView(Correction, db, name="Corrections", endpoint="corrections"))
     admin.add_view(ExampleView(Example, db, name="Examples", endpoint="examples"))
-    admin.add_view(
-        ModelVersionView(ModelVersion, db, name="Model versions", endpoint="versions")
-    )
-    admin.add_view(TrainingRunView(TrainingRun, db, name="Training runs", endpoint="runs"))
+    admin.add_view(ModelVersionsView(name="Model versions", endpoint="versions", url="versions"))
+    admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
     return admin

@@ -26,8 +26,15 @@ class ReadOnlyModelView(SecureModelView):
 
 
 class QueryView(ReadOnlyModelView):
-    column_list = ("id", "created_at", "text", "prediction.coarse", "prediction.fine",
-                   "prediction.coarse_confidence", "source")
+    column_list = (
+        "id",
+        "created_at",
+        "text",
+        "prediction.coarse",
+        "prediction.fine",
+        "prediction.coarse_confidence",
+        "source",
+    )
     column_labels = {
         "prediction.coarse": "Coarse",
         "prediction.fine": "Fine",
@@ -75,19 +82,32 @@ class ExampleView(SecureModelView):
         )
 
     def on_model_delete(self, model):
-        record_event(current_user.username, "example_deleted", "example", model.id,
-                     {"text": model.text, "coarse": model.coarse, "fine": model.fine})
+        record_event(
+            current_user.username,
+            "example_deleted",
+            "example",
+            model.id,
+            {"text": model.text, "coarse": model.coarse, "fine": model.fine},
+        )
 
 
 class ModelVersionView(ReadOnlyModelView):
-    column_list = ("version", "created_at", "status", "is_active", "feature_set", "dataset_name",
-                   "train_size", "training_seconds", "created_by")
+    column_list = (
+        "version",
+        "created_at",
+        "status",
+        "is_active",
+        "feature_set",
+        "dataset_name",
+        "train_size",
+        "training_seconds",
+        "created_by",
+    )
     column_default_sort = ("id", True)
 
 
 class TrainingRunView(ReadOnlyModelView):
-    column_list = ("id", "created_at", "status", "progress", "message", "started_by",
-                   "finished_at")
+    column_list = ("id", "created_at", "status", "progress", "message", "started_by", "finished_at")
     column_filters = ("status",)
     column_default_sort = ("id", True)
 

@@ -13,13 +13,20 @@ from training.evaluate import evaluate, format_metrics_table
 from training.io import DatasetError, load_dataset
 
 from ..services.classifier import resolve_artifact
-from ..services.datasets import STARTER_DATASET, active_dataset, import_dataset, starter_dataset_path
+from ..services.datasets import (
+    STARTER_DATASET,
+    active_dataset,
+    import_dataset,
+    starter_dataset_path,
+)
 from ..services.versions import TrainingError, active_version, get_version, train_version
 from . import qc
 
 
 def echo_progress(message: str, fraction: float) -> None:
-    click.echo(f"[{fraction * 100:5.1f}%] {message}", err=True)
+    """Progress on standard error; a negative fraction marks a log line."""
+    prefix = "" if fraction < 0 else f"[{fraction * 100:5.1f}%] "
+    click.echo(f"{prefix}{message}", err=True)
 
 
 @qc.command("setup")
@@ -37,7 +44,9 @@ def setup_command() -> None:
 
 
 @qc.command("train")
-@click.option("--dataset", "dataset_name", help="Base dataset to train on (default: the active one).")
+@click.option(
+    "--dataset", "dataset_name", help="Base dataset to train on (default: the active one)."
+)
 @click.option("--quick", is_flag=True, help="Skip model selection; use tuned defaults.")
 @click.option("--features", default="default", show_default=True, help="Feature set.")
 @click.option("--no-activate", is_flag=True, help="Register the version without activating it.")
@@ -57,6 +66,8 @@ def train_command(dataset_name: str | None, quick: bool, features: str, no_activ
     click.echo(format_metrics_table(version.metrics))
     state = "activated" if version.is_active else "registered (not active)"
     click.echo(f"Model version {version.version} {state}.")
+    if version.status_reason:
+        click.echo(version.status_reason)
 
 
 def load_classifier(version_name: str | None):
@@ -64,7 +75,8 @@ def load_classifier(version_name: str | None):
     version = get_version(version_name) if version_name else active_version()
     if version is None:
         raise click.ClickException(
-            f"There is no model version {version_name!r}." if version_name
+            f"There is no model version {version_name!r}."
+            if version_name
             else "There is no active model version. Run `qc train` first."
         )
     try:
@@ -108,7 +120,9 @@ def predict_command(question: str, version_name: str | None, as_json: bool) -> N
     if as_json:
         click.echo(json.dumps({"model_version": version.version, **prediction.to_dict()}))
         return
-    click.echo(f"{prediction.coarse} ({prediction.coarse_confidence:.0%})  "
-               f"{prediction.fine} ({prediction.fine_confidence:.0%})  [{version.version}]")
+    click.echo(
+        f"{prediction.coarse} ({prediction.coarse_confidence:.0%})  "
+        f"{prediction.fine} ({prediction.fine_confidence:.0%})  [{version.version}]"
+    )
     for alternative in prediction.alternatives:
         click.echo(f"  or {alternative['fine']} ({alternative['confidence']:.0%})")

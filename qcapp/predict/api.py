@@ -13,6 +13,7 @@ from training import taxonomy
 from ..errors import error_response
 from ..extensions import csrf, db
 from ..models import Query
+from ..services.feedback import InvalidCorrection, propose_correction
 from ..services.queries import (
     InvalidQuestion,
     classified_dict,
@@ -71,7 +72,9 @@ def questions_from_body(body: dict[str, Any]) -> tuple[list[str], bool]:
         raise ApiError(400, "invalid_type", '"questions" must be a list of strings.')
     if not 1 <= len(items) <= limit:
         raise ApiError(
-            400, "invalid_batch_size", f'"questions" must hold 1 to {limit} items, not {len(items)}.'
+            400,
+            "invalid_batch_size",
+            f'"questions" must hold 1 to {limit} items, not {len(items)}.',
         )
     questions = []
     for position, item in enumerate(items):
@@ -135,17 +138,41 @@ def query_dict(query: Query) -> dict[str, Any]:
             if prediction
             else None
         ),
-        "corrections": [
-            {
-                "id": correction.id,
-                "kind": correction.kind,
-                "coarse": correction.coarse,
-                "fine": correction.fine,
-                "status": correction.status,
-                "created_at": correction.created_at.isoformat(),
-            }
-            for correction in query.corrections
-        ],
+        "corrections": [correction_dict(correction) for correction in query.corrections],
+    }
+
+
+@bp.post("/queries/<int:query_id>/corrections")
+def create_correction(query_id: int):
+    body = read_json_object({"coarse", "fine", "note"})
+    query = db.session.get(Query, query_id, options=[selectinload(Query.prediction)])
+    if query is None:
+        raise ApiError(404, "not_found", f"There is no query {query_id}.")
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        raise ApiError(400, "invalid_type", '"note" must be a string of at most 1000 characters.')
+    try:
+        correction = propose_correction(
+            query,
+            body.get("coarse"),
+            body.get("fine"),
+            client_hash=client_fingerprint(request.remote_addr),
+            note=note,
+        )
+    except InvalidCorrection as error:
+        raise ApiError(400, error.code, error.message) from None
+    return jsonify(correction_dict(correction)), 201
+
+
+def correction_dict(correction) -> dict[str, Any]:
+    return {
+        "id": correction.id,
+        "query_id": correction.query_id,
+        "kind": correction.kind,
+        "coarse": correction.coarse,
+        "fine": correction.fine,
+        "status": correction.status,
+        "created_at": correction.created_at.isoformat(),
     }
 
 

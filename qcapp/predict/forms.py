@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired
 
 
@@ -13,3 +13,29 @@ class QuestionForm(FlaskForm):
 
 class BatchForm(FlaskForm):
     file = FileField("CSV or text file of questions", validators=[FileRequired("Choose a file.")])
+
+
+def _coarse_choices() -> list[tuple[str, str]]:
+    from training import taxonomy
+
+    return [("", "Choose…")] + [
+        (c.label, f"{c.label} · {c.name}") for c in taxonomy.COARSE_CLASSES.values()
+    ]
+
+
+def _fine_choices() -> list[tuple[str, str]]:
+    from training import taxonomy
+
+    return [("", "Choose…")] + [
+        (f.label, f"{f.label} · {f.name}") for f in taxonomy.FINE_CLASSES.values()
+    ]
+
+
+class CorrectionForm(FlaskForm):
+    # Choices are checked by check_labels in the feedback service, shared with the API.
+    coarse = SelectField("Right coarse class", choices=_coarse_choices, validate_choice=False)
+    fine = SelectField("Right fine class", choices=_fine_choices, validate_choice=False)
+
+
+class ConfirmForm(FlaskForm):
+    """Confirming the prediction: the labels come from the stored prediction, not the client."""

@@ -100,7 +100,13 @@ def _schemas() -> dict[str, Any]:
         "Classification": {
             "type": "object",
             "required": [
-                "id", "question", "coarse", "fine", "alternatives", "explanation", "model_version",
+                "id",
+                "question",
+                "coarse",
+                "fine",
+                "alternatives",
+                "explanation",
+                "model_version",
             ],
             "properties": {
                 "id": {"type": "integer"},
@@ -110,6 +116,7 @@ def _schemas() -> dict[str, Any]:
                 "alternatives": {"type": "array", "items": _ref("Alternative")},
                 "explanation": {"type": "array", "items": _ref("ExplanationItem")},
                 "model_version": {"type": "string"},
+                "label_source": {"type": "string", "enum": ["model", "correction"]},
             },
         },
         "BatchClassification": {
@@ -147,15 +154,26 @@ def _schemas() -> dict[str, Any]:
                 }
             },
         },
+        "CorrectionRequest": {
+            "type": "object",
+            "required": ["coarse", "fine"],
+            "properties": {
+                "coarse": {"type": "string", "enum": coarse_enum},
+                "fine": {"type": "string", "enum": fine_enum},
+                "note": {"type": "string", "maxLength": 1000},
+            },
+            "additionalProperties": False,
+        },
         "CorrectionSummary": {
             "type": "object",
             "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
             "properties": {
                 "id": {"type": "integer"},
+                "query_id": {"type": "integer"},
                 "kind": {"type": "string", "enum": ["correction", "confirmation"]},
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},
-                "status": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
                 "created_at": {"type": "string", "format": "date-time"},
             },
         },
@@ -236,6 +254,31 @@ def build_openapi_document() -> dict[str, Any]:
                             "description": "The taxonomy",
                             "content": {"application/json": {"schema": _ref("Taxonomy")}},
                         }
+                    },
+                }
+            },
+            "/api/v1/queries/{query_id}/corrections": {
+                "post": {
+                    "operationId": "createCorrection",
+                    "summary": "Propose the right labels for a stored query (or confirm them).",
+                    "parameters": [
+                        {
+                            "name": "query_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("CorrectionRequest")}},
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Stored; pending until an admin reviews it",
+                            "content": {"application/json": {"schema": _ref("CorrectionSummary")}},
+                        },
+                        **_error_responses(400, 404, 413, 415, 429),
                     },
                 }
             },

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 
+from ..errors import error_response
 from ..extensions import db
 from ..models import Query
+from ..services.batch import (
+    MAX_BATCH_ROWS,
+    OUTPUT_COLUMNS,
+    BatchError,
+    classify_rows,
+    read_questions,
+    write_csv,
+)
+from ..services.feedback import InvalidCorrection, propose_correction
 from ..services.queries import (
     InvalidQuestion,
     classify_and_record,
@@ -17,7 +37,7 @@ from ..services.queries import (
     validate_question,
 )
 from . import bp
-from .forms import QuestionForm
+from .forms import BatchForm, ConfirmForm, CorrectionForm, QuestionForm
 from .highlight import highlight_segments
 
 
@@ -38,7 +58,9 @@ def classify():
                 client_hash=client_fingerprint(request.remote_addr),
             )
             return redirect(url_for("predict.show_query", query_id=item.query.id), code=303)
-    return render_template("home/index.html", form=form, examples=(), taxonomy=taxonomy.as_dict()), 400
+    return render_template(
+        "home/index.html", form=form, examples=(), taxonomy=taxonomy.as_dict()
+    ), 400
 
 
 @bp.get("/q/<int:query_id>")
@@ -57,5 +79,101 @@ def show_query(query_id: int):
         segments=segments,
         model_version=version,
         form=QuestionForm(),
+        correction_form=CorrectionForm(
+            coarse=prediction.coarse if prediction else None,
+            fine=prediction.fine if prediction else None,
+        ),
+        confirm_form=ConfirmForm(),
         taxonomy=taxonomy.as_dict(),
     )
+
+
+@bp.get("/batch")
+def batch():
+    return render_template("predict/batch.html", form=BatchForm(), max_rows=MAX_BATCH_ROWS)
+
+
+def _uploaded_rows(form: BatchForm) -> list:
+    """The rows of the uploaded file, or raise BatchError with a message for the form."""
+    upload = form.file.data
+    data = upload.read(current_app.config["MAX_BATCH_UPLOAD_BYTES"] + 1)
+    if len(data) > current_app.config["MAX_BATCH_UPLOAD_BYTES"]:
+        raise BatchError("The file is too large.")
+    return read_questions(data, upload.filename or "")
+
+
+@bp.post("/batch")
+def batch_upload():
+    form = BatchForm()
+    if form.validate_on_submit():
+        try:
+            rows = _uploaded_rows(form)
+        except BatchError as error:
+            form.file.errors = [str(error)]
+        else:
+            model = current_app.extensions["qc_models"].get()
+            body = "".join(
+                write_csv(classify_rows(rows, model, client_fingerprint(request.remote_addr)))
+            )
+            return Response(
+                body,
+                mimetype="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="qcapp-labels.csv"'},
+            )
+    return render_template("predict/batch.html", form=form, max_rows=MAX_BATCH_ROWS), 400
+
+
+@bp.post("/batch/parse")
+def batch_parse():
+    """The rows of an uploaded file as JSON, so the page can classify them in chunks with progress."""
+    form = BatchForm()
+    if not form.validate_on_submit():
+        messages = [error for errors in form.errors.values() for error in errors]
+        return error_response(
+            400, " ".join(map(str, messages)) or "Choose a file.", "invalid_upload"
+        )
+    try:
+        rows = _uploaded_rows(form)
+    except BatchError as error:
+        return error_response(400, str(error), "invalid_upload")
+    return jsonify(
+        rows=[{"line": row.line, "question": row.question, "error": row.error} for row in rows],
+        columns=OUTPUT_COLUMNS,
+    )
+
+
+@bp.post("/q/<int:query_id>/correct")
+def correct(query_id: int):
+    query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            propose_correction(
+                query,
+                form.coarse.data,
+                form.fine.data,
+                client_hash=client_fingerprint(request.remote_addr),
+            )
+        except InvalidCorrection as error:
+            flash(error.message, "error")
+            return redirect(
+                url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303
+            )
+        flash("Thank you: your correction is waiting for review.", "success")
+        return redirect(url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303)
+    abort(400)
+
+
+@bp.post("/q/<int:query_id>/confirm")
+def confirm(query_id: int):
+    query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
+    if not ConfirmForm().validate_on_submit() or query.prediction is None:
+        abort(400)
+    propose_correction(
+        query,
+        query.prediction.coarse,
+        query.prediction.fine,
+        client_hash=client_fingerprint(request.remote_addr),
+    )
+    flash("Thank you for confirming the label.", "success")
+    return redirect(url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from ..errors import ServiceUnavailable
 from ..database import read_only_connection
+from ..errors import ServiceUnavailable
 from ..models import ModelVersion
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,54 @@ class VersionRef:
     id: int
     version: str
     artifact_path: str
+
+
+class CorrectedClassifier:
+    """A model plus the labels admins approved for exact questions it was trained with.
+
+    A retrained model usually learns an approved correction, but a linear model may still be
+    outvoted by many similar base questions; the reviewed label of the very same (normalised)
+    question is the better answer, so it is served as such.
+    """
+
+    def __init__(self, model: Any, overrides: dict[str, list[str]]):
+        self.model = model
+        self.overrides = overrides
+
+    def predict_many(self, texts: list[str], *, explain: bool = True) -> list[Any]:
+        predictions = self.model.predict_many(texts, explain=explain)
+        return [
+            self._apply(text, prediction)
+            for text, prediction in zip(texts, predictions, strict=True)
+        ]
+
+    def predict(self, text: str) -> Any:
+        return self.predict_many([text])[0]
+
+    def _apply(self, text: str, prediction: Any) -> Any:
+        from training.io import normalise_question
+
+        label = self.overrides.get(normalise_question(text))
+        if label is None or label[1] == prediction.fine:
+            return prediction
+        coarse, fine = label
+        runner_up = {
+            "coarse": prediction.fine.split(":", 1)[0],
+            "fine": prediction.fine,
+            "confidence": prediction.fine_confidence,
+        }
+        alternatives = [runner_up] + [a for a in prediction.alternatives if a["fine"] != fine]
+        corrected = replace(
+            prediction,
+            coarse=coarse,
+            coarse_confidence=1.0,
+            fine=fine,
+            fine_confidence=1.0,
+            alternatives=alternatives[: len(prediction.alternatives) or 3],
+            explanation=[],
+        )
+        corrected.label_source = "correction"
+        return corrected
 
 
 def resolve_artifact(models_dir: str, artifact_path: str) -> Path:
@@ -91,10 +139,11 @@ class ModelHolder:
             return
         if active.id in self.failed_versions:
             return
+        overrides = self._overrides(active.id)
         if background:
-            self._load_in_background(active)
+            self._load_in_background(active, overrides)
         else:
-            self._load(active)
+            self._load(active, overrides)
 
     def forget(self) -> None:
         """Drop the loaded model so the next request loads the active one (tests, CLI)."""
@@ -112,14 +161,23 @@ class ModelHolder:
             ).first()
         return VersionRef(*row) if row else None
 
-    def _load_in_background(self, ref: VersionRef) -> None:
+    def _overrides(self, version_id: int) -> dict[str, list[str]]:
+        with read_only_connection() as connection:
+            sources = connection.scalar(
+                select(ModelVersion.data_sources).where(ModelVersion.id == version_id)
+            )
+        return dict((sources or {}).get("overrides") or {})
+
+    def _load_in_background(self, ref: VersionRef, overrides: dict[str, list[str]]) -> None:
         with self._lock:
             if self._loading == ref.id:
                 return
             self._loading = ref.id
-        threading.Thread(target=self._load, args=(ref,), daemon=True, name="model-loader").start()
+        threading.Thread(
+            target=self._load, args=(ref, overrides), daemon=True, name="model-loader"
+        ).start()
 
-    def _load(self, ref: VersionRef) -> None:
+    def _load(self, ref: VersionRef, overrides: dict[str, list[str]]) -> None:
         from training.artifacts import ArtifactError, load_version
 
         try:
@@ -133,6 +191,8 @@ class ModelHolder:
         finally:
             with self._lock:
                 self._loading = None
+        if overrides:
+            classifier = CorrectedClassifier(classifier, overrides)
         with self._lock:
             self._current = LoadedModel(ref.id, ref.version, classifier)
         self.problem = None

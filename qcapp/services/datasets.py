@@ -80,9 +80,9 @@ def import_dataset(
 def activate_dataset(dataset: Dataset) -> None:
     """Make ``dataset`` the only active one (the caller commits)."""
     db.session.execute(
-        update(Dataset).where(Dataset.id != dataset.id, Dataset.is_active.is_(True)).values(
-            is_active=None
-        )
+        update(Dataset)
+        .where(Dataset.id != dataset.id, Dataset.is_active.is_(True))
+        .values(is_active=None)
     )
     db.session.flush()
     dataset.is_active = True

@@ -101,6 +101,7 @@ def classify_and_record(
             scores={
                 "alternatives": predicted.alternatives,
                 "explanation": predicted.explanation,
+                "label_source": getattr(predicted, "label_source", "model"),
             },
         )
         db.session.add(query)
@@ -122,6 +123,7 @@ def prediction_dict(prediction: Prediction) -> dict[str, Any]:
     """The labels, alternatives and explanation of a stored prediction."""
     scores = prediction.scores or {}
     return {
+        "label_source": scores.get("label_source", "model"),
         "coarse": label_dict(prediction.coarse, prediction.coarse_confidence),
         "fine": label_dict(prediction.fine, prediction.fine_confidence),
         "alternatives": [

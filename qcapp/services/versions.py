@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select, update
-
-from training.artifacts import save_version
-from training.train import train_model
 
 from ..extensions import db
 from ..models import ModelVersion, utcnow
 from .accounts import record_event
-from .datasets import active_dataset, examples_frame, get_dataset
+from .datasets import active_dataset, get_dataset
 
 
 class TrainingError(RuntimeError):
@@ -36,42 +31,23 @@ def train_version(
     progress: Callable[[str, float], None] | None = None,
     activate: bool = True,
 ) -> ModelVersion:
-    """Train on a base dataset, store the artifact, register the version and activate it."""
-    dataset = get_dataset(dataset_name) if dataset_name else active_dataset()
-    if dataset is None:
-        raise TrainingError(
-            f"There is no dataset named {dataset_name!r}."
-            if dataset_name
-            else "There is no active dataset. Import one with `qc dataset import`."
-        )
-    frame = examples_frame(dataset)
-    if len(frame) < 20:
-        raise TrainingError(f"Dataset {dataset.name!r} has {len(frame)} examples; 20 are needed.")
-    result = train_model(frame, quick=quick, features=features, progress=progress)
-    models_dir = Path(current_app.config["MODELS_DIR"])
-    name = new_version_name()
-    info = save_version(result, models_dir, name)
-    version = ModelVersion(
-        version=name,
-        artifact_path=name,
-        artifact_sha256=info.sha256,
-        feature_set=features,
-        params=result.params,
-        metrics=result.metrics,
-        dataset_name=dataset.name,
-        dataset_fingerprint=result.params.get("dataset_fingerprint"),
-        train_size=len(frame),
-        test_size=int(result.metrics.get("holdout_size", 0) or 0),
-        training_seconds=round(sum(result.timings.values()), 2) if result.timings else None,
-        created_by=actor,
-    )
-    db.session.add(version)
-    db.session.flush()
-    record_event(actor, "version_trained", "model_version", name, {"dataset": dataset.name})
-    if activate:
-        activate_model_version(version, actor=actor)
-    db.session.commit()
-    return version
+    """Train in this process through the same run, gate and records as a retrain."""
+    from .retraining import execute_run, start_run
+
+    if dataset_name and get_dataset(dataset_name) is None:
+        raise TrainingError(f"There is no dataset named {dataset_name!r}.")
+    if not dataset_name and active_dataset() is None:
+        raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
+    settings = {"features": features}
+    if dataset_name:
+        settings["dataset"] = dataset_name
+    if not activate:
+        settings["activate"] = "never"
+    run = start_run(actor=actor, quick=quick, spawn=False, **settings)
+    run = execute_run(run.id, echo=progress)
+    if run.status != "succeeded":
+        raise TrainingError(f"Training failed: {(run.error or '').splitlines()[0]}")
+    return run.model_version
 
 
 def activate_model_version(version: ModelVersion, *, actor: str | None = None) -> None:

@@ -11,6 +11,7 @@ from training.text import untokenise
 
 
 def head_of(question: str) -> str | None:
+    """The head noun cue of a question, if any."""
     words = [key.split("=", 1)[1] for key in question_cues(question) if key.startswith("head=")]
     return words[0] if words else None
 

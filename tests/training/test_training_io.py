@@ -18,6 +18,7 @@ CSV_HEADER = ",Questions,Category0,Category1,Category2\n"
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write a test file and return its path."""
     path.write_text(text, encoding=encoding)
     return path
 

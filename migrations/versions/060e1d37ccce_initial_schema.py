@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b2029a518998
+Revision ID: 060e1d37ccce
 Revises: 
-Create Date: 2026-11-26 21:45:31.151175
+Create Date: 2026-11-26 22:02:38.091302
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b2029a518998'
+revision = '060e1d37ccce'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -62,6 +62,8 @@ def upgrade():
     sa.Column('status_reason', sa.Text(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=True),
     sa.Column('training_seconds', sa.Float(), nullable=True),
+    sa.Column('data_sources', sa.JSON(), nullable=False),
+    sa.Column('evaluation', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.String(length=80), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('activated_at', sa.DateTime(timezone=True), nullable=True),
@@ -146,6 +148,7 @@ def upgrade():
     op.create_table('training_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('in_progress', sa.Boolean(), nullable=True),
     sa.Column('progress', sa.Float(), nullable=False),
     sa.Column('message', sa.String(length=500), nullable=True),
     sa.Column('log', sa.Text(), nullable=False),
@@ -157,8 +160,10 @@ def upgrade():
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('model_version_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('in_progress IS NULL OR in_progress', name=op.f('ck_training_runs_in_progress_true_or_null')),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_training_runs_model_version_id_model_versions'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_runs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_runs')),
+    sa.UniqueConstraint('in_progress', name=op.f('uq_training_runs_in_progress'))
     )
     with op.batch_alter_table('training_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_training_runs_created_at'), ['created_at'], unique=False)

@@ -1,0 +1,82 @@
+"""The review queue: approve, reject or edit pending corrections, one at a time or in bulk."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from training import taxonomy
+
+from ..services.feedback import (
+    InvalidCorrection,
+    edit_correction,
+    review_corrections,
+    review_queue,
+)
+from .access import AdminAccessMixin
+
+PAGE_SIZE = 100
+
+
+class ReviewForm(FlaskForm):
+    """Carries the CSRF token of every review action."""
+
+
+class ReviewQueueView(AdminAccessMixin, BaseView):
+    @expose("/")
+    def index(self):
+        page = max(request.args.get("page", 1, type=int), 1)
+        items, total = review_queue(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        return self.render(
+            "admin/review_queue.html",
+            items=items,
+            total=total,
+            page=page,
+            pages=max(1, -(-total // PAGE_SIZE)),
+            form=ReviewForm(),
+            taxonomy=taxonomy.as_dict(),
+        )
+
+    @expose("/review", methods=["POST"])
+    def review(self):
+        form = ReviewForm()
+        if not form.validate_on_submit():
+            flash("The form expired; please try again.", "error")
+            return redirect(url_for(".index"))
+        action = request.form.get("action", "")
+        ids = request.form.getlist("ids", type=int)
+        status = {"approve": "approved", "reject": "rejected"}.get(action)
+        if status is None or not ids:
+            flash("Choose corrections and an action.", "error")
+            return redirect(url_for(".index"))
+        try:
+            done = review_corrections(
+                ids, status, actor=current_user.username, note=request.form.get("note") or None
+            )
+        except InvalidCorrection as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{status.capitalize()} {len(done)} correction(s).", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:correction_id>/edit", methods=["POST"])
+    def edit(self, correction_id: int):
+        # Without JavaScript the form posts to /0/edit and names the correction in a field.
+        correction_id = correction_id or request.form.get("correction_id", 0, type=int)
+        form = ReviewForm()
+        if not form.validate_on_submit():
+            flash("The form expired; please try again.", "error")
+            return redirect(url_for(".index"))
+        fine = request.form.get("fine", "")
+        coarse = fine.split(":", 1)[0]
+        try:
+            edit_correction(correction_id, coarse, fine, actor=current_user.username)
+            if request.form.get("approve"):
+                review_corrections([correction_id], "approved", actor=current_user.username)
+        except InvalidCorrection as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Correction {correction_id} now proposes {fine}.", "success")
+        return redirect(url_for(".index"))

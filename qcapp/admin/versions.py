@@ -1,0 +1,97 @@
+"""Model versions (activate, delete) and training runs (start, watch)."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ModelVersion, TrainingRun
+from ..services.retraining import RunInProgress, current_run, delete_version, start_run
+from ..services.versions import activate_model_version
+from .access import AdminAccessMixin
+from .review import ReviewForm
+
+
+def _version_or_404(version_id: int) -> ModelVersion:
+    return db.get_or_404(ModelVersion, version_id)
+
+
+class ModelVersionsView(AdminAccessMixin, BaseView):
+    @expose("/")
+    def index(self):
+        versions = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
+        return self.render("admin/versions.html", versions=versions, form=ReviewForm())
+
+    @expose("/<int:version_id>")
+    def details(self, version_id: int):
+        version = _version_or_404(version_id)
+        return self.render("admin/version_details.html", version=version, form=ReviewForm())
+
+    @expose("/<int:version_id>/activate", methods=["POST"])
+    def activate(self, version_id: int):
+        version = _version_or_404(version_id)
+        if ReviewForm().validate_on_submit():
+            activate_model_version(version, actor=current_user.username)
+            db.session.commit()
+            flash(
+                f"Version {version.version} is now active; workers switch within seconds.",
+                "success",
+            )
+        return redirect(url_for(".index"))
+
+    @expose("/<int:version_id>/delete", methods=["POST"])
+    def delete(self, version_id: int):
+        version = _version_or_404(version_id)
+        if ReviewForm().validate_on_submit():
+            try:
+                delete_version(version, actor=current_user.username)
+            except ValueError as error:
+                flash(str(error), "error")
+            else:
+                flash(f"Deleted version {version.version}.", "success")
+        return redirect(url_for(".index"))
+
+
+class TrainingRunsView(AdminAccessMixin, BaseView):
+    @expose("/")
+    def index(self):
+        runs = db.session.scalars(
+            select(TrainingRun).order_by(TrainingRun.id.desc()).limit(50)
+        ).all()
+        return self.render("admin/runs.html", runs=runs, running=current_run(), form=ReviewForm())
+
+    @expose("/start", methods=["POST"])
+    def start(self):
+        if not ReviewForm().validate_on_submit():
+            flash("The form expired; please try again.", "error")
+            return redirect(url_for(".index"))
+        try:
+            run = start_run(actor=current_user.username, quick=bool(request.form.get("quick")))
+        except RunInProgress as error:
+            flash(f"{error} Wait for it to finish.", "error")
+            return redirect(url_for(".index"))
+        flash(f"Training run {run.id} started.", "success")
+        return redirect(url_for(".details", run_id=run.id))
+
+    @expose("/<int:run_id>")
+    def details(self, run_id: int):
+        run = db.get_or_404(TrainingRun, run_id)
+        return self.render("admin/run_details.html", run=run)
+
+    @expose("/<int:run_id>/status.json")
+    def status(self, run_id: int):
+        run = db.get_or_404(TrainingRun, run_id)
+        version = run.model_version
+        return jsonify(
+            id=run.id,
+            status=run.status,
+            progress=run.progress,
+            message=run.message,
+            log=run.log,
+            error=run.error,
+            version=version.version if version else None,
+            version_status=version.status if version else None,
+        )

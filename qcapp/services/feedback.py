@@ -1,0 +1,176 @@
+"""Corrections: users propose labels, admins approve, reject or edit them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from training import taxonomy
+
+from ..extensions import db
+from ..models import Correction, Prediction, Query, utcnow
+from .accounts import record_event
+
+
+class InvalidCorrection(ValueError):
+    """A proposed label that is not in the taxonomy or not consistent; the message says why."""
+
+    def __init__(self, message: str, code: str = "invalid_label"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def check_labels(coarse: object, fine: object) -> tuple[str, str]:
+    """The labels when they form a valid taxonomy pair, else InvalidCorrection."""
+    if not isinstance(coarse, str) or not coarse:
+        raise InvalidCorrection("Choose a coarse class.", "missing_field")
+    if not isinstance(fine, str) or not fine:
+        raise InvalidCorrection("Choose a fine class.", "missing_field")
+    if coarse not in taxonomy.COARSE_CLASSES:
+        raise InvalidCorrection(f"Unknown coarse class {coarse!r}.")
+    if fine not in taxonomy.FINE_CLASSES:
+        raise InvalidCorrection(f"Unknown fine class {fine!r}.")
+    if not taxonomy.is_valid_pair(coarse, fine):
+        raise InvalidCorrection(f"{fine} is not a fine class of {coarse}.", "inconsistent_labels")
+    return coarse, fine
+
+
+def propose_correction(
+    query: Query, coarse: object, fine: object, *, client_hash: str | None, note: str | None = None
+) -> Correction:
+    """Store a user's label for a query: a confirmation when it equals the prediction."""
+    coarse, fine = check_labels(coarse, fine)
+    prediction = query.prediction
+    kind = "confirmation" if prediction is not None and prediction.fine == fine else "correction"
+    correction = Correction(
+        query=query,
+        kind=kind,
+        coarse=coarse,
+        fine=fine,
+        status="pending",
+        client_hash=client_hash,
+        note=(note or None) and note[:1000],
+    )
+    db.session.add(correction)
+    db.session.commit()
+    return correction
+
+
+def _corrections(ids: Iterable[int]) -> list[Correction]:
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    found = db.session.scalars(select(Correction).where(Correction.id.in_(ids))).all()
+    missing = sorted(set(ids) - {c.id for c in found})
+    if missing:
+        raise InvalidCorrection(
+            f"No correction with id {', '.join(map(str, missing))}.", "not_found"
+        )
+    return list(found)
+
+
+def review_corrections(
+    ids: Iterable[int], status: str, *, actor: str | None, note: str | None = None
+) -> list[Correction]:
+    """Approve or reject corrections in one transaction, each audited."""
+    if status not in ("approved", "rejected"):
+        raise ValueError(f"unknown review status {status!r}")
+    corrections = _corrections(ids)
+    now = utcnow()
+    for correction in corrections:
+        previous = correction.status
+        correction.status = status
+        correction.reviewed_at = now
+        correction.reviewed_by_id = _user_id(actor)
+        if note:
+            correction.note = note[:1000]
+        record_event(
+            actor,
+            f"correction_{status}",
+            "correction",
+            correction.id,
+            {"from": previous, "coarse": correction.coarse, "fine": correction.fine},
+        )
+    db.session.commit()
+    return corrections
+
+
+def edit_correction(correction_id: int, coarse: str, fine: str, *, actor: str | None) -> Correction:
+    """Change a correction's proposed labels (an admin's edit), audited; it stays in review."""
+    coarse, fine = check_labels(coarse, fine)
+    [correction] = _corrections([correction_id])
+    before = {"coarse": correction.coarse, "fine": correction.fine}
+    correction.coarse, correction.fine = coarse, fine
+    prediction = correction.query.prediction
+    correction.kind = "confirmation" if prediction and prediction.fine == fine else "correction"
+    record_event(
+        actor,
+        "correction_edited",
+        "correction",
+        correction.id,
+        {"before": before, "after": {"coarse": coarse, "fine": fine}},
+    )
+    db.session.commit()
+    return correction
+
+
+def approve_all_pending(*, actor: str | None) -> list[Correction]:
+    """Approve every pending correction."""
+    ids = db.session.scalars(select(Correction.id).where(Correction.status == "pending")).all()
+    return review_corrections(ids, "approved", actor=actor) if ids else []
+
+
+def _user_id(username: str | None) -> int | None:
+    if not username:
+        return None
+    from ..models import User
+
+    return db.session.scalar(select(User.id).where(User.username == username))
+
+
+@dataclass
+class QueueItem:
+    """A pending correction with what the review needs beside it."""
+
+    correction: Correction
+    agreeing: int  # pending proposals of the same label for the same normalised question
+    conflicting: list[Correction]  # pending proposals of other labels for that question
+
+
+def review_queue(limit: int = 200, offset: int = 0) -> tuple[list[QueueItem], int]:
+    """Pending corrections, lowest model confidence first, with agreement and conflicts."""
+    pending = (
+        select(Correction)
+        .join(Query, Correction.query_id == Query.id)
+        .outerjoin(Prediction, Prediction.query_id == Query.id)
+        .where(Correction.status == "pending")
+        .order_by(Prediction.fine_confidence.asc().nulls_first(), Correction.id)
+        .options(selectinload(Correction.query).selectinload(Query.prediction))
+    )
+    total = db.session.scalar(
+        select(func.count()).select_from(Correction).where(Correction.status == "pending")
+    )
+    page = db.session.scalars(pending.limit(limit).offset(offset)).all()
+    normalized = {c.query.normalized for c in page}
+    siblings = db.session.scalars(
+        select(Correction)
+        .join(Query, Correction.query_id == Query.id)
+        .where(Correction.status == "pending", Query.normalized.in_(normalized))
+        .options(selectinload(Correction.query))
+    ).all()
+    by_question: dict[str, list[Correction]] = {}
+    for sibling in siblings:
+        by_question.setdefault(sibling.query.normalized, []).append(sibling)
+    items = []
+    for correction in page:
+        group = by_question.get(correction.query.normalized, [correction])
+        items.append(
+            QueueItem(
+                correction=correction,
+                agreeing=sum(1 for c in group if c.fine == correction.fine),
+                conflicting=[c for c in group if c.fine != correction.fine],
+            )
+        )
+    return items, total or 0

@@ -1,0 +1,274 @@
+"""Training runs: one at a time, in a separate process, gated before promotion."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import ModelVersion, TrainingRun, utcnow
+from .accounts import record_event
+
+
+class RunInProgress(RuntimeError):
+    """Another training run is queued or running."""
+
+    def __init__(self, run: TrainingRun | None):
+        super().__init__(
+            f"Training run {run.id} is already {run.status}." if run else "A run is in progress."
+        )
+        self.run = run
+
+
+def current_run() -> TrainingRun | None:
+    """The queued or running training run, if any."""
+    return db.session.scalar(select(TrainingRun).where(TrainingRun.in_progress.is_(True)))
+
+
+def process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A finished child that nobody reaped yet is a zombie: dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def fail_run(run: TrainingRun, error: str) -> None:
+    """Mark a run failed with its error (the caller commits)."""
+    run.status = "failed"
+    run.in_progress = None
+    run.error = error[-4000:]
+    run.finished_at = utcnow()
+    run.message = "failed"
+
+
+def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
+    """Fail runs whose process is gone (killed, machine restarted); returns their ids."""
+    failed = []
+    for run in db.session.scalars(select(TrainingRun).where(TrainingRun.in_progress.is_(True))):
+        started = run.started_at or run.created_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=utcnow().tzinfo)
+        young = (utcnow() - started).total_seconds() < grace_seconds
+        if process_alive(run.pid) or (run.pid is None and young):
+            continue
+        fail_run(run, "The training process stopped before it finished (killed or crashed).")
+        failed.append(run.id)
+    if failed:
+        db.session.commit()
+    return failed
+
+
+def start_run(
+    *, actor: str | None, quick: bool = False, spawn: bool = True, **settings
+) -> TrainingRun:
+    """Queue a training run and start its process; RunInProgress when one is under way.
+
+    ``settings`` may name a ``dataset``, a ``features`` set and ``activate="never"``.
+    """
+    mark_abandoned_runs()
+    existing = current_run()
+    if existing is not None:
+        raise RunInProgress(existing)
+    run = TrainingRun(
+        status="queued",
+        in_progress=True,
+        started_by=actor,
+        params={"quick": quick, **settings},
+        message="queued",
+        log="",
+    )
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise RunInProgress(current_run()) from None
+    record_event(actor, "retrain_started", "training_run", run.id, {"quick": quick})
+    db.session.commit()
+    if spawn:
+        run.pid = spawn_training_process(current_app._get_current_object(), run.id)
+        db.session.commit()
+    return run
+
+
+def spawn_training_process(app: Flask, run_id: int) -> int:
+    """Start ``flask qc run-training RUN_ID`` detached from the web worker; returns its pid."""
+    environment = {
+        **os.environ,
+        "QC_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "QC_MODELS_DIR": app.config["MODELS_DIR"],
+        "QC_SECRET_KEY": app.config["SECRET_KEY"],
+        "QC_INSTANCE_PATH": app.instance_path,
+        "QC_PROMOTION_MARGIN": str(app.config["PROMOTION_MARGIN"]),
+    }
+    log_path = Path(app.instance_path) / "training-logs"
+    log_path.mkdir(parents=True, exist_ok=True)
+    with open(log_path / f"run-{run_id}.log", "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "qcapp", "qc", "run-training", str(run_id)],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the worker that started it
+            close_fds=True,
+        )
+    return process.pid
+
+
+def wait_for_run(
+    run_id: int,
+    timeout: float = 3600.0,
+    poll: float = 0.5,
+    on_poll: Callable[[TrainingRun], None] | None = None,
+) -> TrainingRun:
+    """Block until the run has finished (or its process died); returns it refreshed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        run = db.session.get(TrainingRun, run_id)
+        if on_poll:
+            on_poll(run)
+        db.session.commit()  # never wait inside a transaction (it would hold SQLite's lock)
+        if run.in_progress is None:
+            return run
+        if run.pid and not process_alive(run.pid):
+            time.sleep(poll)  # let a just-finished process commit its last write
+            db.session.expire_all()
+            run = db.session.get(TrainingRun, run_id)
+            if run.in_progress:
+                fail_run(run, "The training process stopped before it finished.")
+                db.session.commit()
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"training run {run_id} did not finish in {timeout:.0f} s")
+        time.sleep(poll)
+
+
+class RunReporter:
+    """Writes a run's progress and log lines to its row as it goes.
+
+    Each write is one UPDATE committed at once: a training process must never sit inside a
+    transaction, because on SQLite that would hold the write lock the web workers need.
+    """
+
+    def __init__(
+        self, run_id: int, log: str = "", echo: Callable[[str, float], None] | None = None
+    ):
+        self.run_id = run_id
+        self.lines = log
+        self.last_write = 0.0
+        self.echo = echo
+
+    def _write(self, **values) -> None:
+        db.session.execute(
+            update(TrainingRun).where(TrainingRun.id == self.run_id).values(**values)
+        )
+        db.session.commit()
+        self.last_write = time.monotonic()
+
+    def log(self, message: str) -> None:
+        if self.echo:
+            self.echo(message, -1.0)
+        self.lines += f"{utcnow():%H:%M:%S} {message}\n"
+        self._write(log=self.lines, message=message[:500])
+
+    def __call__(
+        self, message: str, fraction: float, *, span: tuple[float, float] = (0, 1)
+    ) -> None:
+        low, high = span
+        progress = round(low + (high - low) * max(0.0, min(1.0, fraction)), 3)
+        if self.echo:
+            self.echo(message, progress)
+        if time.monotonic() - self.last_write > 0.5:
+            self.lines += f"{utcnow():%H:%M:%S} {message}\n"
+            self._write(progress=progress, message=message[:500], log=self.lines)
+
+
+def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -> TrainingRun:
+    """The body of a training process: train, evaluate, gate, save, register, maybe promote."""
+    from .gate import train_and_gate
+
+    run = db.session.get(TrainingRun, run_id)
+    if run is None:
+        raise LookupError(f"no training run {run_id}")
+    if run.status != "queued":
+        raise RuntimeError(f"training run {run_id} is {run.status}, not queued")
+    run.status, run.started_at, run.pid = "running", utcnow(), os.getpid()
+    settings = {
+        **(run.params or {}),
+        "quick": bool((run.params or {}).get("quick")),
+        "actor": run.started_by,
+    }
+    reporter = RunReporter(run.id, run.log or "", echo)
+    db.session.commit()
+    try:
+        version = train_and_gate(settings, reporter)
+    except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
+        db.session.rollback()
+        run = db.session.get(TrainingRun, run_id)
+        fail_run(run, f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
+        record_event(
+            run.started_by, "retrain_failed", "training_run", run.id, {"error": str(error)}
+        )
+        db.session.commit()
+        return run
+    reporter.log(f"finished: version {version.version} is {version.status}")
+    run = db.session.get(TrainingRun, run_id)
+    run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+    run.finished_at = utcnow()
+    run.model_version_id = version.id
+    record_event(
+        run.started_by,
+        "retrain_succeeded",
+        "training_run",
+        run.id,
+        {"version": version.version, "status": version.status},
+    )
+    db.session.commit()
+    return run
+
+
+def deletable(version: ModelVersion) -> bool:
+    return not version.is_active
+
+
+def delete_version(version: ModelVersion, *, actor: str | None) -> None:
+    """Delete an inactive version's row and artifact."""
+    import shutil
+
+    from .classifier import resolve_artifact
+
+    if version.is_active:
+        raise ValueError("The active version cannot be deleted; activate another first.")
+    path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
+    db.session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.model_version_id == version.id)
+        .values(model_version_id=None)
+    )
+    record_event(actor, "version_deleted", "model_version", version.version)
+    db.session.delete(version)
+    db.session.commit()
+    models_dir = Path(current_app.config["MODELS_DIR"]).resolve()
+    if path.resolve().is_relative_to(models_dir) and path.exists():
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,168 @@
+"""The home page, the classify form and the result page."""
+
+import io
+
+import pytest
+from conftest import csrf_token_from
+from sqlalchemy import func, select
+
+from qcapp.models import Query
+
+
+def count(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Query))
+
+
+@pytest.fixture
+def csrf_client(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app.test_client()
+
+
+def post_question(client, question, with_token=True):
+    data = {"question": question}
+    if with_token:
+        data["csrf_token"] = csrf_token_from(client.get("/").get_data(as_text=True))
+    return client.post("/classify", data=data)
+
+
+def test_home_page(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "What kind of answer does a question expect?" in html
+    assert 'name="question"' in html and 'for="question"' in html
+    assert "Which city hosted the 2012 Summer Olympics?" in html  # an example to click
+    assert "LOC:city" in html and "Abbreviation" in html  # the taxonomy
+
+
+def test_taxonomy_page_lists_every_class(client):
+    html = client.get("/taxonomy").get_data(as_text=True)
+    from training.taxonomy import FINE_LABELS
+
+    assert all(label in html for label in FINE_LABELS)
+
+
+def test_classify_redirects_to_result(csrf_client, db, model_version):
+    response = post_question(csrf_client, "Who was Galileo?")
+    assert response.status_code == 303
+    result = csrf_client.get(response.headers["Location"])
+    html = result.get_data(as_text=True)
+    assert result.status_code == 200
+    assert "Human" in html and "HUM" in html
+    assert 'class="bar-fill"' in html  # confidence bars
+    assert "<mark" in html  # highlighted words
+    assert "test-quick" in html
+    assert "Other possibilities" in html
+    assert count(db) == 1
+    assert db.session.scalar(select(Query.source)) == "web"
+
+
+def test_example_buttons_post_with_csrf(csrf_client, model_version):
+    html = csrf_client.get("/").get_data(as_text=True)
+    assert html.count('<button type="submit" class="example">') == 8
+    assert html.count('name="csrf_token"') >= 9
+
+
+def test_classify_without_csrf_is_refused(csrf_client, db, model_version):
+    response = post_question(csrf_client, "Who was Galileo?", with_token=False)
+    assert response.status_code == 400
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "Please type a question."),
+        ("   ", "Please type a question."),
+        ("y" * 501, "at most 500 characters"),
+    ],
+)
+def test_bad_question_shows_form_again(csrf_client, db, model_version, question, message):
+    response = post_question(csrf_client, question)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in html and 'aria-invalid="true"' in html
+    assert count(db) == 0
+
+
+def test_markup_is_escaped_on_result_page(client, db, model_version):
+    body = client.post(
+        "/api/v1/classify", json={"question": "<script>alert(1)</script> Who?"}
+    ).get_json()
+    html = client.get(f"/q/{body['id']}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_unknown_result_is_404(client):
+    assert client.get("/q/424242", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_result_page_without_model_is_503_page(csrf_client, db):
+    response = post_question(csrf_client, "Who?")
+    assert response.status_code == 503
+    assert "No model version is active" in response.get_data(as_text=True)
+
+
+def test_batch_upload_returns_labelled_csv(client, db, model_version):
+    upload = "question,id\nWho was Galileo?,1\n=cmd|' /C calc'!A0,2\n,3\nHow far is Paris?,4\n"
+    response = client.post(
+        "/batch",
+        data={"file": (io.BytesIO(upload.encode()), "questions.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("question,coarse,coarse_name")
+    assert len(lines) == 4  # header + 3 questions; the empty row is skipped
+    assert lines[2].startswith("'=cmd")  # formula neutralised
+    assert count(db) == 3
+
+
+def test_batch_text_file_and_per_row_errors(client, db, model_version):
+    upload = "Who was Galileo?\n" + "z" * 600 + "\nWhat is a tsunami?\n"
+    response = client.post(
+        "/batch",
+        data={"file": (io.BytesIO(upload.encode()), "q.txt")},
+        content_type="multipart/form-data",
+    )
+    text = response.get_data(as_text=True)
+    assert "line 2: A question may be at most 500 characters" in text
+    assert count(db) == 2
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xfe\x00W\x00h", "not UTF-8"),
+        (b"", "Choose a file"),
+        (b"\n\n", "no questions"),
+        (("q\n" * 10_001).encode(), "more than 10,000"),
+    ],
+)
+def test_batch_bad_files(client, db, model_version, content, message):
+    response = client.post(
+        "/batch",
+        data={"file": (io.BytesIO(content), "bad.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert count(db) == 0
+
+
+def test_batch_parse_for_progressive_page(client, db):
+    response = client.post(
+        "/batch/parse",
+        data={"file": (io.BytesIO(b"Who?\nWhy?\n"), "q.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.get_json()["rows"] == [
+        {"line": 1, "question": "Who?", "error": None},
+        {"line": 2, "question": "Why?", "error": None},
+    ]
+    assert count(db) == 0
+
+
+def test_batch_page(client):
+    html = client.get("/batch").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html and "batch.js" in html
