@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 import pytest
+from flask import g
+from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
 from qcapp import create_app
 from qcapp.extensions import db as _db
-
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASET = Path(
-    os.environ.get("QC_SHARED_DATASET", REPOSITORY_ROOT.parent / "shared" / "data" / "dataset.csv")
-)
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "correct horse battery"
 
 
 def database_url(tmp_path: Path) -> str:
@@ -40,6 +33,13 @@ def app_config(tmp_path: Path) -> dict:
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+
+    @app.before_request
+    def forget_request_globals():
+        # Tests that hold an app context (the db fixture) share ``g`` across requests, which a
+        # server never does; Flask-WTF would then reuse one client's CSRF token for another.
+        g.pop("csrf_token", None)
+
     with app.app_context():
         _db.create_all()
     yield app
@@ -64,12 +64,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Admin login, logout, throttling and the shared access rule."""
 
 import pytest
-from conftest import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
+from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
 ADMIN_URLS = [
     "/admin/",

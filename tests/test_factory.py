@@ -16,14 +16,14 @@ def test_config_argument_overrides_defaults(app):
 
 
 def test_folders_are_at_repository_root(app):
-    from conftest import REPOSITORY_ROOT
+    from helpers import REPOSITORY_ROOT
 
     assert app.template_folder == str(REPOSITORY_ROOT / "templates")
     assert app.static_folder == str(REPOSITORY_ROOT / "static")
 
 
 def test_default_instance_folder_is_repository_root():
-    from conftest import REPOSITORY_ROOT
+    from helpers import REPOSITORY_ROOT
 
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.instance_path == str(REPOSITORY_ROOT / "instance")

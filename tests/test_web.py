@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from conftest import csrf_token_from
+from helpers import csrf_token_from
 from sqlalchemy import func, select
 
 from qcapp.models import Query
@@ -103,13 +103,18 @@ def test_result_page_without_model_is_503_page(csrf_client, db):
     assert "No model version is active" in response.get_data(as_text=True)
 
 
-def test_batch_upload_returns_labelled_csv(client, db, model_version):
-    upload = "question,id\nWho was Galileo?,1\n=cmd|' /C calc'!A0,2\n,3\nHow far is Paris?,4\n"
-    response = client.post(
-        "/batch",
-        data={"file": (io.BytesIO(upload.encode()), "questions.csv")},
+def upload(client, content: bytes, filename: str, path: str = "/batch"):
+    token = csrf_token_from(client.get("/batch").get_data(as_text=True))
+    return client.post(
+        path,
+        data={"file": (io.BytesIO(content), filename), "csrf_token": token},
         content_type="multipart/form-data",
     )
+
+
+def test_batch_upload_returns_labelled_csv(client, db, model_version):
+    upload_text = "question,id\nWho was Galileo?,1\n=cmd|' /C calc'!A0,2\n,3\nHow far is Paris?,4\n"
+    response = upload(client, upload_text.encode(), "questions.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).splitlines()
     assert lines[0].startswith("question,coarse,coarse_name")
@@ -119,12 +124,8 @@ def test_batch_upload_returns_labelled_csv(client, db, model_version):
 
 
 def test_batch_text_file_and_per_row_errors(client, db, model_version):
-    upload = "Who was Galileo?\n" + "z" * 600 + "\nWhat is a tsunami?\n"
-    response = client.post(
-        "/batch",
-        data={"file": (io.BytesIO(upload.encode()), "q.txt")},
-        content_type="multipart/form-data",
-    )
+    upload_text = "Who was Galileo?\n" + "z" * 600 + "\nWhat is a tsunami?\n"
+    response = upload(client, upload_text.encode(), "q.txt")
     text = response.get_data(as_text=True)
     assert "line 2: A question may be at most 500 characters" in text
     assert count(db) == 2
@@ -134,28 +135,26 @@ def test_batch_text_file_and_per_row_errors(client, db, model_version):
     "content, message",
     [
         (b"\xff\xfe\x00W\x00h", "not UTF-8"),
-        (b"", "Choose a file"),
+        (b"", "no questions"),
         (b"\n\n", "no questions"),
         (("q\n" * 10_001).encode(), "more than 10,000"),
     ],
 )
 def test_batch_bad_files(client, db, model_version, content, message):
-    response = client.post(
-        "/batch",
-        data={"file": (io.BytesIO(content), "bad.txt")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, content, "bad.txt", "/batch")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert count(db) == 0
 
 
+def test_batch_without_file(client, db, model_version):
+    token = csrf_token_from(client.get("/batch").get_data(as_text=True))
+    response = client.post("/batch", data={"csrf_token": token})
+    assert response.status_code == 400 and "Choose a file" in response.get_data(as_text=True)
+
+
 def test_batch_parse_for_progressive_page(client, db):
-    response = client.post(
-        "/batch/parse",
-        data={"file": (io.BytesIO(b"Who?\nWhy?\n"), "q.txt")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, b"Who?\nWhy?\n", "q.txt", "/batch/parse")
     assert response.get_json()["rows"] == [
         {"line": 1, "question": "Who?", "error": None},
         {"line": 2, "question": "Why?", "error": None},

@@ -21,6 +21,10 @@ from training.estimators import LinearKernelSVC
 from training.features import build_features
 
 SELECTION_FOLDS = 3
+# Families within this accuracy of the best count as tied; ties go to the family that is
+# cheapest to serve (a kernel SVC keeps every training row and predicts ~10x slower).
+TIE_TOLERANCE = 0.005
+SERVING_PREFERENCE = ("linear_svc", "logistic_regression", "svc", "random_forest", "decision_tree")
 
 
 @dataclass
@@ -138,7 +142,9 @@ def select_model(
     """Compare the families, tune the best one; returns name, params and scores."""
     candidates = candidate_estimators(seed)
     scores = compare_candidates(cache, labels, candidates)
-    winner = max(scores, key=scores.get)
+    best = max(scores.values())
+    tied = [name for name in SERVING_PREFERENCE if scores.get(name, -1.0) >= best - TIE_TOLERANCE]
+    winner = tied[0] if tied else max(scores, key=scores.get)
     report(f"best family {winner} ({scores[winner]:.3f})")
     best_params, best_score = tune(texts, labels, winner, candidates[winner], features, seed)
     estimator = clone(candidates[winner]).set_params(**best_params)

@@ -1,0 +1,21 @@
+"""Constants and helpers shared by the tests (conftest.py holds the fixtures)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASET = Path(
+    os.environ.get("QC_SHARED_DATASET", REPOSITORY_ROOT.parent / "shared" / "data" / "dataset.csv")
+)
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def csrf_token_from(html: str) -> str:
+    """The first CSRF token of a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)

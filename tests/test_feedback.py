@@ -1,0 +1,167 @@
+"""Corrections from the API, the result page and the command line; the admin review queue."""
+
+import pytest
+from helpers import csrf_token_from
+from sqlalchemy import func, select
+
+from qcapp.models import AuditEvent, Correction
+
+
+def classify(client, question="What is the capital of Peru?") -> dict:
+    return client.post("/api/v1/classify", json={"question": question}).get_json()
+
+
+def count_corrections(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Correction))
+
+
+def test_api_correction_is_pending(client, db, model_version):
+    query = classify(client)
+    response = client.post(
+        f"/api/v1/queries/{query['id']}/corrections", json={"coarse": "LOC", "fine": "LOC:country"}
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "pending" and body["fine"] == "LOC:country" and body["id"]
+    stored = client.get(f"/api/v1/queries/{query['id']}").get_json()
+    assert stored["corrections"][0]["id"] == body["id"]
+
+
+def test_api_confirmation_is_stored_as_labelled_data(client, db, model_version):
+    query = classify(client)
+    body = client.post(
+        f"/api/v1/queries/{query['id']}/corrections",
+        json={"coarse": query["coarse"]["label"], "fine": query["fine"]["label"]},
+    ).get_json()
+    assert body["kind"] == "confirmation"
+
+
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        ({"coarse": "LOC"}, "missing_field"),
+        ({"fine": "LOC:city"}, "missing_field"),
+        ({"coarse": "PLACE", "fine": "LOC:city"}, "invalid_label"),
+        ({"coarse": "LOC", "fine": "LOC:moon"}, "invalid_label"),
+        ({"coarse": "HUM", "fine": "LOC:city"}, "inconsistent_labels"),
+        ({"coarse": 1, "fine": "LOC:city"}, "missing_field"),
+        ({"coarse": "LOC", "fine": "LOC:city", "extra": True}, "unknown_field"),
+        ({"coarse": "LOC", "fine": "LOC:city", "note": 5}, "invalid_type"),
+    ],
+)
+def test_api_bad_correction(client, db, model_version, payload, code):
+    query = classify(client)
+    response = client.post(f"/api/v1/queries/{query['id']}/corrections", json=payload)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == code
+    assert count_corrections(db) == 0
+
+
+def test_api_correction_unknown_query(client, db):
+    response = client.post(
+        "/api/v1/queries/999/corrections", json={"coarse": "LOC", "fine": "LOC:city"}
+    )
+    assert response.status_code == 404
+    assert count_corrections(db) == 0
+
+
+def test_result_page_correction_form(app, db, model_version):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    query = classify(client)
+    page = client.get(f"/q/{query['id']}").get_data(as_text=True)
+    assert 'id="correction-form"' in page and 'name="coarse"' in page and 'name="fine"' in page
+    assert "feedback.js" in page
+    token = csrf_token_from(page)
+    response = client.post(
+        f"/q/{query['id']}/correct",
+        data={"coarse": "LOC", "fine": "LOC:country", "csrf_token": token},
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "waiting for review" in page and "LOC:country" in page and "pending" in page
+    bad = client.post(
+        f"/q/{query['id']}/correct",
+        data={"coarse": "NUM", "fine": "LOC:country", "csrf_token": token},
+    )
+    assert "is not a fine class of NUM" in client.get(bad.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert (
+        client.post(
+            f"/q/{query['id']}/correct", data={"coarse": "LOC", "fine": "LOC:city"}
+        ).status_code
+        == 400
+    )
+    confirm = client.post(f"/q/{query['id']}/confirm", data={"csrf_token": token})
+    assert confirm.status_code == 303
+    kinds = db.session.scalars(select(Correction.kind).order_by(Correction.id)).all()
+    assert kinds == ["correction", "confirmation"]
+
+
+def propose(client, question, fine) -> int:
+    query = classify(client, question)
+    coarse = fine.split(":")[0]
+    return client.post(
+        f"/api/v1/queries/{query['id']}/corrections", json={"coarse": coarse, "fine": fine}
+    ).get_json()["id"]
+
+
+def test_cli_review(client, runner, db, model_version):
+    first = propose(client, "Which town is the Louvre in?", "LOC:city")
+    second = propose(client, "What is a kayak?", "ENTY:veh")
+    third = propose(client, "Who is Ada Lovelace?", "HUM:desc")
+    listing = runner.invoke(args=["qc", "corrections", "list"])
+    assert listing.exit_code == 0 and "3 pending" in listing.output
+    assert runner.invoke(args=["qc", "corrections", "approve", str(first)]).exit_code == 0
+    rejected = runner.invoke(args=["qc", "corrections", "reject", str(second), "--note", "vague"])
+    assert rejected.exit_code == 0
+    missing = runner.invoke(args=["qc", "corrections", "approve", "9999"])
+    assert missing.exit_code == 1 and "No correction with id 9999" in missing.output
+    assert runner.invoke(args=["qc", "corrections", "approve", "--all"]).exit_code == 0
+    statuses = dict(db.session.execute(select(Correction.id, Correction.status)).all())
+    assert statuses == {first: "approved", second: "rejected", third: "approved"}
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.target_type == "correction")
+    ).all()
+    assert sorted(actions) == ["correction_approved", "correction_approved", "correction_rejected"]
+
+
+def test_admin_review_queue(admin_client, client, db, model_version):
+    a = propose(client, "Which town is the Louvre in?", "LOC:city")
+    b = propose(client, "which town is the louvre in", "LOC:country")  # same question, other label
+    c = propose(client, "What is a kayak?", "ENTY:veh")
+    page = admin_client.get("/admin/review/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "3 pending" in html and "Conflicting proposals" in html
+    # Lowest model confidence first.
+    rows = [int(x) for x in __import__("re").findall(r'data-correction-id="(\d+)"', html)]
+    confidences = {
+        cid: db.session.get(Correction, cid).query.prediction.fine_confidence for cid in rows
+    }
+    assert [confidences[r] for r in rows] == sorted(confidences.values())
+    token = csrf_token_from(html)
+    response = admin_client.post(
+        "/admin/review/review", data={"csrf_token": token, "action": "approve", "ids": [a, c]}
+    )
+    assert response.status_code == 302
+    assert db.session.get(Correction, a).status == "approved"
+    assert db.session.get(Correction, a).reviewed_by.username == "admin"
+    admin_client.post(
+        f"/admin/review/{b}/edit", data={"csrf_token": token, "fine": "LOC:city", "approve": "1"}
+    )
+    db.session.expire_all()
+    edited = db.session.get(Correction, b)
+    assert (edited.fine, edited.status) == ("LOC:city", "approved")
+    # Without a CSRF token nothing changes.
+    d = propose(client, "Who is Ada Lovelace?", "HUM:desc")
+    admin_client.post("/admin/review/review", data={"action": "reject", "ids": [d]})
+    db.session.expire_all()
+    assert db.session.get(Correction, d).status == "pending"
+
+
+def test_markup_in_review_queue_is_escaped(admin_client, client, model_version):
+    propose(client, "<script>alert(1)</script> where?", "LOC:other")
+    html = admin_client.get("/admin/review/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html

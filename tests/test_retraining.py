@@ -1,0 +1,289 @@
+"""Merge rules, the promotion gate, one run at a time, failures, rollback and hot swap."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from qcapp.models import Correction, Dataset, Example, ModelVersion, Prediction, Query, TrainingRun
+from qcapp.services.gate import decide
+from qcapp.services.merge import is_held_out, merged_training_set
+from qcapp.services.retraining import (
+    RunInProgress,
+    execute_run,
+    mark_abandoned_runs,
+    start_run,
+)
+from training.io import normalise_question
+
+
+def add_dataset(db, rows, name="base") -> Dataset:
+    dataset = Dataset(name=name, rows=len(rows), is_active=True)
+    db.session.add(dataset)
+    db.session.flush()
+    for text, coarse, fine in rows:
+        db.session.add(
+            Example(
+                dataset_id=dataset.id,
+                text=text,
+                normalized=normalise_question(text),
+                coarse=coarse,
+                fine=fine,
+            )
+        )
+    db.session.commit()
+    return dataset
+
+
+def add_correction(db, text, fine, status="approved", predicted="ENTY:other", minutes=0):
+    from datetime import timedelta
+
+    from qcapp.models import utcnow
+
+    query = Query(text=text, normalized=normalise_question(text))
+    query.prediction = Prediction(
+        coarse=predicted.split(":")[0], fine=predicted, coarse_confidence=0.5, fine_confidence=0.4
+    )
+    correction = Correction(
+        query=query,
+        coarse=fine.split(":")[0],
+        fine=fine,
+        status=status,
+        reviewed_at=utcnow() + timedelta(minutes=minutes),
+    )
+    db.session.add_all([query, correction])
+    db.session.commit()
+    return correction
+
+
+def test_held_out_split_is_fixed_and_about_a_fifth():
+    questions = [f"question number {i}" for i in range(5000)]
+    first = [is_held_out(q) for q in questions]
+    assert first == [is_held_out(q) for q in questions]
+    assert 0.17 < sum(first) / len(first) < 0.23
+
+
+def test_merge_rules(db):
+    dataset = add_dataset(
+        db,
+        [
+            ("What is the capital of Peru?", "LOC", "LOC:city"),
+            ("Who wrote Hamlet?", "HUM", "HUM:ind"),
+            ("who wrote hamlet", "HUM", "HUM:ind"),  # duplicate once normalised
+            ("How tall is Everest?", "NUM", "NUM:dist"),
+        ],
+    )
+    add_correction(db, "what is the capital of peru", "LOC:country", minutes=1)
+    add_correction(db, "What is the capital of Peru ?", "LOC:city", minutes=2)  # latest review wins
+    add_correction(db, "Name a red fruit.", "ENTY:food")
+    add_correction(db, "How tall is Everest?", "NUM:other", status="rejected")
+    add_correction(db, "Who painted Guernica?", "HUM:ind", status="pending")
+    merged = merged_training_set(dataset)
+    rows = {
+        normalise_question(t): (f, s) for t, _c, f, s in merged.all_rows.itertuples(index=False)
+    }
+    assert rows["what is the capital of peru"] == ("LOC:city", "correction")
+    assert rows["who wrote hamlet"] == ("HUM:ind", "base")
+    assert rows["how tall is everest"] == ("NUM:dist", "base")
+    assert rows["name a red fruit"] == ("ENTY:food", "correction")
+    assert "who painted guernica" not in rows
+    assert len(merged.all_rows) == 4
+    assert merged.counts["base_overridden"] == 1 and merged.counts["duplicates_removed"] == 1
+    assert merged.counts["corrections"] == 2
+    # Corrections are always trained on, never held out.
+    assert set(merged.held_out["source"]) <= {"base"}
+    assert len(merged.correction_ids) == 2
+    described = merged.describe()
+    assert described["overrides"]["name a red fruit"] == ["ENTY", "ENTY:food"]
+    assert len(described["fingerprint"]) == 64
+
+
+@pytest.mark.parametrize(
+    "candidate, reference, promoted",
+    [
+        ({"coarse_accuracy": 0.90, "fine_accuracy": 0.80}, None, True),
+        (
+            {"coarse_accuracy": 0.90, "fine_accuracy": 0.80},
+            {"coarse_accuracy": 0.90, "fine_accuracy": 0.805},
+            True,
+        ),
+        (
+            {"coarse_accuracy": 0.90, "fine_accuracy": 0.78},
+            {"coarse_accuracy": 0.90, "fine_accuracy": 0.80},
+            False,
+        ),
+        (
+            {"coarse_accuracy": 0.85, "fine_accuracy": 0.80},
+            {"coarse_accuracy": 0.90, "fine_accuracy": 0.80},
+            False,
+        ),
+    ],
+)
+def test_gate_margin(candidate, reference, promoted):
+    decision, reason = decide(candidate, reference, 0.01)
+    assert decision is promoted and reason
+
+
+def test_one_run_at_a_time(app, db):
+    first = start_run(actor="test", spawn=False)
+    with pytest.raises(RunInProgress) as error:
+        start_run(actor="test", spawn=False)
+    assert f"run {first.id}" in str(error.value)
+
+
+def test_killed_run_is_marked_failed(app, db):
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run = start_run(actor="test", spawn=False)
+    run.pid = process.pid
+    db.session.commit()
+    assert mark_abandoned_runs() == []  # still alive
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert mark_abandoned_runs() == [run.id]
+    db.session.expire_all()
+    assert db.session.get(TrainingRun, run.id).status == "failed"
+    start_run(actor="test", spawn=False)  # the next run may start
+
+
+def test_failed_run_leaves_active_model_and_models_dir_alone(app, db, model_version):
+    # No dataset: the run fails, the active version stays, nothing is written.
+    run = start_run(actor="test", spawn=False)
+    run = execute_run(run.id)
+    assert run.status == "failed" and "no dataset" in run.error.lower()
+    assert run.in_progress is None
+    assert (
+        db.session.scalar(select(ModelVersion).where(ModelVersion.is_active.is_(True))).id
+        == model_version.id
+    )
+    models_dir = Path(app.config["MODELS_DIR"])
+    assert not models_dir.exists() or list(models_dir.iterdir()) == []
+
+
+@pytest.fixture
+def starter_in_db(app, db):
+    from qcapp.services.datasets import import_dataset, starter_dataset_path
+
+    dataset, _ = import_dataset(starter_dataset_path(), "starter")
+    return dataset
+
+
+def test_training_error_inside_run_is_recorded(app, db, starter_in_db, monkeypatch):
+    from qcapp.services import gate
+
+    def explode(*args, **kwargs):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(gate, "train_model", explode)
+    run = execute_run(start_run(actor="test", spawn=False).id)
+    assert run.status == "failed" and "MemoryError: simulated" in run.error
+    assert db.session.scalar(select(ModelVersion.id)) is None
+
+
+@pytest.mark.slow
+def test_end_to_end_correction_changes_the_answer(app, db, client, runner, starter_in_db):
+    """classify → correct → approve → retrain (separate process) → the corrected label."""
+    result = runner.invoke(args=["qc", "train", "--quick"])
+    assert result.exit_code == 0, result.output
+    question = "Which metal do mirrors use for their reflective backing?"
+    first = client.post("/api/v1/classify", json={"question": question}).get_json()
+    target = "LOC:city" if first["fine"]["label"] != "LOC:city" else "LOC:country"
+    correction = client.post(
+        f"/api/v1/queries/{first['id']}/corrections", json={"coarse": "LOC", "fine": target}
+    ).get_json()
+    assert (
+        runner.invoke(args=["qc", "corrections", "approve", str(correction["id"])]).exit_code == 0
+    )
+    result = runner.invoke(args=["qc", "retrain", "--wait", "--quick"])
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.output
+    version = db.session.scalar(select(ModelVersion).order_by(ModelVersion.id.desc()))
+    assert correction["id"] in version.data_sources["correction_ids"]
+    assert version.is_active, version.status_reason
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the worker swaps to the new version in the background
+        again = client.post(
+            "/api/v1/classify", json={"question": question.lower().rstrip("?")}
+        ).get_json()
+        if again["model_version"] == version.version:
+            break
+        time.sleep(0.05)
+    assert again["fine"]["label"] == target
+    assert again["model_version"] == version.version
+
+
+def test_retrain_wait_fails_with_nonzero_exit(app, runner, db):
+    # No dataset at all: the separate process fails and --wait reports it.
+    result = runner.invoke(args=["qc", "retrain", "--wait", "--quick"])
+    assert result.exit_code == 1
+    assert "failed" in result.output
+
+
+@pytest.mark.slow
+def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
+    from helpers import csrf_token_from
+
+    from qcapp.services.versions import train_version
+
+    older = train_version(quick=True, actor="test")
+    newer = train_version(quick=True, actor="test")  # same data: promoted within the margin
+    assert newer.is_active
+    holder = app.extensions["qc_models"]
+    assert (
+        client.post("/api/v1/classify", json={"question": "Who?"}).get_json()["model_version"]
+        == newer.version
+    )
+    page = admin_client.get("/admin/versions/").get_data(as_text=True)
+    assert newer.version in page and older.version in page
+    response = admin_client.post(
+        f"/admin/versions/{older.id}/activate", data={"csrf_token": csrf_token_from(page)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    deadline = time.monotonic() + 5
+    served = None
+    while time.monotonic() < deadline:
+        # Requests keep being answered (by the old model) while the new one loads.
+        served = client.post("/api/v1/classify", json={"question": "Who?"}).get_json()[
+            "model_version"
+        ]
+        if served == older.version:
+            break
+        time.sleep(0.05)
+    assert served == older.version
+    assert holder.current.version == older.version
+    # Delete the now inactive newer version; the active one cannot be deleted.
+    page = admin_client.get("/admin/versions/").get_data(as_text=True)
+    token = csrf_token_from(page)
+    admin_client.post(f"/admin/versions/{newer.id}/delete", data={"csrf_token": token})
+    admin_client.post(f"/admin/versions/{older.id}/delete", data={"csrf_token": token})
+    db.session.expire_all()
+    names = db.session.scalars(select(ModelVersion.version)).all()
+    assert names == [older.version]
+    assert not (Path(app.config["MODELS_DIR"]) / newer.version).exists()
+
+
+def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):
+    from helpers import csrf_token_from
+
+    from qcapp.services import retraining
+
+    started = []
+    monkeypatch.setattr(
+        retraining,
+        "spawn_training_process",
+        lambda app, run_id: started.append(run_id) or os.getpid(),
+    )
+    page = admin_client.get("/admin/runs/").get_data(as_text=True)
+    assert 'id="retrain-button"' in page
+    response = admin_client.post("/admin/runs/start", data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302 and started
+    status = admin_client.get(f"/admin/runs/{started[0]}/status.json").get_json()
+    assert status["status"] == "queued"
+    again = admin_client.post(
+        "/admin/runs/start", data={"csrf_token": csrf_token_from(page)}, follow_redirects=True
+    )
+    assert "already queued" in again.get_data(as_text=True)
