@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import insert
 
 from training import taxonomy
 from training.io import normalise_question
 
 from ..extensions import db
-from ..models import Prediction, Query
+from ..models import Prediction, Query, utcnow
 from .classifier import LoadedModel
 
 # C0 and C1 control characters; the whitespace ones become a space so words stay apart.
@@ -78,36 +79,49 @@ class Classified:
 def classify_and_record(
     questions: list[str], model: LoadedModel, *, source: str, client_hash: str | None
 ) -> list[Classified]:
-    """Classify already validated questions and store each Query and Prediction in one transaction."""
+    """Classify validated questions; store each Query and its Prediction in one transaction."""
     started = time.perf_counter()
     predictions = model.classifier.predict_many(questions)
-    latency_ms = (time.perf_counter() - started) * 1000 / max(len(questions), 1)
-    results = []
-    for text, predicted in zip(questions, predictions, strict=True):
-        query = Query(
-            text=text,
-            normalized=normalise_question(text)[:600],
-            client_hash=client_hash,
-            source=source,
-            latency_ms=round(latency_ms, 3),
-        )
-        prediction = Prediction(
-            query=query,
-            model_version_id=model.id,
-            coarse=predicted.coarse,
-            fine=predicted.fine,
-            coarse_confidence=float(predicted.coarse_confidence),
-            fine_confidence=float(predicted.fine_confidence),
-            scores={
+    latency_ms = round((time.perf_counter() - started) * 1000 / max(len(questions), 1), 3)
+    now = utcnow()
+    query_rows = [
+        {
+            "text": text,
+            "normalized": normalise_question(text)[:600],
+            "created_at": now,
+            "client_hash": client_hash,
+            "source": source,
+            "latency_ms": latency_ms,
+        }
+        for text in questions
+    ]
+    # Core inserts: this is the hot path, and the ORM's unit of work would double its cost.
+    connection = db.session.connection()
+    ids = connection.scalars(
+        insert(Query.__table__).returning(Query.id, sort_by_parameter_order=True), query_rows
+    ).all()
+    prediction_rows = [
+        {
+            "query_id": query_id,
+            "model_version_id": model.id,
+            "coarse": predicted.coarse,
+            "fine": predicted.fine,
+            "coarse_confidence": float(predicted.coarse_confidence),
+            "fine_confidence": float(predicted.fine_confidence),
+            "scores": {
                 "alternatives": predicted.alternatives,
                 "explanation": predicted.explanation,
                 "label_source": getattr(predicted, "label_source", "model"),
             },
-        )
-        db.session.add(query)
-        results.append(Classified(query, prediction, model.version))
+        }
+        for query_id, predicted in zip(ids, predictions, strict=True)
+    ]
+    connection.execute(insert(Prediction.__table__), prediction_rows)
     db.session.commit()
-    return results
+    return [
+        Classified(Query(id=query_id, **query_row), Prediction(**prediction_row), model.version)
+        for query_id, query_row, prediction_row in zip(ids, query_rows, prediction_rows, strict=True)
+    ]
 
 
 def label_dict(label: str, confidence: float | None) -> dict[str, Any]:

@@ -1,0 +1,172 @@
+"""Load-test POST /api/v1/classify on a running server (e.g. `make run`) with wrk.
+
+For each concurrency level it runs wrk for a fixed time with questions drawn from a file, then
+checks with `qc stats --json` that every answered request's query was stored.
+
+    python bench/serve.py --url http://127.0.0.1:5000 --connections 1,8,32 --duration 20
+    python bench/serve.py --retrain   # 8 clients: idle run, then a run during retrain + activation
+
+Needs `wrk` (Debian package). Run it from the repository root with the same QC_* environment
+as the server, so the stats command reads the server's database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "qcapp"]
+
+LUA = r"""
+local questions = {}
+for line in io.lines("%(questions)s") do questions[#questions + 1] = line end
+math.randomseed(%(seed)d)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local function escape(s) return (s:gsub('\\', '\\\\'):gsub('"', '\\"')) end
+request = function()
+  local q = questions[math.random(#questions)]
+  return wrk.format(nil, "/api/v1/classify", nil, '{"question": "' .. escape(q) .. '"}')
+end
+local statuses = {}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p90_us\": %%d, \"p99_us\": %%d, \"max_us\": %%d, \"errors_connect\": %%d, \"errors_read\": %%d, \"errors_write\": %%d, \"errors_status\": %%d, \"errors_timeout\": %%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.status, summary.errors.timeout))
+end
+"""
+
+
+def stats() -> dict:
+    """The server database's counts, through the same command an operator would use."""
+    output = subprocess.run(FLASK + ["qc", "stats", "--json"], capture_output=True, text=True,
+                            check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def question_file(directory: Path) -> Path:
+    """Questions to send: the starter dataset's, one a line."""
+    source = ROOT / "training" / "data" / "starter.csv"
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = [row["Questions"].strip() for row in csv.DictReader(handle)]
+    path = directory / "questions.txt"
+    path.write_text("\n".join(q for q in rows if q and "\n" not in q) + "\n", encoding="utf-8")
+    return path
+
+
+def run_wrk(url: str, connections: int, duration: int, script: Path) -> dict:
+    """One wrk run; returns its summary (latencies in ms)."""
+    threads = max(1, min(2, connections))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+               "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    summary = json.loads(re.search(r"^JSON (.*)$", output, re.M).group(1))
+    errors = sum(v for k, v in summary.items() if k.startswith("errors_"))
+    return {
+        "connections": connections,
+        "requests": summary["requests"],
+        "throughput": summary["requests"] / (summary["duration_us"] / 1e6),
+        "p50_ms": summary["p50_us"] / 1000,
+        "p90_ms": summary["p90_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+        "max_ms": summary["max_us"] / 1000,
+        "errors": errors,
+    }
+
+
+def measured(url: str, connections: int, duration: int, script: Path) -> dict:
+    before = stats()["queries"]
+    result = run_wrk(url, connections, duration, script)
+    time.sleep(0.5)
+    stored = stats()["queries"] - before
+    # wrk counts requests that completed; each answered 200 must have stored exactly one query.
+    result["stored"] = stored
+    result["lost"] = result["requests"] - result["errors"] - stored
+    return result
+
+
+def table(rows: list[dict], title: str) -> str:
+    lines = [f"### {title}", "",
+             "| clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | stored | lost |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['connections']} | {r['requests']} | {r['throughput']:.0f} | {r['p50_ms']:.1f} | "
+            f"{r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
+            f"{r['stored']} | {r['lost']} |"
+        )
+    return "\n".join(lines)
+
+
+def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
+    """8 clients idle, then 8 clients while a retrain runs and a version is activated."""
+    idle = measured(url, 8, duration, script)
+    previous = stats()["active_model_version"]
+    events: list[str] = []
+
+    def retrain_and_activate() -> None:
+        started = time.monotonic()
+        command = FLASK + ["qc", "retrain", "--wait"] + (["--quick"] if quick else [])
+        done = subprocess.run(command, capture_output=True, text=True)
+        events.append(f"retrain exit {done.returncode} after {time.monotonic() - started:.1f} s: "
+                      f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}")
+        subprocess.run(FLASK + ["qc", "versions", "activate", previous], check=True,
+                       capture_output=True)
+        events.append(f"activated {previous} again at {time.monotonic() - started:.1f} s")
+
+    worker = threading.Thread(target=retrain_and_activate)
+    before = stats()["queries"]
+    worker.start()
+    during = run_wrk(url, 8, duration, script)
+    worker.join()
+    time.sleep(0.5)
+    during["stored"] = stats()["queries"] - before
+    during["lost"] = during["requests"] - during["errors"] - during["stored"]
+    return "\n".join([
+        table([idle], "8 clients, idle"), "",
+        table([during], "8 clients, during retrain and activation"), "",
+        *[f"- {event}" for event in events],
+        f"- p99 during / idle: {during['p99_ms'] / idle['p99_ms']:.2f}",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=f"http://{os.environ.get('HOST', '127.0.0.1')}:"
+                                         f"{os.environ.get('PORT', '5000')}")
+    parser.add_argument("--connections", default="1,8,32")
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--retrain", action="store_true", help="run the retrain scenario")
+    parser.add_argument("--full", action="store_true", help="retrain with model selection")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as directory:
+        questions = question_file(Path(directory))
+        script = Path(directory) / "classify.lua"
+        script.write_text(LUA % {"questions": questions, "seed": 7})
+        if args.retrain:
+            print(retrain_scenario(args.url, args.duration, script, quick=not args.full))
+            return
+        rows = [measured(args.url, int(c), args.duration, script)
+                for c in args.connections.split(",")]
+        print(table(rows, f"POST /api/v1/classify, {args.duration} s per level"))
+
+
+if __name__ == "__main__":
+    main()
