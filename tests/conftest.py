@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,17 +14,35 @@ from qcapp import create_app
 from qcapp.extensions import db as _db
 
 
-def database_url(tmp_path: Path) -> str:
-    """A fresh SQLite database file for one test."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
+POSTGRES_SERVER = os.environ.get("QC_TEST_POSTGRES_URL")
 
 
 @pytest.fixture
-def app_config(tmp_path: Path) -> dict:
+def database_url(tmp_path: Path):
+    """A fresh database for one test: a SQLite file, or a new PostgreSQL database when
+    QC_TEST_POSTGRES_URL names a server (e.g. postgresql+psycopg://postgres@127.0.0.1:5433/postgres)."""
+    if not POSTGRES_SERVER:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"qc_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "MODELS_DIR": str(tmp_path / "models"),
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MODEL_CHECK_INTERVAL": 0,
