@@ -5,17 +5,30 @@ import multiprocessing
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
-# Classification is CPU-bound: one process per core plus one to cover time spent in I/O.
-workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count() + 1))
-# A few threads per worker keep connections alive and overlap database writes.
+# Classification is CPU-bound and the GIL serialises threads, so processes do the work:
+# one per core. Threads would only add contention (measured in bench/RESULTS.md).
+workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("QC_THREADS", 4))
+threads = int(os.environ.get("QC_THREADS", 1))
 keepalive = 5
 timeout = 60
 graceful_timeout = 20
+backlog = 2048
 accesslog = os.environ.get("QC_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = "info"
+
+
+def when_ready(server):
+    """Once, before workers start: fail training runs whose process died with the last server."""
+    from qcapp import create_app
+    from qcapp.services.retraining import mark_abandoned_runs
+
+    app = create_app()
+    with app.app_context():
+        failed = mark_abandoned_runs(grace_seconds=0)
+    if failed:
+        server.log.warning("marked abandoned training runs as failed: %s", failed)
 
 
 def post_worker_init(worker):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -84,6 +85,16 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Retry-After"] = error.response.headers["Retry-After"]
         if status == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def handle_database_unavailable(error: Exception):
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        response = error_response(
+            503, "The database is unavailable; try again shortly.", "database_unavailable"
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -38,4 +38,6 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    # Every admin page shows when the serving model is not the active one, or is missing.
+    app.jinja_env.globals["model_problem"] = lambda: app.extensions["qc_models"].problem
     return admin

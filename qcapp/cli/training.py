@@ -19,6 +19,7 @@ from ..services.datasets import (
     import_dataset,
     starter_dataset_path,
 )
+from ..services.retraining import mark_abandoned_runs
 from ..services.versions import TrainingError, active_version, get_version, train_version
 from . import qc
 
@@ -32,6 +33,9 @@ def echo_progress(message: str, fraction: float) -> None:
 @qc.command("setup")
 def setup_command() -> None:
     """Import the starter dataset and train a quick model, each only when missing."""
+    failed = mark_abandoned_runs(grace_seconds=0)
+    if failed:
+        click.echo(f"Marked abandoned training runs as failed: {failed}.")
     if active_dataset() is None:
         dataset, loaded = import_dataset(starter_dataset_path(), STARTER_DATASET)
         click.echo(f"Imported dataset {dataset.name!r}: {dataset.rows} questions.")

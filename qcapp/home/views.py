@@ -50,9 +50,13 @@ def healthz():
         current_app.logger.error("health check: database unavailable: %s", error)
         body.update(status="unavailable", database="unavailable")
         return jsonify(body), 503
+    models = current_app.extensions["qc_models"]
     try:
-        body["model_version"] = current_app.extensions["qc_models"].get().version
+        body["model_version"] = models.get().version
     except ServiceUnavailable as error:
         body.update(status="unavailable", model="unavailable", reason=error.description)
         return jsonify(body), 503
+    if models.problem:
+        # Still answering, from an older version: say so without failing the check.
+        body.update(status="degraded", model="degraded", reason=models.problem)
     return jsonify(body)

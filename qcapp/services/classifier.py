@@ -138,12 +138,37 @@ class ModelHolder:
         if self._current is not None and self._current.id == active.id:
             return
         if active.id in self.failed_versions:
+            if self._current is None:
+                self._load_fallback(active)
             return
         overrides = self._overrides(active.id)
         if background:
             self._load_in_background(active, overrides)
         else:
             self._load(active, overrides)
+            if self._current is None or self._current.id != active.id:
+                self._load_fallback(active)
+
+    def _load_fallback(self, broken: VersionRef) -> None:
+        """Serve the most recently active version that still loads, when the active one won't."""
+        with read_only_connection() as connection:
+            candidates = connection.execute(
+                select(ModelVersion.id, ModelVersion.version, ModelVersion.artifact_path)
+                .where(ModelVersion.id != broken.id, ModelVersion.activated_at.is_not(None))
+                .order_by(ModelVersion.activated_at.desc())
+                .limit(5)
+            ).all()
+        reason = self.failed_versions.get(broken.id, "")
+        for row in candidates:
+            ref = VersionRef(*row)
+            if ref.id in self.failed_versions:
+                continue
+            self._load(ref, self._overrides(ref.id))
+            if self._current is not None and self._current.id == ref.id:
+                self.problem = f"{reason} Serving the last valid version, {ref.version}, instead."
+                log.warning(self.problem)
+                return
+        self.problem = reason or f"Model version {broken.version} cannot be loaded."
 
     def forget(self) -> None:
         """Drop the loaded model so the next request loads the active one (tests, CLI)."""
@@ -178,11 +203,11 @@ class ModelHolder:
         ).start()
 
     def _load(self, ref: VersionRef, overrides: dict[str, list[str]]) -> None:
-        from training.artifacts import ArtifactError, load_version
+        from training.artifacts import load_version
 
         try:
             classifier = load_version(resolve_artifact(self.models_dir, ref.artifact_path))
-        except (ArtifactError, OSError, ValueError, ImportError) as error:
+        except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
             reason = f"Model version {ref.version} cannot be loaded: {error}"
             log.error(reason)
             self.failed_versions[ref.id] = reason
@@ -196,4 +221,5 @@ class ModelHolder:
         with self._lock:
             self._current = LoadedModel(ref.id, ref.version, classifier)
         self.problem = None
+        self.failed_versions.pop(ref.id, None)
         log.info("serving model version %s", ref.version)
