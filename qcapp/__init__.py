@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_security_headers(app)
+    register_rate_limit(app)
     return app
 
 
@@ -87,3 +88,24 @@ def register_security_headers(app: Flask) -> None:
     from .security import install_security_headers
 
     install_security_headers(app)
+
+
+def register_rate_limit(app: Flask) -> None:
+    """Limit API requests per client when QC_API_RATE_LIMIT is set (e.g. "5/second").
+
+    The limiter is built per app because it exists only when configured. Its default storage
+    is each worker's memory; set QC_RATE_LIMIT_STORAGE_URI (e.g. redis://) to share counts.
+    """
+    limit = app.config["API_RATE_LIMIT"]
+    if not limit:
+        return
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=app.config["RATE_LIMIT_STORAGE_URI"],
+        headers_enabled=True,
+    )
+    limiter.limit(limit)(app.blueprints["api"])

@@ -47,6 +47,7 @@ class DefaultConfig:
     LOGIN_FAILURE_WINDOW = 60
 
     API_RATE_LIMIT: str | None = None
+    RATE_LIMIT_STORAGE_URI = "memory://"
 
 
 # Environment variables whose names differ from the Flask key they set.

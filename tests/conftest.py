@@ -13,7 +13,6 @@ from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 from qcapp import create_app
 from qcapp.extensions import db as _db
 
-
 POSTGRES_SERVER = os.environ.get("QC_TEST_POSTGRES_URL")
 
 

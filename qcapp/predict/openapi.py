@@ -32,7 +32,13 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     coarse_enum = list(taxonomy.COARSE_LABELS)
     fine_enum = list(taxonomy.FINE_LABELS)
-    question = {"type": "string", "minLength": 1, "maxLength": 500}
+    # At least one character that is neither white space nor a control character.
+    question = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 500,
+        "pattern": "[^\\s\\u0000-\\u001f\\u007f-\\u009f]",
+    }
     return {
         "Error": {
             "type": "object",
@@ -266,7 +272,7 @@ def build_openapi_document() -> dict[str, Any]:
                             "name": "query_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                         }
                     ],
                     "requestBody": {
@@ -291,7 +297,7 @@ def build_openapi_document() -> dict[str, Any]:
                             "name": "query_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                         }
                     ],
                     "responses": {

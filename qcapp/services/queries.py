@@ -120,7 +120,9 @@ def classify_and_record(
     db.session.commit()
     return [
         Classified(Query(id=query_id, **query_row), Prediction(**prediction_row), model.version)
-        for query_id, query_row, prediction_row in zip(ids, query_rows, prediction_rows, strict=True)
+        for query_id, query_row, prediction_row in zip(
+            ids, query_rows, prediction_rows, strict=True
+        )
     ]
 
 
