@@ -56,8 +56,10 @@ def app(app_config):
     @app.before_request
     def forget_request_globals():
         # Tests that hold an app context (the db fixture) share ``g`` across requests, which a
-        # server never does; Flask-WTF would then reuse one client's CSRF token for another.
+        # server never does; Flask-WTF and Flask-Login would reuse one client's token or user
+        # for another client.
         g.pop("csrf_token", None)
+        g.pop("_login_user", None)
 
     with app.app_context():
         _db.create_all()
