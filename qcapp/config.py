@@ -46,6 +46,10 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW = 60
 
+    # The official UIUC training file (Li & Roth) and its published sha256 (335,858 bytes).
+    UIUC_TRAIN_URL = "https://cogcomp.seas.upenn.edu/Data/QA/QC/train_5500.label"
+    UIUC_TRAIN_SHA256 = "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3"
+
     API_RATE_LIMIT: str | None = None
     RATE_LIMIT_STORAGE_URI = "memory://"
 

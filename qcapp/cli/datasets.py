@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from training.io import DatasetError
 
-from ..services.datasets import import_dataset, list_datasets
+from ..services.datasets import FetchError, fetch_uiuc, import_dataset, list_datasets
 from . import qc
 
 
@@ -46,3 +47,24 @@ def list_command() -> None:
         marker = "* " if dataset.is_active else "  "
         click.echo(f"{marker}{dataset.name:<24}{count:>10}  {dataset.imported_at:%Y-%m-%d %H:%M}")
     click.echo("(* active)")
+
+
+@dataset_group.command("fetch")
+@click.argument("name", type=click.Choice(["uiuc"]))
+@click.option(
+    "--url", help="Download from this address instead (a mirror); the checksum still applies."
+)
+def fetch_command(name: str, url: str | None) -> None:
+    """Download a public dataset, verify its sha256 and import it (only `uiuc` for now)."""
+    config = current_app.config
+    try:
+        dataset, loaded = fetch_uiuc(
+            url or config["UIUC_TRAIN_URL"], config["UIUC_TRAIN_SHA256"], actor="cli"
+        )
+    except (FetchError, DatasetError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Downloaded and verified the UIUC training set: {dataset.rows} questions in "
+        f"dataset {dataset.name!r} ({loaded.duplicates_dropped} duplicates dropped). "
+        "It is now the active dataset."
+    )

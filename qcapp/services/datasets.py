@@ -116,3 +116,45 @@ def examples_frame(dataset: Dataset) -> pd.DataFrame:
         .order_by(Example.id)
     ).all()
     return pd.DataFrame(rows, columns=["text", "coarse", "fine"])
+
+
+class FetchError(RuntimeError):
+    """A dataset could not be downloaded or did not match its checksum."""
+
+
+MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
+
+
+def download_verified(url: str, sha256: str, timeout: float = 30.0) -> bytes:
+    """The bytes at ``url``, refused unless their sha256 is the expected one."""
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"User-Agent": "qcapp dataset fetch"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise FetchError(
+            f"Cannot download {url}: {reason}. Without internet access, download the file "
+            "elsewhere and import it with `qc dataset import PATH --name uiuc`."
+        ) from None
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise FetchError(f"{url} is larger than {MAX_DOWNLOAD_BYTES} bytes; refusing it.")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise FetchError(f"{url} has sha256 {digest}, expected {sha256}; not importing it.")
+    return data
+
+
+def fetch_uiuc(url: str, sha256: str, *, actor: str | None = None) -> tuple[Dataset, LoadResult]:
+    """Download the official UIUC training file, verify it and import it as dataset ``uiuc``."""
+    import tempfile
+
+    data = download_verified(url, sha256)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "train_5500.label"
+        path.write_bytes(data)
+        return import_dataset(path, "uiuc", actor=actor)
