@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from training.estimators import LinearHead, explainer_weights, linear_head
+from training.fast_tfidf import supports, tfidf_rows
 from training.text import word_spans
 
 MAX_ALTERNATIVES = 3
@@ -98,7 +99,7 @@ class QuestionClassifier:
         if parts is None or self.features.transformer_weights:
             return sparse.csr_matrix(self.features.transform(texts))
         blocks = [
-            transformer.transform(texts)
+            tfidf_rows(transformer, texts) if supports(transformer) else transformer.transform(texts)
             for _, transformer in parts
             if transformer not in ("drop", "passthrough", None)
         ]

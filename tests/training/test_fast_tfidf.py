@@ -1,0 +1,51 @@
+"""The serving shortcut for TF-IDF gives exactly scikit-learn's matrix."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from training.fast_tfidf import supports, tfidf_rows
+
+TEXTS = [
+    "What is the capital of Peru?",
+    "How far is it from Denver to Aspen ?",
+    "Who was Galileo?",
+    "",
+    "日本の首都は?",
+    "what what what is is a a a a",
+]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ngram_range": (1, 2), "sublinear_tf": True, "lowercase": True},
+        {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True},
+        {"norm": None, "use_idf": False},
+        {"smooth_idf": False, "min_df": 1, "max_df": 0.9},
+    ],
+)
+def test_same_matrix_as_scikit_learn(options):
+    vectorizer = TfidfVectorizer(**options).fit(TEXTS + ["capital cities of the world"])
+    assert supports(vectorizer)
+    expected = vectorizer.transform(TEXTS)
+    actual = tfidf_rows(vectorizer, TEXTS)
+    assert actual.shape == expected.shape
+    assert np.abs((actual - expected).toarray()).max() < 1e-12
+
+
+def test_unfitted_or_binary_vectorizers_are_left_to_scikit_learn():
+    assert not supports(TfidfVectorizer())
+    assert not supports(TfidfVectorizer(binary=True).fit(TEXTS))
+    assert not supports(object())
+
+
+def test_vectorizer_still_pickles_after_use():
+    vectorizer = TfidfVectorizer().fit(TEXTS)
+    tfidf_rows(vectorizer, TEXTS)
+    restored = pickle.loads(pickle.dumps(vectorizer))
+    assert (
+        np.abs((tfidf_rows(restored, TEXTS) - vectorizer.transform(TEXTS)).toarray()).max() < 1e-12
+    )

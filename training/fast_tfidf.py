@@ -1,0 +1,62 @@
+"""TF-IDF rows for a handful of texts without scikit-learn's per-call validation.
+
+``TfidfVectorizer.transform`` spends most of its time on one question checking its inputs;
+serving calls it for every request. This computes the same matrix from the fitted vocabulary
+and idf weights (a test compares the two).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+
+_ANALYZERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def supports(vectorizer: object) -> bool:
+    """Whether ``vectorizer`` is a fitted TfidfVectorizer whose options this module handles."""
+    return (
+        isinstance(vectorizer, TfidfVectorizer)
+        and hasattr(vectorizer, "vocabulary_")
+        and vectorizer.norm in ("l2", None)
+        and not vectorizer.binary
+    )
+
+
+def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
+    """The rows ``vectorizer.transform(texts)`` would return, computed directly."""
+    analyze = _ANALYZERS.get(vectorizer)
+    if analyze is None:
+        # Kept beside the vectorizer, not on it, so a model can still be pickled after use.
+        analyze = _ANALYZERS[vectorizer] = vectorizer.build_analyzer()
+    vocabulary = vectorizer.vocabulary_
+    idf = vectorizer.idf_ if vectorizer.use_idf else None
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        counts = Counter(vocabulary[term] for term in analyze(text) if term in vocabulary)
+        columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+        data = np.array([counts[c] for c in columns], dtype=np.float64)
+        if vectorizer.sublinear_tf:
+            data = np.log(data) + 1.0
+        if idf is not None:
+            data *= idf[columns]
+        if vectorizer.norm == "l2" and data.size:
+            data /= np.sqrt(np.dot(data, data))
+        indices.append(columns)
+        values.append(data)
+        indptr.append(indptr[-1] + len(columns))
+    return sparse.csr_matrix(
+        (
+            np.concatenate(values) if values else np.empty(0),
+            np.concatenate(indices) if indices else np.empty(0, dtype=np.int64),
+            np.array(indptr),
+        ),
+        shape=(len(texts), len(vocabulary)),
+        dtype=vectorizer.dtype,
+    )
