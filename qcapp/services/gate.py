@@ -59,7 +59,7 @@ def decide(candidate: dict | None, reference: dict | None, margin: float) -> tup
     )
 
 
-def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 5) -> dict | None:
+def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 3) -> dict | None:
     """Cross-validated accuracy on the user-labelled rows: each fold predicted by a model
     trained without it, so the corrections count as held-out data too."""
     user_rows = merged.train[merged.train["source"] != "base"].reset_index(drop=True)
