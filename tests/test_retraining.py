@@ -287,3 +287,21 @@ def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, m
         "/admin/runs/start", data={"csrf_token": csrf_token_from(page)}, follow_redirects=True
     )
     assert "already queued" in again.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_candidate_worse_than_margin_is_kept_with_reason(app, db, admin_client, starter_in_db):
+    from qcapp.services.versions import train_version
+
+    first = train_version(quick=True, actor="test")
+    # A negative margin demands the candidate beat the active version by 100 points: impossible.
+    app.config["PROMOTION_MARGIN"] = -1.0
+    second = train_version(quick=True, actor="test")
+    assert first.is_active and not second.is_active
+    assert second.status == "candidate" and "Worse than the active version" in second.status_reason
+    assert second.evaluation["reference_version"] == first.version
+    assert second.evaluation["candidate"]["n"] == second.test_size > 0
+    page = admin_client.get("/admin/versions/").get_data(as_text=True)
+    assert "Worse than the active version" in page
+    details = admin_client.get(f"/admin/versions/{second.id}").get_data(as_text=True)
+    assert "kept as candidate" in details and "Activate this version" in details
