@@ -41,8 +41,10 @@ def tutorial_cv(frame, folds: int, seed: int) -> dict:
             labels = frame[task].to_numpy()
             model = LinearSVC().fit(train_matrix, labels[train_index])
             scores[task].append(np.mean(model.predict(test_matrix) == labels[test_index]))
-    return {"coarse_accuracy": float(np.mean(scores["coarse"])),
-            "fine_accuracy": float(np.mean(scores["fine"]))}
+    return {
+        "coarse_accuracy": float(np.mean(scores["coarse"])),
+        "fine_accuracy": float(np.mean(scores["fine"])),
+    }
 
 
 def product_cv(frame, quick: bool, folds: int, seed: int, features: str = "default") -> dict:
@@ -50,12 +52,18 @@ def product_cv(frame, quick: bool, folds: int, seed: int, features: str = "defau
     results = []
     for train_index, test_index in stratified_splits(frame["fine"].to_numpy(), folds, seed):
         trained = train_model(
-            frame.iloc[train_index], quick=quick, features=features, seed=seed,
+            frame.iloc[train_index],
+            quick=quick,
+            features=features,
+            seed=seed,
             with_metrics=False,
         )
         results.append(evaluate(trained.classifier, frame.iloc[test_index]))
-        print(f"  fold {len(results)}: coarse {results[-1]['coarse_accuracy']:.4f} "
-              f"fine {results[-1]['fine_accuracy']:.4f}", flush=True)
+        print(
+            f"  fold {len(results)}: coarse {results[-1]['coarse_accuracy']:.4f} "
+            f"fine {results[-1]['fine_accuracy']:.4f}",
+            flush=True,
+        )
     return merge_fold_metrics(results)
 
 
@@ -92,26 +100,33 @@ def full_fit_profile(frame, quick: bool, seed: int) -> dict:
 def main() -> None:
     """Run every configuration and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path,
-                        default=REPO_ROOT / ".." / "shared" / "data" / "dataset.csv")
+    parser.add_argument(
+        "--dataset", type=Path, default=REPO_ROOT / ".." / "shared" / "data" / "dataset.csv"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-full-cv", action="store_true",
-                        help="skip the slow CV of full training (selection in every fold)")
+    parser.add_argument(
+        "--skip-full-cv",
+        action="store_true",
+        help="skip the slow CV of full training (selection in every fold)",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     loaded = load_dataset(args.dataset)
     frame = loaded.frame
-    print(f"dataset: {args.dataset.resolve()} rows={len(frame)} "
-          f"duplicates_dropped={loaded.duplicates_dropped}")
+    print(
+        f"dataset: {args.dataset.resolve()} rows={len(frame)} "
+        f"duplicates_dropped={loaded.duplicates_dropped}"
+    )
     print(f"python {platform.python_version()}, folds={args.folds}, seed={args.seed}\n")
 
     rows = []
     print("tutorial baseline ...", flush=True)
     started = time.perf_counter()
     baseline = tutorial_cv(frame, args.folds, args.seed)
-    rows.append(("tutorial: word TF-IDF + LinearSVC", baseline, None,
-                 time.perf_counter() - started))
+    rows.append(
+        ("tutorial: word TF-IDF + LinearSVC", baseline, None, time.perf_counter() - started)
+    )
     for label, quick in (("default, quick", True), ("default, full (model selection)", False)):
         print(f"{label} ...", flush=True)
         profile = full_fit_profile(frame, quick, args.seed)
@@ -123,31 +138,43 @@ def main() -> None:
             metrics, elapsed = profile["result"].metrics, None
         rows.append((label, metrics, profile, elapsed))
         if not quick:
-            print(f"  chosen: coarse {profile['result'].params['coarse_model']}\n"
-                  f"          fine   {profile['result'].params['fine_model']}")
+            print(
+                f"  chosen: coarse {profile['result'].params['coarse_model']}\n"
+                f"          fine   {profile['result'].params['fine_model']}"
+            )
 
     print()
-    print("| configuration | CV coarse acc | CV fine acc | coarse ECE | fine ECE "
-          "| full fit (s) | p50 (ms) | p99 (ms) | batch (ms/q) | size (MB) |")
+    print(
+        "| configuration | CV coarse acc | CV fine acc | coarse ECE | fine ECE "
+        "| full fit (s) | p50 (ms) | p99 (ms) | batch (ms/q) | size (MB) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, metrics, profile, _ in rows:
+
         def cell(key: str, metrics=metrics) -> str:
             value = metrics.get(key)
             return "" if value is None else f"{value:.4f}"
+
         prof = profile or {}
-        extra = [f"{prof[k]:.2f}" if k in prof else "" for k in
-                 ("train_seconds", "p50_ms", "p99_ms", "batch_per_question_ms", "size_mb")]
-        print(f"| {label} | {cell('coarse_accuracy')} | {cell('fine_accuracy')} | "
-              f"{cell('coarse_ece')} | {cell('fine_ece')} | " + " | ".join(extra) + " |")
+        extra = [
+            f"{prof[k]:.2f}" if k in prof else ""
+            for k in ("train_seconds", "p50_ms", "p99_ms", "batch_per_question_ms", "size_mb")
+        ]
+        print(
+            f"| {label} | {cell('coarse_accuracy')} | {cell('fine_accuracy')} | "
+            f"{cell('coarse_ece')} | {cell('fine_ece')} | " + " | ".join(extra) + " |"
+        )
 
     starter = REPO_ROOT / "training" / "data" / "starter.csv"
     if starter.is_file():
         starter_frame = load_dataset(starter).frame
         trained = train_model(starter_frame, quick=True, with_metrics=False)
         metrics = evaluate(trained.classifier, frame)
-        print(f"\nstarter.csv only ({len(starter_frame)} rows, quick) evaluated on the full "
-              f"dataset: coarse {metrics['coarse_accuracy']:.4f}, "
-              f"fine {metrics['fine_accuracy']:.4f}")
+        print(
+            f"\nstarter.csv only ({len(starter_frame)} rows, quick) evaluated on the full "
+            f"dataset: coarse {metrics['coarse_accuracy']:.4f}, "
+            f"fine {metrics['fine_accuracy']:.4f}"
+        )
     else:
         print("\nstarter.csv not present: starter-only evaluation skipped")
 

@@ -109,17 +109,30 @@ def main() -> None:
     with context:
         low = db.session.scalar(select(func.min(Query.id))) or 1
         high = db.session.scalar(select(func.max(Query.id))) or 1
-        before = {m.__name__: db.session.scalar(select(func.count()).select_from(m))
-                  for m in (Query, Prediction, Correction)}
+        before = {
+            m.__name__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (Query, Prediction, Correction)
+        }
         db.session.rollback()
     with tempfile.TemporaryDirectory() as logdir:
         script = Path(logdir) / "load.lua"
         script.write_text(LUA % {"logdir": logdir, "low": low, "high": high})
         started = time.monotonic()
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
-             "-s", str(script), args.url],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.connections}",
+                f"-d{args.duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                args.url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         elapsed = time.monotonic() - started
         summary = json.loads(re.search(r"^JSON (.*)$", output, re.M).group(1))
@@ -135,14 +148,24 @@ def main() -> None:
                     errors.append(value)
     time.sleep(1.0)
     with context:
-        after = {m.__name__: db.session.scalar(select(func.count()).select_from(m))
-                 for m in (Query, Prediction, Correction)}
-        stored_texts = set(db.session.scalars(
-            select(Query.text).where(Query.text.like("Who wrote the book called t%"))
-        ).all())
-        stored_corrections = set(db.session.scalars(
-            select(Correction.id).where(Correction.id.in_(accepted_corrections))
-        ).all()) if accepted_corrections else set()
+        after = {
+            m.__name__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (Query, Prediction, Correction)
+        }
+        stored_texts = set(
+            db.session.scalars(
+                select(Query.text).where(Query.text.like("Who wrote the book called t%"))
+            ).all()
+        )
+        stored_corrections = (
+            set(
+                db.session.scalars(
+                    select(Correction.id).where(Correction.id.in_(accepted_corrections))
+                ).all()
+            )
+            if accepted_corrections
+            else set()
+        )
         dialect = db.engine.dialect.name
     stored_tags = {text.rsplit(" ", 1)[1].rstrip("?") for text in stored_texts}
     lost_queries = accepted_tags - stored_tags
@@ -150,17 +173,25 @@ def main() -> None:
     new_queries = after["Query"] - before["Query"]
     print(f"## Mixed load ({dialect}), {args.connections} connections, {args.duration} s")
     print()
-    print("| requests | req/s | p50 ms | p99 ms | max ms | socket errors | non-2xx | accepted "
-          "classify | accepted corrections | lost writes | unacknowledged stored |")
+    print(
+        "| requests | req/s | p50 ms | p99 ms | max ms | socket errors | non-2xx | accepted "
+        "classify | accepted corrections | lost writes | unacknowledged stored |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {summary['requests']} | {summary['requests'] / (summary['duration_us'] / 1e6):.0f} | "
-          f"{summary['p50_us'] / 1000:.1f} | {summary['p99_us'] / 1000:.1f} | "
-          f"{summary['max_us'] / 1000:.1f} | {summary['errors']} | {len(errors)} | "
-          f"{len(accepted_tags)} | {len(accepted_corrections)} | "
-          f"{len(lost_queries) + len(lost_corrections)} | {new_queries - len(accepted_tags)} |")
+    print(
+        f"| {summary['requests']} | {summary['requests'] / (summary['duration_us'] / 1e6):.0f} | "
+        f"{summary['p50_us'] / 1000:.1f} | {summary['p99_us'] / 1000:.1f} | "
+        f"{summary['max_us'] / 1000:.1f} | {summary['errors']} | {len(errors)} | "
+        f"{len(accepted_tags)} | {len(accepted_corrections)} | "
+        f"{len(lost_queries) + len(lost_corrections)} | {new_queries - len(accepted_tags)} |"
+    )
     print()
-    print(f"- queries stored: {new_queries} (predictions {after['Prediction'] - before['Prediction']}),"
-          f" corrections stored: {after['Correction'] - before['Correction']}; wall time {elapsed:.1f} s")
+    print(
+        f"- queries stored: {new_queries} "
+        f"(predictions {after['Prediction'] - before['Prediction']}), "
+        f"corrections stored: {after['Correction'] - before['Correction']}; "
+        f"wall time {elapsed:.1f} s"
+    )
     if errors:
         print(f"- non-2xx statuses: {sorted(set(errors))}")
     if lost_queries or lost_corrections:

@@ -54,8 +54,9 @@ end
 
 def stats() -> dict:
     """The server database's counts, through the same command an operator would use."""
-    output = subprocess.run(FLASK + ["qc", "stats", "--json"], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        FLASK + ["qc", "stats", "--json"], capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -72,8 +73,17 @@ def question_file(directory: Path) -> Path:
 def run_wrk(url: str, connections: int, duration: int, script: Path) -> dict:
     """One wrk run; returns its summary (latencies in ms)."""
     threads = max(1, min(2, connections))
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-               "-s", str(script), url]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     summary = json.loads(re.search(r"^JSON (.*)$", output, re.M).group(1))
     errors = sum(v for k, v in summary.items() if k.startswith("errors_"))
@@ -101,9 +111,13 @@ def measured(url: str, connections: int, duration: int, script: Path) -> dict:
 
 
 def table(rows: list[dict], title: str) -> str:
-    lines = [f"### {title}", "",
-             "| clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | stored | lost |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | stored "
+        "| lost |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['connections']} | {r['requests']} | {r['throughput']:.0f} | {r['p50_ms']:.1f} | "
@@ -123,10 +137,13 @@ def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
         started = time.monotonic()
         command = FLASK + ["qc", "retrain", "--wait"] + (["--quick"] if quick else [])
         done = subprocess.run(command, capture_output=True, text=True)
-        events.append(f"retrain exit {done.returncode} after {time.monotonic() - started:.1f} s: "
-                      f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}")
-        subprocess.run(FLASK + ["qc", "versions", "activate", previous], check=True,
-                       capture_output=True)
+        events.append(
+            f"retrain exit {done.returncode} after {time.monotonic() - started:.1f} s: "
+            f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}"
+        )
+        subprocess.run(
+            FLASK + ["qc", "versions", "activate", previous], check=True, capture_output=True
+        )
         events.append(f"activated {previous} again at {time.monotonic() - started:.1f} s")
 
     worker = threading.Thread(target=retrain_and_activate)
@@ -137,18 +154,24 @@ def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
     time.sleep(0.5)
     during["stored"] = stats()["queries"] - before
     during["lost"] = during["requests"] - during["errors"] - during["stored"]
-    return "\n".join([
-        table([idle], "8 clients, idle"), "",
-        table([during], "8 clients, during retrain and activation"), "",
-        *[f"- {event}" for event in events],
-        f"- p99 during / idle: {during['p99_ms'] / idle['p99_ms']:.2f}",
-    ])
+    return "\n".join(
+        [
+            table([idle], "8 clients, idle"),
+            "",
+            table([during], "8 clients, during retrain and activation"),
+            "",
+            *[f"- {event}" for event in events],
+            f"- p99 during / idle: {during['p99_ms'] / idle['p99_ms']:.2f}",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=f"http://{os.environ.get('HOST', '127.0.0.1')}:"
-                                         f"{os.environ.get('PORT', '5000')}")
+    parser.add_argument(
+        "--url",
+        default=f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}",
+    )
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--retrain", action="store_true", help="run the retrain scenario")
@@ -163,8 +186,9 @@ def main() -> None:
         if args.retrain:
             print(retrain_scenario(args.url, args.duration, script, quick=not args.full))
             return
-        rows = [measured(args.url, int(c), args.duration, script)
-                for c in args.connections.split(",")]
+        rows = [
+            measured(args.url, int(c), args.duration, script) for c in args.connections.split(",")
+        ]
         print(table(rows, f"POST /api/v1/classify, {args.duration} s per level"))
 
 

@@ -1,4 +1,4 @@
-"""Configuration: defaults here, then ``instance/config.py``, then ``QC_*`` environment variables."""
+"""Configuration: defaults here, then ``instance/config.py``, then ``QC_*`` variables."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ ENVIRONMENT_ALIASES = {
 
 
 def load_configuration(app: Flask, overrides: dict | None) -> None:
-    """Apply defaults, the instance file, ``QC_*`` variables and explicit overrides, in that order."""
+    """Apply defaults, the instance file, ``QC_*`` variables and overrides, in that order."""
     app.config.from_object(DefaultConfig)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env(prefix="QC")

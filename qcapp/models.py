@@ -76,7 +76,7 @@ class Prediction(db.Model):
 
 
 class Correction(db.Model):
-    """A user's verdict on a prediction: a proposed label, or a confirmation of the predicted one."""
+    """A user's verdict on a prediction: a proposed label, or a confirmation of it."""
 
     __tablename__ = "corrections"
 

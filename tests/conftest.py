@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from flask import g
-from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
 from qcapp import create_app
 from qcapp.extensions import db as _db
+
+from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
 POSTGRES_SERVER = os.environ.get("QC_TEST_POSTGRES_URL")
 

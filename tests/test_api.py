@@ -3,10 +3,11 @@
 import json
 
 import pytest
-from openapi_check import validate_against
 from sqlalchemy import func, select
 
 from qcapp.models import Prediction, Query
+
+from openapi_check import validate_against
 
 
 @pytest.fixture

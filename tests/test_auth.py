@@ -1,6 +1,7 @@
 """Admin login, logout, throttling and the shared access rule."""
 
 import pytest
+
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
 ADMIN_URLS = [

@@ -8,8 +8,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from helpers import SHARED_DATASET
 from qcapp.models import Dataset, Example
+
+from helpers import SHARED_DATASET
 
 UIUC_LINES = (
     "HUM:ind Who was the first man on the Moon ?\n"

@@ -1,10 +1,11 @@
 """Corrections from the API, the result page and the command line; the admin review queue."""
 
 import pytest
-from helpers import csrf_token_from
 from sqlalchemy import func, select
 
 from qcapp.models import AuditEvent, Correction
+
+from helpers import csrf_token_from
 
 
 def classify(client, question="What is the capital of Peru?") -> dict:

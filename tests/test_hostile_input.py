@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpers import csrf_token_from
 from qcapp.models import Query
+
+from helpers import csrf_token_from
 
 
 def stored(db) -> int:

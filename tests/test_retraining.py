@@ -225,9 +225,9 @@ def test_retrain_wait_fails_with_nonzero_exit(app, runner, db):
 
 @pytest.mark.slow
 def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
-    from helpers import csrf_token_from
-
     from qcapp.services.versions import train_version
+
+    from helpers import csrf_token_from
 
     older = train_version(quick=True, actor="test")
     newer = train_version(quick=True, actor="test")  # same data: promoted within the margin
@@ -267,9 +267,9 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
 
 
 def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):
-    from helpers import csrf_token_from
-
     from qcapp.services import retraining
+
+    from helpers import csrf_token_from
 
     started = []
     monkeypatch.setattr(

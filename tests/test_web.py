@@ -3,10 +3,11 @@
 import io
 
 import pytest
-from helpers import csrf_token_from
 from sqlalchemy import func, select
 
 from qcapp.models import Query
+
+from helpers import csrf_token_from
 
 
 def count(db) -> int:

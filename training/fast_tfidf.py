@@ -15,7 +15,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-
 _ANALYZERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

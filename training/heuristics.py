@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from training.lexicon import answer_type
 from training.text import untokenise
 
 WH_WORDS = frozenset(
@@ -165,6 +166,11 @@ def question_cues(text: str) -> dict[str, float]:
         cues[f"wh_head={wh}_{head}"] = 1.0
         if len(head) > 4:
             cues[f"head_suffix={head[-3:]}"] = 1.0
+        # The lexicon groups heads by answer type, so rare heads share evidence.
+        expected = answer_type(head)
+        if expected is not None:
+            cues[f"type={expected}"] = 1.0
+            cues[f"type_coarse={expected.split(':', 1)[0]}"] = 1.0
     for index, token in enumerate(original):
         if token[0].isalnum() and (index > 0 or _shape(token) in {"digits", "allcaps"}):
             cues[f"shape={_shape(token)}"] = 1.0

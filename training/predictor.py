@@ -99,7 +99,9 @@ class QuestionClassifier:
         if parts is None or self.features.transformer_weights:
             return sparse.csr_matrix(self.features.transform(texts))
         blocks = [
-            tfidf_rows(transformer, texts) if supports(transformer) else transformer.transform(texts)
+            tfidf_rows(transformer, texts)
+            if supports(transformer)
+            else transformer.transform(texts)
             for _, transformer in parts
             if transformer not in ("drop", "passthrough", None)
         ]

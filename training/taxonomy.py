@@ -21,12 +21,34 @@ class LabelInfo:
 COARSE_CLASSES: dict[str, LabelInfo] = {
     info.label: info
     for info in (
-        LabelInfo("ABBR", "Abbreviation", "The answer is a short form or what a short form stands for."),
-        LabelInfo("DESC", "Description", "The answer explains: a definition, a description, a manner or a reason."),
-        LabelInfo("ENTY", "Entity", "The answer names a thing: an animal, a product, a colour, an event and so on."),
-        LabelInfo("HUM", "Human", "The answer is a person, a group of people, a title or a description of someone."),
-        LabelInfo("LOC", "Location", "The answer is a place: a city, a country, a mountain, a state or another place."),
-        LabelInfo("NUM", "Numeric", "The answer is a number: a date, a count, a distance, a price and so on."),
+        LabelInfo(
+            "ABBR", "Abbreviation", "The answer is a short form or what a short form stands for."
+        ),
+        LabelInfo(
+            "DESC",
+            "Description",
+            "The answer explains: a definition, a description, a manner or a reason.",
+        ),
+        LabelInfo(
+            "ENTY",
+            "Entity",
+            "The answer names a thing: an animal, a product, a colour, an event and so on.",
+        ),
+        LabelInfo(
+            "HUM",
+            "Human",
+            "The answer is a person, a group of people, a title or a description of someone.",
+        ),
+        LabelInfo(
+            "LOC",
+            "Location",
+            "The answer is a place: a city, a country, a mountain, a state or another place.",
+        ),
+        LabelInfo(
+            "NUM",
+            "Numeric",
+            "The answer is a number: a date, a count, a distance, a price and so on.",
+        ),
     )
 }
 
@@ -34,13 +56,21 @@ _FINE = (
     ("ABBR:abb", "Abbreviation", "The short form of a longer name is asked for."),
     ("ABBR:exp", "Expansion", "What an abbreviation or acronym stands for."),
     ("DESC:def", "Definition", "What a word, term or thing is; a definition."),
-    ("DESC:desc", "Description", "A description of something, other than a definition, manner or reason."),
+    (
+        "DESC:desc",
+        "Description",
+        "A description of something, other than a definition, manner or reason.",
+    ),
     ("DESC:manner", "Manner", "How something is done or happens; a method or process."),
     ("DESC:reason", "Reason", "Why something is so; a cause or explanation."),
     ("ENTY:animal", "Animal", "A kind of animal, or a particular animal."),
     ("ENTY:body", "Body part", "An organ or part of a body."),
     ("ENTY:color", "Colour", "A colour."),
-    ("ENTY:cremat", "Creative work", "A book, film, song, painting, show or other invented creation."),
+    (
+        "ENTY:cremat",
+        "Creative work",
+        "A book, film, song, painting, show or other invented creation.",
+    ),
     ("ENTY:currency", "Currency", "A kind of money used somewhere."),
     ("ENTY:dismed", "Disease or medicine", "An illness, condition, drug or medical treatment."),
     ("ENTY:event", "Event", "A happening: a war, a festival, a disaster, a competition."),
@@ -60,13 +90,21 @@ _FINE = (
     ("ENTY:veh", "Vehicle", "A car, ship, aircraft or other vehicle."),
     ("ENTY:word", "Word", "A word with a special property, such as a rhyme or a spelling."),
     ("HUM:desc", "Person description", "A description of a person: who someone is or was."),
-    ("HUM:gr", "Group", "A group or organisation of people: a company, team, band or nation's people."),
+    (
+        "HUM:gr",
+        "Group",
+        "A group or organisation of people: a company, team, band or nation's people.",
+    ),
     ("HUM:ind", "Individual", "A single named person."),
     ("HUM:title", "Title", "A title, rank or role held by a person."),
     ("LOC:city", "City", "A city or town."),
     ("LOC:country", "Country", "A country or nation."),
     ("LOC:mount", "Mountain", "A mountain, peak or range."),
-    ("LOC:other", "Other location", "A place that is not a city, country, mountain or state: rivers, buildings, regions."),
+    (
+        "LOC:other",
+        "Other location",
+        "A place that is not a city, country, mountain or state: rivers, buildings, regions.",
+    ),
     ("LOC:state", "State", "A state, province or similar division of a country."),
     ("NUM:code", "Code", "A postal code, phone number, code or other identifying number."),
     ("NUM:count", "Count", "How many of something there are."),
@@ -117,7 +155,7 @@ def describe(label: str) -> LabelInfo:
 
 
 def as_dict() -> list[dict]:
-    """The taxonomy as plain data (coarse classes with their fine classes), for JSON and templates."""
+    """The taxonomy as plain data: coarse classes with their fine classes, for JSON and pages."""
     return [
         {
             "label": c.label,

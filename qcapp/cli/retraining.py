@@ -31,7 +31,8 @@ def list_corrections(limit: int) -> None:
         click.echo("No pending corrections.")
         return
     click.echo(
-        f"{'id':>6}  {'kind':<12} {'predicted':<16} {'proposed':<16} {'conf':>5} {'same':>4}  question"
+        f"{'id':>6}  {'kind':<12} {'predicted':<16} {'proposed':<16} {'conf':>5} {'same':>4}"
+        "  question"
     )
     for item in items:
         correction = item.correction

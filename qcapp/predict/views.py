@@ -125,7 +125,7 @@ def batch_upload():
 
 @bp.post("/batch/parse")
 def batch_parse():
-    """The rows of an uploaded file as JSON, so the page can classify them in chunks with progress."""
+    """The rows of an uploaded file as JSON, for the page that classifies them in chunks."""
     form = BatchForm()
     if not form.validate_on_submit():
         messages = [error for errors in form.errors.values() for error in errors]

@@ -54,7 +54,8 @@ def decide(candidate: dict | None, reference: dict | None, margin: float) -> tup
             worse
         )
     return True, (
-        f"Held-out fine accuracy {candidate['fine_accuracy']:.2%} vs {reference['fine_accuracy']:.2%}"
+        f"Held-out fine accuracy {candidate['fine_accuracy']:.2%} "
+        f"vs {reference['fine_accuracy']:.2%}"
         f" (margin {margin:.1%})."
     )
 
