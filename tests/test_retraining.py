@@ -305,3 +305,12 @@ def test_candidate_worse_than_margin_is_kept_with_reason(app, db, admin_client, 
     assert "Worse than the active version" in page
     details = admin_client.get(f"/admin/versions/{second.id}").get_data(as_text=True)
     assert "kept as candidate" in details and "Activate this version" in details
+
+
+def test_versions_commands(runner, db, model_version):
+    listing = runner.invoke(args=["qc", "versions", "list"])
+    assert listing.exit_code == 0 and "* test-quick" in listing.output
+    missing = runner.invoke(args=["qc", "versions", "activate", "nope"])
+    assert missing.exit_code == 1 and "no model version 'nope'" in missing.output
+    again = runner.invoke(args=["qc", "versions", "activate", "test-quick"])
+    assert again.exit_code == 0 and "now active" in again.output

@@ -121,6 +121,31 @@ def versions_group() -> None:
     """Model versions."""
 
 
+@versions_group.command("list")
+def list_versions_command() -> None:
+    """Every model version, newest first, with held-out accuracy and status."""
+    from sqlalchemy import select
+
+    from ..models import ModelVersion
+
+    versions = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
+    if not versions:
+        click.echo("No model versions. Run `qc train`.")
+        return
+    click.echo(f"  {'version':<22} {'status':<10} {'coarse':>7} {'fine':>7} {'rows':>6}  dataset")
+    for version in versions:
+        metrics = version.metrics or {}
+        coarse, fine = metrics.get("coarse_accuracy"), metrics.get("fine_accuracy")
+        click.echo(
+            f"{'*' if version.is_active else ' '} {version.version:<22} {version.status:<10} "
+            f"{coarse if coarse is None else f'{coarse:.3f}':>7} "
+            f"{fine if fine is None else f'{fine:.3f}':>7} {version.train_size:>6}  "
+            f"{version.dataset_name or '-'}"
+        )
+        if version.status_reason:
+            click.echo(f"    {version.status_reason}")
+
+
 @versions_group.command("activate")
 @click.argument("version")
 def activate_command(version: str) -> None:
