@@ -1,14 +1,92 @@
-"""The admin index: today's numbers and totals."""
+"""The admin index: today's numbers, totals, charts, and the CSV exports."""
 
 from __future__ import annotations
 
-from flask_admin import AdminIndexView, expose
+from collections.abc import Iterator
 
-from ..services.stats import collect_stats
+from flask import Response, stream_with_context
+from flask_admin import AdminIndexView, expose
+from flask_login import current_user
+from markupsafe import Markup
+
+from training import taxonomy
+
+from ..extensions import db
+from ..models import utcnow
+from ..services.accounts import record_event
+from ..services.history import (
+    HISTORY_COLUMNS,
+    TRAINING_COLUMNS,
+    history_rows,
+    training_set_rows,
+    write_csv_lines,
+)
+from ..services.stats import DashboardData, collect_dashboard
+from . import charts
 from .access import AdminAccessMixin
+
+
+def build_charts(data: DashboardData) -> dict[str, Markup]:
+    """Every dashboard chart as an SVG figure, keyed by its place on the page."""
+    coarse = list(taxonomy.COARSE_LABELS)
+    return {
+        "queries_per_day": charts.bar_chart(
+            "chart-queries-per-day",
+            f"Queries per day, last {len(data.days)} days",
+            data.days,
+            data.queries_per_day,
+            "queries",
+        ),
+        "coarse_per_day": charts.stacked_bar_chart(
+            "chart-coarse-per-day",
+            "Predicted coarse class per day",
+            data.days,
+            data.coarse_per_day,
+        ),
+        "correction_rates": charts.rate_chart(
+            "chart-correction-rates", "Correction rate by predicted class", data.correction_rates
+        ),
+        "version_accuracy": charts.line_chart(
+            "chart-version-accuracy",
+            "Held-out accuracy by model version",
+            [version for version, _coarse, _fine in data.version_accuracy],
+            {
+                "coarse accuracy": [row[1] for row in data.version_accuracy],
+                "fine accuracy": [row[2] for row in data.version_accuracy],
+            },
+        ),
+        "confusion": charts.heatmap(
+            "chart-confusion", "Predicted vs corrected coarse class", coarse, data.confusion
+        ),
+    }
 
 
 class DashboardView(AdminAccessMixin, AdminIndexView):
     @expose("/")
     def index(self):
-        return self.render("admin/dashboard.html", stats=collect_stats())
+        data = collect_dashboard()
+        return self.render(
+            "admin/dashboard.html", stats=data.totals, data=data, charts=build_charts(data)
+        )
+
+    @expose("/export/history.csv")
+    def export_history(self):
+        return self._csv_download("history", HISTORY_COLUMNS, history_rows())
+
+    @expose("/export/training-set.csv")
+    def export_training_set(self):
+        return self._csv_download("training-set", TRAINING_COLUMNS, training_set_rows())
+
+    def _csv_download(self, name: str, columns: tuple[str, ...], rows: Iterator) -> Response:
+        # Exports hold every question users typed, so who took one is worth keeping.
+        record_event(current_user.username, "export", "csv", name)
+        db.session.commit()
+        filename = f"qcapp-{name}-{utcnow():%Y%m%d-%H%M%S}.csv"
+        return Response(
+            stream_with_context(write_csv_lines(columns, rows)),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )

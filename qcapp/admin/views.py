@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
-from flask_login import current_user
+import json
 
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import inspect
+from sqlalchemy.orm import joinedload
+from wtforms.validators import ValidationError
+
+from training import taxonomy
+
+from ..extensions import db
+from ..models import Example, Prediction, Query
 from ..services.accounts import record_event
 from .access import AdminAccessMixin
+
+
+class AdminCSRFForm(FlaskForm):
+    """Flask-Admin's forms signed with Flask-WTF's token.
+
+    CSRFProtect checks a ``csrf_token`` field on every POST; Flask-Admin's own SecureForm puts a
+    token of another format in that same field, so one of the two checks always failed.
+    """
+
+    def __init__(self, formdata=None, obj=None, prefix: str = "", **kwargs) -> None:
+        self._obj = obj  # Flask-Admin's unique validator reads the edited object from here
+        super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
 
 class SecureModelView(AdminAccessMixin, ModelView):
     """A model view behind the login rule whose forms carry a CSRF token."""
 
-    form_base_class = SecureForm
+    form_base_class = AdminCSRFForm
     page_size = 50
     can_set_page_size = True
     can_view_details = True
@@ -23,6 +44,30 @@ class ReadOnlyModelView(SecureModelView):
     can_create = False
     can_edit = False
     can_delete = False
+
+
+def _percent(_view, _context, model, name: str) -> str:
+    value = _attribute(model, name)
+    return "" if value is None else f"{value:.0%}"
+
+
+def _attribute(model, dotted: str):
+    """The value at a dotted path such as ``prediction.coarse_confidence``, or None on the way."""
+    value = model
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _corrections_text(_view, _context, model, _name) -> str:
+    # A plain string, so the template escapes whatever labels or notes it contains.
+    return "; ".join(f"{c.status}:{c.coarse}/{c.fine}" for c in model.corrections)
+
+
+def _label_choices(labels) -> list[tuple[str, str]]:
+    return [(label, label) for label in labels]
 
 
 class QueryView(ReadOnlyModelView):
@@ -35,21 +80,57 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence",
         "source",
     )
-    column_labels = {
-        "prediction.coarse": "Coarse",
-        "prediction.fine": "Fine",
-        "prediction.coarse_confidence": "Confidence",
-    }
-    column_searchable_list = ("text",)
-    column_filters = (
+    column_details_list = (
+        "id",
         "created_at",
+        "text",
+        "normalized",
         "source",
+        "latency_ms",
         "prediction.coarse",
         "prediction.fine",
         "prediction.coarse_confidence",
+        "prediction.fine_confidence",
         "prediction.model_version.version",
+        "corrections",
     )
+    column_labels = {
+        "text": "Question",
+        "prediction.coarse": "Coarse",
+        "prediction.fine": "Fine",
+        "prediction.coarse_confidence": "Confidence",
+        "prediction.fine_confidence": "Fine confidence",
+        "prediction.model_version.version": "Model version",
+    }
+    column_choices = {
+        "prediction.coarse": _label_choices(taxonomy.COARSE_LABELS),
+        "prediction.fine": _label_choices(taxonomy.FINE_LABELS),
+    }
+    column_formatters = {
+        "prediction.coarse_confidence": _percent,
+        "prediction.fine_confidence": _percent,
+        "corrections": _corrections_text,
+    }
+    column_searchable_list = ("text",)
+    column_filters = (
+        "prediction.coarse",
+        "prediction.fine",
+        "created_at",
+        "prediction.coarse_confidence",
+        "prediction.model_version.version",
+        "source",
+    )
+    column_sortable_list = ("id", "created_at", "source")
     column_default_sort = ("id", True)
+    named_filter_urls = True  # e.g. ?flt0_coarse_equals=HUM, readable and linkable
+
+    def get_query(self):
+        # Eager-load what each row shows: one query per page instead of one per row.
+        return (
+            super()
+            .get_query()
+            .options(joinedload(Query.prediction).joinedload(Prediction.model_version))
+        )
 
 
 class CorrectionView(ReadOnlyModelView):
@@ -64,21 +145,33 @@ class ExampleView(SecureModelView):
     column_labels = {"dataset.name": "Dataset"}
     column_searchable_list = ("text",)
     column_filters = ("coarse", "fine", "source", "dataset.name")
+    column_select_related_list = (Example.dataset,)
+    column_default_sort = ("id", True)
     form_columns = ("text", "coarse", "fine", "dataset")
+    form_choices = {
+        "coarse": _label_choices(taxonomy.COARSE_LABELS),
+        "fine": _label_choices(taxonomy.FINE_LABELS),
+    }
 
     def on_model_change(self, form, model, is_created):
         from training.io import normalise_question
-        from training.taxonomy import is_valid_pair
 
-        if not is_valid_pair(model.coarse, model.fine):
-            raise ValueError(f"{model.fine} is not a fine class of {model.coarse}.")
+        if not model.text or not model.text.strip():
+            raise ValidationError("An example needs a question.")
+        if not taxonomy.is_valid_pair(model.coarse, model.fine):
+            raise ValidationError(f"{model.fine} is not a fine class of {model.coarse}.")
         model.normalized = normalise_question(model.text)[:600]
+        details = {"text": model.text, "coarse": model.coarse, "fine": model.fine}
+        if is_created:
+            db.session.flush()  # the audit event names the new row's id
+        else:
+            details["before"] = _previous_values(model, ("text", "coarse", "fine"))
         record_event(
             current_user.username,
             "example_created" if is_created else "example_edited",
             "example",
             model.id,
-            {"text": model.text, "coarse": model.coarse, "fine": model.fine},
+            details,
         )
 
     def on_model_delete(self, model):
@@ -89,6 +182,17 @@ class ExampleView(SecureModelView):
             model.id,
             {"text": model.text, "coarse": model.coarse, "fine": model.fine},
         )
+
+
+def _previous_values(model, names: tuple[str, ...]) -> dict:
+    """The values of ``names`` that an unflushed edit is about to replace."""
+    state = inspect(model)
+    previous = {}
+    for name in names:
+        history = state.attrs[name].history
+        if history.deleted:
+            previous[name] = history.deleted[0]
+    return previous
 
 
 class ModelVersionView(ReadOnlyModelView):
@@ -113,12 +217,23 @@ class TrainingRunView(ReadOnlyModelView):
 
 
 class UserView(ReadOnlyModelView):
+    # Listed explicitly everywhere so the password hash is never shown, even by accident.
     column_list = ("username", "active", "created_at", "last_login_at")
+    column_details_list = ("id", "username", "active", "created_at", "last_login_at")
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
+    column_searchable_list = ("username",)
+    column_filters = ("active",)
+    column_sortable_list = ("username", "created_at", "last_login_at")
+
+
+def _details_json(_view, _context, model, _name) -> str:
+    return json.dumps(model.details or {}, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class AuditEventView(ReadOnlyModelView):
     column_list = ("created_at", "actor", "action", "target_type", "target_id", "details")
-    column_filters = ("action", "actor", "created_at")
+    column_filters = ("action", "actor", "target_type", "target_id", "created_at")
+    column_searchable_list = ("target_id",)
+    column_formatters = {"details": _details_json}
     column_default_sort = ("id", True)

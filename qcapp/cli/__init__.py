@@ -9,7 +9,7 @@ qc = AppGroup("qc", help="qcapp commands: stats, accounts, datasets, training.")
 
 
 def register_commands() -> None:
-    from . import accounts, datasets, retraining, stats, training  # noqa: F401  (commands attach themselves to qc)
+    from . import accounts, datasets, history, retraining, stats, training  # noqa: F401  (commands attach themselves to qc)
 
 
 register_commands()
