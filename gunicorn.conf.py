@@ -17,6 +17,8 @@ backlog = 2048
 accesslog = os.environ.get("QC_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = "info"
+# No runtime control socket: it lives at one path per user, so two servers would share it.
+control_socket_disable = True
 
 
 def when_ready(server):
