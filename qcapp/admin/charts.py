@@ -301,5 +301,5 @@ def heatmap(
         (f"predicted {predicted}", *(counts.get((predicted, c), 0) for c in labels))
         for predicted in labels
     ]
-    table = _table(title, ("", *(f"corrected to {c}" for c in labels)), rows)
+    table = _table(title, ("Predicted", *(f"corrected to {c}" for c in labels)), rows)
     return _figure(chart_id, title, description, "".join(parts), table, height)
