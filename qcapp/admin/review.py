@@ -61,7 +61,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             flash(f"{status.capitalize()} {len(done)} correction(s).", "success")
         return redirect(url_for(".index"))
 
-    @expose("/<int(max=9223372036854775807):correction_id>/edit", methods=["POST"])
+    @expose("/<int(max=2147483647):correction_id>/edit", methods=["POST"])
     def edit(self, correction_id: int):
         # Without JavaScript the form posts to /0/edit and names the correction in a field.
         correction_id = correction_id or request.form.get("correction_id", 0, type=int)

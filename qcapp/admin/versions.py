@@ -25,12 +25,12 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
         versions = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
         return self.render("admin/versions.html", versions=versions, form=ReviewForm())
 
-    @expose("/<int(max=9223372036854775807):version_id>")
+    @expose("/<int(max=2147483647):version_id>")
     def details(self, version_id: int):
         version = _version_or_404(version_id)
         return self.render("admin/version_details.html", version=version, form=ReviewForm())
 
-    @expose("/<int(max=9223372036854775807):version_id>/activate", methods=["POST"])
+    @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
     def activate(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
@@ -42,7 +42,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
             )
         return redirect(url_for(".index"))
 
-    @expose("/<int(max=9223372036854775807):version_id>/delete", methods=["POST"])
+    @expose("/<int(max=2147483647):version_id>/delete", methods=["POST"])
     def delete(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
@@ -76,12 +76,12 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
         flash(f"Training run {run.id} started.", "success")
         return redirect(url_for(".details", run_id=run.id))
 
-    @expose("/<int(max=9223372036854775807):run_id>")
+    @expose("/<int(max=2147483647):run_id>")
     def details(self, run_id: int):
         run = db.get_or_404(TrainingRun, run_id)
         return self.render("admin/run_details.html", run=run)
 
-    @expose("/<int(max=9223372036854775807):run_id>/status.json")
+    @expose("/<int(max=2147483647):run_id>/status.json")
     def status(self, run_id: int):
         run = db.get_or_404(TrainingRun, run_id)
         version = run.model_version

@@ -111,7 +111,8 @@ def labels():
     return jsonify(labels=taxonomy.as_dict())
 
 
-@bp.get("/queries/<int(max=9223372036854775807):query_id>")
+# Ids are 32-bit integers in PostgreSQL; a larger one can only be unknown (404), never an error.
+@bp.get("/queries/<int(max=2147483647):query_id>")
 def get_query(query_id: int):
     query = db.session.get(
         Query, query_id, options=[selectinload(Query.prediction), selectinload(Query.corrections)]
@@ -142,7 +143,7 @@ def query_dict(query: Query) -> dict[str, Any]:
     }
 
 
-@bp.post("/queries/<int(max=9223372036854775807):query_id>/corrections")
+@bp.post("/queries/<int(max=2147483647):query_id>/corrections")
 def create_correction(query_id: int):
     body = read_json_object({"coarse", "fine", "note"})
     query = db.session.get(Query, query_id, options=[selectinload(Query.prediction)])

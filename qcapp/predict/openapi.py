@@ -272,7 +272,7 @@ def build_openapi_document() -> dict[str, Any]:
                             "name": "query_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                         }
                     ],
                     "requestBody": {
@@ -297,7 +297,7 @@ def build_openapi_document() -> dict[str, Any]:
                             "name": "query_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                         }
                     ],
                     "responses": {

@@ -63,7 +63,7 @@ def classify():
     ), 400
 
 
-@bp.get("/q/<int(max=9223372036854775807):query_id>")
+@bp.get("/q/<int(max=2147483647):query_id>")
 def show_query(query_id: int):
     query = db.get_or_404(
         Query, query_id, options=[selectinload(Query.prediction), selectinload(Query.corrections)]
@@ -142,7 +142,7 @@ def batch_parse():
     )
 
 
-@bp.post("/q/<int(max=9223372036854775807):query_id>/correct")
+@bp.post("/q/<int(max=2147483647):query_id>/correct")
 def correct(query_id: int):
     query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
     form = CorrectionForm()
@@ -164,7 +164,7 @@ def correct(query_id: int):
     abort(400)
 
 
-@bp.post("/q/<int(max=9223372036854775807):query_id>/confirm")
+@bp.post("/q/<int(max=2147483647):query_id>/confirm")
 def confirm(query_id: int):
     query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
