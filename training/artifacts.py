@@ -14,6 +14,7 @@ from pathlib import Path
 import joblib
 import sklearn
 
+from training import embeddings
 from training.predictor import QuestionClassifier
 from training.train import TrainResult
 
@@ -24,6 +25,27 @@ TEMPORARY_PREFIX = ".tmp-"
 
 class ArtifactError(RuntimeError):
     """A model version directory is missing, incomplete, tampered with or incompatible."""
+
+
+class MissingExtraError(ArtifactError):
+    """A model version needs an optional extra (such as 'embeddings') that is not installed."""
+
+
+# Feature sets that need an optional dependency group, with the check that it is installed.
+EXTRA_FEATURE_SETS = {embeddings.FEATURE_SET: ("embeddings", embeddings.available)}
+
+
+def check_extras(manifest: dict, path: Path) -> None:
+    """Raise MissingExtraError when the version's feature set needs an absent extra."""
+    needed = EXTRA_FEATURE_SETS.get(str(manifest.get("feature_set")))
+    if needed is None:
+        return
+    extra, is_installed = needed
+    if not is_installed():
+        version = manifest.get("version") or Path(path).name
+        raise MissingExtraError(
+            f"model version {version} needs the {extra!r} extra: run make {extra}"
+        )
 
 
 @dataclass
@@ -150,7 +172,8 @@ def verify_version(path: Path) -> dict:
 def load_version(path: Path) -> QuestionClassifier:
     """Load a verified model version; raises ArtifactError on any mismatch."""
     path = Path(path)
-    verify_version(path)
+    manifest = verify_version(path)
+    check_extras(manifest, path)
     try:
         classifier = joblib.load(path / MODEL_FILE)
     except Exception as error:  # a corrupt pickle can raise almost anything

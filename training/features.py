@@ -19,9 +19,12 @@ WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 
 class QuestionFeatures(BaseEstimator, TransformerMixin):
-    """Sparse binary cue features (wh-word, following words, focus head noun, word shapes)."""
+    """Sparse binary cue features (wh-word, following words, focus head noun, word shapes).
 
-    def __init__(self, weight: float = 0.4) -> None:
+    The weight 0.25 won a 5-fold CV against 0.15, 0.4, 0.6 and 0.8 on the UIUC set.
+    """
+
+    def __init__(self, weight: float = 0.25) -> None:
         self.weight = weight
 
     def fit(self, texts: Iterable[str], y: object = None) -> QuestionFeatures:

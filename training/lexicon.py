@@ -23,8 +23,7 @@ _TYPES: dict[str, str] = {
     "NUM:speed": "speed fast velocity quickly",
     "NUM:temp": "temperature hot cold degree",
     "NUM:weight": "weight heavy mass ton pound",
-    "NUM:volume": "volume capacity",
-    "NUM:size": "size big large area",
+    "NUM:volsize": "volume capacity size big large area",
     "HUM:ind": (
         "person man woman president king queen actor actress author writer singer artist "
         "painter poet composer inventor scientist player leader emperor explorer director "
@@ -61,8 +60,8 @@ _TYPES: dict[str, str] = {
     "ENTY:techmeth": "method technique",
     "ENTY:veh": "ship boat plane aircraft train rocket submarine spacecraft",
     "ENTY:symbol": "symbol emblem flag logo",
-    "ENTY:award": "award prize medal trophy",
     "ENTY:letter": "letter",
+    "ENTY:other": "award prize medal trophy",
     "DESC:reason": "reason cause purpose why",
     "DESC:def": "meaning definition",
     "DESC:manner": "way manner how",

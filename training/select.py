@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
@@ -24,6 +24,7 @@ SELECTION_FOLDS = 3
 # Families within this accuracy of the best count as tied; ties go to the family that is
 # cheapest to serve (a kernel SVC keeps every training row and predicts ~10x slower).
 TIE_TOLERANCE = 0.005
+THREADED_FEATURE_SETS = frozenset({"embeddings"})
 SERVING_PREFERENCE = ("linear_svc", "logistic_regression", "svc", "random_forest", "decision_tree")
 
 
@@ -124,7 +125,10 @@ def tune(
     grid = {f"model__{key}": values for key, values in PARAMETER_GRIDS[name].items()}
     splits = stratified_splits(labels, SELECTION_FOLDS, seed)
     search = GridSearchCV(pipeline, grid, cv=splits, n_jobs=n_jobs, refit=False)
-    with warnings.catch_warnings():
+    # Sentence embeddings are memoised per process; threads share that memo where worker
+    # processes would each load the encoder and embed every question again.
+    backend = "threading" if features in THREADED_FEATURE_SETS else "loky"
+    with warnings.catch_warnings(), parallel_config(backend=backend):
         warnings.simplefilter("ignore")
         search.fit(np.asarray(texts, dtype=object), labels)
     best = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}

@@ -62,6 +62,9 @@ def propose_correction(
 
 def _corrections(ids: Iterable[int]) -> list[Correction]:
     ids = list(dict.fromkeys(int(i) for i in ids))
+    out_of_range = [i for i in ids if not 0 < i < 2**31]  # the database's integer range
+    if out_of_range:
+        raise InvalidCorrection(f"No correction with id {out_of_range[0]}.", "not_found")
     found = db.session.scalars(select(Correction).where(Correction.id.in_(ids))).all()
     missing = sorted(set(ids) - {c.id for c in found})
     if missing:

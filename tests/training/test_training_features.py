@@ -88,5 +88,5 @@ def test_feature_sets() -> None:
     assert [name for name, _ in tutorial.transformer_list] == ["word"]
     default = build_features("default")
     assert [name for name, _ in default.transformer_list] == ["word", "char", "cues"]
-    with pytest.raises(ValueError, match="unknown feature set 'embeddings'"):
-        build_features("embeddings")
+    with pytest.raises(ValueError, match="unknown feature set 'bag-of-words'"):
+        build_features("bag-of-words")
