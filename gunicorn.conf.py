@@ -38,3 +38,4 @@ def post_worker_init(worker):
     app = worker.wsgi
     with app.app_context():
         app.extensions["qc_models"].warm()
+    app.extensions["qc_models"].start_watching()

@@ -314,3 +314,36 @@ def test_versions_commands(runner, db, model_version):
     assert missing.exit_code == 1 and "no model version 'nope'" in missing.output
     again = runner.invoke(args=["qc", "versions", "activate", "test-quick"])
     assert again.exit_code == 0 and "now active" in again.output
+
+
+def test_watcher_switches_an_idle_worker(app, db, model_version, trained_artifact, tmp_path):
+    """With the watcher thread, a worker that gets no requests still follows activations."""
+    import shutil
+
+    info, result = trained_artifact
+    shutil.copytree(info.path, tmp_path / "second")
+    second = ModelVersion(
+        version="second",
+        artifact_path=str(tmp_path / "second"),
+        artifact_sha256=info.sha256,
+        params=result.params,
+    )
+    db.session.add(second)
+    db.session.commit()
+    holder = app.extensions["qc_models"]
+    holder.check_interval = 0.1
+    holder.warm()
+    assert holder.current.version == "test-quick"
+    holder.start_watching()
+    request_finalizer = holder.stop_watching
+    from qcapp.services.versions import activate_model_version
+
+    activate_model_version(second)
+    db.session.commit()
+    deadline = time.monotonic() + 5
+    try:
+        while holder.current.version != "second" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert holder.current.version == "second"
+    finally:
+        request_finalizer()

@@ -98,6 +98,9 @@ class ModelHolder:
     """
 
     def __init__(self, app: Flask):
+        self.app = app
+        self.watching = False
+        self._stop = threading.Event()
         self.models_dir = app.config["MODELS_DIR"]
         self.check_interval = float(app.config["MODEL_CHECK_INTERVAL"])
         self._current: LoadedModel | None = None
@@ -114,7 +117,9 @@ class ModelHolder:
     def get(self) -> LoadedModel:
         """The model to answer with now; 503 when none can be served."""
         now = time.monotonic()
-        if now >= self._next_check:
+        # With a watcher thread (gunicorn workers) requests never look at the database;
+        # without one (development server, tests) a request checks now and then.
+        if (not self.watching or self._current is None) and now >= self._next_check:
             self._next_check = now + self.check_interval
             self.refresh(background=self._current is not None)
         if self._current is None:
@@ -127,6 +132,28 @@ class ModelHolder:
         """Load the active model now (at worker start), so no request waits for it."""
         self.refresh(background=False)
         self._next_check = time.monotonic() + self.check_interval
+
+    def start_watching(self) -> None:
+        """Follow the active version from a background thread, so even an idle worker
+        switches within one check interval, and requests skip the check entirely."""
+        if self.watching:
+            return
+        self.watching = True
+        self._stop.clear()
+        threading.Thread(target=self._watch, daemon=True, name="model-watcher").start()
+
+    def stop_watching(self) -> None:
+        """End the watcher thread (tests; a server's workers simply exit)."""
+        self._stop.set()
+        self.watching = False
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_interval):
+            try:
+                with self.app.app_context():
+                    self.refresh(background=False)
+            except Exception:  # noqa: BLE001  (a database hiccup must not end the watcher)
+                log.exception("checking the active model version failed")
 
     def refresh(self, background: bool = True) -> None:
         """Compare the active version with the loaded one and load it when they differ."""
