@@ -92,6 +92,11 @@ def encode(texts: list[str]) -> np.ndarray:
     return np.vstack([_cache[text] for text in texts]) if texts else np.zeros((0, DIMENSIONS))
 
 
+def clear_cache() -> None:
+    """Forget memoised vectors (benchmarks use it to time real encoding)."""
+    _cache.clear()
+
+
 class SentenceEmbeddings(BaseEstimator, TransformerMixin):
     """Dense sentence embeddings as a (sparse-typed) block scaled to sit beside TF-IDF."""
 
