@@ -28,34 +28,35 @@ def supports(vectorizer: object) -> bool:
     )
 
 
-def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
-    """The rows ``vectorizer.transform(texts)`` would return, computed directly."""
+def tfidf_row(vectorizer: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices (sorted) and values of one text's TF-IDF row."""
     analyze = _ANALYZERS.get(vectorizer)
     if analyze is None:
         # Kept beside the vectorizer, not on it, so a model can still be pickled after use.
         analyze = _ANALYZERS[vectorizer] = vectorizer.build_analyzer()
     vocabulary = vectorizer.vocabulary_
-    idf = vectorizer.idf_ if vectorizer.use_idf else None
-    indptr, indices, values = [0], [], []
-    for text in texts:
-        counts = Counter(vocabulary[term] for term in analyze(text) if term in vocabulary)
-        columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
-        data = np.array([counts[c] for c in columns], dtype=np.float64)
-        if vectorizer.sublinear_tf:
-            data = np.log(data) + 1.0
-        if idf is not None:
-            data *= idf[columns]
-        if vectorizer.norm == "l2" and data.size:
-            data /= np.sqrt(np.dot(data, data))
-        indices.append(columns)
-        values.append(data)
-        indptr.append(indptr[-1] + len(columns))
+    counts = Counter(vocabulary[term] for term in analyze(text) if term in vocabulary)
+    columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+    data = np.array([counts[c] for c in columns], dtype=np.float64)
+    if vectorizer.sublinear_tf:
+        data = np.log(data) + 1.0
+    if vectorizer.use_idf:
+        data *= vectorizer.idf_[columns]
+    if vectorizer.norm == "l2" and data.size:
+        data /= np.sqrt(np.dot(data, data))
+    return columns, data
+
+
+def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
+    """The rows ``vectorizer.transform(texts)`` would return, computed directly."""
+    rows = [tfidf_row(vectorizer, text) for text in texts]
+    indptr = np.cumsum([0] + [len(columns) for columns, _ in rows])
     return sparse.csr_matrix(
         (
-            np.concatenate(values) if values else np.empty(0),
-            np.concatenate(indices) if indices else np.empty(0, dtype=np.int64),
-            np.array(indptr),
+            np.concatenate([data for _, data in rows]) if rows else np.empty(0),
+            np.concatenate([columns for columns, _ in rows]) if rows else np.empty(0, np.int64),
+            indptr,
         ),
-        shape=(len(texts), len(vocabulary)),
+        shape=(len(texts), len(vectorizer.vocabulary_)),
         dtype=vectorizer.dtype,
     )

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from training.estimators import LinearHead, explainer_weights, linear_head
-from training.fast_tfidf import supports, tfidf_rows
+from training.fast_tfidf import supports, tfidf_row, tfidf_rows
 from training.text import word_spans
 
 MAX_ALTERNATIVES = 3
@@ -98,6 +98,8 @@ class QuestionClassifier:
         parts = getattr(self.features, "transformer_list", None)
         if parts is None or self.features.transformer_weights:
             return sparse.csr_matrix(self.features.transform(texts))
+        if len(texts) == 1:
+            return self._transform_one(texts[0], parts)
         blocks = [
             tfidf_rows(transformer, texts)
             if supports(transformer)
@@ -106,6 +108,28 @@ class QuestionClassifier:
             if transformer not in ("drop", "passthrough", None)
         ]
         return sparse.hstack(blocks, format="csr")
+
+    def _transform_one(self, text: str, parts: list) -> sparse.csr_matrix:
+        """One question's row, assembled once: building a sparse matrix per block and
+        stacking them cost more than computing the features (the serving hot path)."""
+        columns, values, offset = [], [], 0
+        for _, transformer in parts:
+            if transformer in ("drop", "passthrough", None):
+                continue
+            if supports(transformer):
+                block_columns, block_values = tfidf_row(transformer, text)
+                width = len(transformer.vocabulary_)
+            else:
+                block = sparse.csr_matrix(transformer.transform([text]))
+                block.sort_indices()
+                block_columns, block_values, width = block.indices, block.data, block.shape[1]
+            columns.append(block_columns + offset)
+            values.append(block_values)
+            offset += width
+        indices = np.concatenate(columns)
+        return sparse.csr_matrix(
+            (np.concatenate(values), indices, np.array([0, len(indices)])), shape=(1, offset)
+        )
 
     def _probabilities(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Coarse (blended) and fine probability matrices."""
@@ -157,7 +181,11 @@ class QuestionClassifier:
         ]
 
     def _build(
-        self, text: str, row: sparse.csr_matrix, coarse: np.ndarray, joint: np.ndarray,
+        self,
+        text: str,
+        row: sparse.csr_matrix,
+        coarse: np.ndarray,
+        joint: np.ndarray,
         explain: bool,
     ) -> Prediction:
         """Prediction for one row of probabilities."""
@@ -193,6 +221,8 @@ class QuestionClassifier:
         matrix = self._transform(texts)
         coarse, fine = self._probabilities(matrix)
         joint = self._joint_fine(coarse, fine)
+        if len(texts) == 1:  # slicing a row out of a sparse matrix is not free
+            return [self._build(texts[0], matrix, coarse[0], joint[0], explain)]
         return [
             self._build(text, matrix[i], coarse[i], joint[i], explain)
             for i, text in enumerate(texts)

@@ -49,3 +49,22 @@ def test_vectorizer_still_pickles_after_use():
     assert (
         np.abs((tfidf_rows(restored, TEXTS) - vectorizer.transform(TEXTS)).toarray()).max() < 1e-12
     )
+
+
+def test_single_question_matrix_matches_the_batch_path():
+    """predict() assembles one row directly; it must equal the stacked batch matrix."""
+    from pathlib import Path
+
+    from training.io import load_dataset
+    from training.train import train_model
+
+    frame = load_dataset(Path(__file__).resolve().parents[2] / "training/data/starter.csv").frame
+    model = train_model(
+        frame.sample(400, random_state=1), quick=True, with_metrics=False
+    ).classifier
+    for text in TEXTS + ["Name a flower that blooms at night."]:
+        single = model._transform([text])
+        batch = model._transform([text, "filler question?"])[0]
+        assert single.shape == batch.shape
+        assert np.abs((single - batch).toarray()).max() < 1e-12
+        assert model.predict(text) == model.predict_many([text, "filler?"])[0]
