@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..extensions import db
@@ -111,6 +113,8 @@ def retrain_command(wait: bool, quick: bool) -> None:
 @click.argument("run_id", type=int)
 def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
+    # Training yields the CPU to the web workers: requests must not slow down while it runs.
+    os.nice(10)
     run = execute_run(run_id)
     if run.status != "succeeded":
         raise SystemExit(1)
