@@ -195,27 +195,6 @@ def _previous_values(model, names: tuple[str, ...]) -> dict:
     return previous
 
 
-class ModelVersionView(ReadOnlyModelView):
-    column_list = (
-        "version",
-        "created_at",
-        "status",
-        "is_active",
-        "feature_set",
-        "dataset_name",
-        "train_size",
-        "training_seconds",
-        "created_by",
-    )
-    column_default_sort = ("id", True)
-
-
-class TrainingRunView(ReadOnlyModelView):
-    column_list = ("id", "created_at", "status", "progress", "message", "started_by", "finished_at")
-    column_filters = ("status",)
-    column_default_sort = ("id", True)
-
-
 class UserView(ReadOnlyModelView):
     # Listed explicitly everywhere so the password hash is never shown, even by accident.
     column_list = ("username", "active", "created_at", "last_login_at")
