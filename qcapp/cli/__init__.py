@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import click
 from flask.cli import AppGroup
 
-qc = AppGroup("qc", help="qcapp commands: stats, accounts, datasets, training.")
+qc = AppGroup("qc", help="qcapp commands: stats, accounts, datasets, training, corrections.")
 
-
-def register_commands() -> None:
-    from . import accounts, datasets, history, retraining, stats, training  # noqa: F401  (commands attach themselves to qc)
-
-
-register_commands()
-
-__all__ = ["qc", "click"]
+# The command modules attach their commands to ``qc`` when imported; they import ``qc`` from
+# here, so this import comes after its definition.
+from . import accounts, datasets, history, retraining, stats, training  # noqa: E402,F401
