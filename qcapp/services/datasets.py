@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 
 from training.io import LoadResult, dataset_fingerprint, load_dataset, normalise_question
@@ -106,16 +105,6 @@ def list_datasets() -> list[tuple[Dataset, int]]:
     )
     datasets = db.session.scalars(select(Dataset).order_by(Dataset.name)).all()
     return [(dataset, counts.get(dataset.id, 0)) for dataset in datasets]
-
-
-def examples_frame(dataset: Dataset) -> pd.DataFrame:
-    """The dataset's examples as the ``text, coarse, fine`` frame training expects."""
-    rows = db.session.execute(
-        select(Example.text, Example.coarse, Example.fine)
-        .where(Example.dataset_id == dataset.id)
-        .order_by(Example.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["text", "coarse", "fine"])
 
 
 class FetchError(RuntimeError):

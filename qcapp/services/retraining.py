@@ -248,10 +248,6 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     return run
 
 
-def deletable(version: ModelVersion) -> bool:
-    return not version.is_active
-
-
 def delete_version(version: ModelVersion, *, actor: str | None) -> None:
     """Delete an inactive version's row and artifact."""
     import shutil
