@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -75,6 +76,23 @@ class Prediction(db.Model):
     model_version: Mapped[ModelVersion | None] = relationship()
 
 
+# Which approved corrections and confirmations trained which model version.
+version_corrections = db.Table(
+    "version_corrections",
+    Column(
+        "model_version_id",
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "correction_id",
+        ForeignKey("corrections.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
 class Correction(db.Model):
     """A user's verdict on a prediction: a proposed label, or a confirmation of it."""
 
@@ -93,11 +111,20 @@ class Correction(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+    # Why the merge guard wants a second look, by code: {"contradicts_base": "...", ...}.
+    flags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revert_reason: Mapped[str | None] = mapped_column(Text)
 
     query: Mapped[Query] = relationship(back_populates="corrections")
-    reviewed_by: Mapped[User | None] = relationship()
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    reverted_by: Mapped[User | None] = relationship(foreign_keys=[reverted_by_id])
+    model_versions: Mapped[list[ModelVersion]] = relationship(
+        secondary=version_corrections, back_populates="corrections", order_by="ModelVersion.id"
+    )
 
-    STATUSES = ("pending", "approved", "rejected")
+    STATUSES = ("pending", "approved", "rejected", "reverted")
     KINDS = ("correction", "confirmation")
 
 
@@ -177,11 +204,101 @@ class ModelVersion(db.Model):
         DateTime(timezone=True), default=utcnow, index=True
     )
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The flip report against the version active when it was trained: counts per class,
+    # McNemar's test on the held-out set, and the promotion decision taken with it.
+    flip_summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    corrections: Mapped[list[Correction]] = relationship(
+        secondary=version_corrections, back_populates="model_versions", order_by="Correction.id"
+    )
 
     STATUSES = ("candidate", "active", "retired")
 
     def __repr__(self) -> str:
         return f"<ModelVersion {self.version}>"
+
+
+class VersionFlip(db.Model):
+    """A question whose label changes between a baseline version and a candidate."""
+
+    __tablename__ = "version_flips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    baseline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(16), index=True)  # "held_out" or "query"
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    gold_coarse: Mapped[str | None] = mapped_column(String(8))
+    gold_fine: Mapped[str | None] = mapped_column(String(24))
+    old_coarse: Mapped[str] = mapped_column(String(8))
+    old_fine: Mapped[str] = mapped_column(String(24), index=True)
+    old_confidence: Mapped[float] = mapped_column(Float)
+    new_coarse: Mapped[str] = mapped_column(String(8))
+    new_fine: Mapped[str] = mapped_column(String(24), index=True)
+    new_confidence: Mapped[float] = mapped_column(Float)
+
+    candidate: Mapped[ModelVersion] = relationship(foreign_keys=[candidate_id])
+    baseline: Mapped[ModelVersion | None] = relationship(foreign_keys=[baseline_id])
+
+
+class VersionActivation(db.Model):
+    """One switch of the active version: which version served from when, and who switched."""
+
+    __tablename__ = "version_activations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[str] = mapped_column(String(64))  # kept when the version is deleted
+    previous_version: Mapped[str | None] = mapped_column(String(64))
+    activated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    activated_by: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+    model_version: Mapped[ModelVersion | None] = relationship()
+
+
+class LabelIssue(db.Model):
+    """A training example whose label looks doubtful, found by the label-issue finder."""
+
+    __tablename__ = "label_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)  # "doubtful" or "near_duplicate"
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    example_id: Mapped[int | None] = mapped_column(
+        ForeignKey("examples.id", ondelete="CASCADE"), index=True
+    )
+    other_example_id: Mapped[int | None] = mapped_column(
+        ForeignKey("examples.id", ondelete="CASCADE")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    given_coarse: Mapped[str] = mapped_column(String(8))
+    given_fine: Mapped[str] = mapped_column(String(24))
+    suggested_coarse: Mapped[str | None] = mapped_column(String(8))
+    suggested_fine: Mapped[str | None] = mapped_column(String(24))
+    score: Mapped[float] = mapped_column(Float, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    example: Mapped[Example | None] = relationship(foreign_keys=[example_id])
+    other_example: Mapped[Example | None] = relationship(foreign_keys=[other_example_id])
+
+    KINDS = ("doubtful", "near_duplicate")
+    STATUSES = ("open", "relabelled", "dismissed")
 
 
 class TrainingRun(db.Model):
