@@ -21,7 +21,8 @@ class DefaultConfig:
     MODELS_DIR: str | None = None
 
     SQLITE_BUSY_TIMEOUT_MS = 30_000
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Filled in by ``load_configuration``: a server database gets pool_pre_ping.
+    SQLALCHEMY_ENGINE_OPTIONS: dict | None = None
 
     MAX_CONTENT_LENGTH = 1024 * 1024
     MAX_BATCH_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -31,6 +32,8 @@ class DefaultConfig:
     MODEL_CHECK_INTERVAL = 2.0
     DEFAULT_DATASET = "starter"
     PROMOTION_MARGIN = 0.01
+    # Nice value of the training process: it uses only the CPU the web workers leave over.
+    TRAINING_NICE = 10
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"
@@ -74,6 +77,11 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
     instance = Path(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'qcapp.db'}"
+    if app.config["SQLALCHEMY_ENGINE_OPTIONS"] is None:
+        # Pinging a pooled connection before each use catches a restarted database server;
+        # a SQLite file cannot go away that way, so there the ping is a wasted query.
+        is_sqlite = str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {} if is_sqlite else {"pool_pre_ping": True}
     if not app.config["MODELS_DIR"]:
         app.config["MODELS_DIR"] = str(instance / "models")
     if not app.config["SECRET_KEY"]:

@@ -59,9 +59,19 @@ class LinearHead:
         product = sparse.csr_matrix(X, dtype=np.float32) @ self.weights
         return np.asarray(product, dtype=np.float64) + self.bias
 
+    def row_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Raw scores of one row given as column indices and values, shape (1, n_classes)."""
+        product = values.astype(np.float32) @ self.weights[columns]
+        return np.asarray(product, dtype=np.float64)[np.newaxis, :] + self.bias
+
     def predict_proba(self, X: sparse.spmatrix) -> np.ndarray:
         """Class probabilities, rows summing to one."""
-        logits = self.beta * self.scores(X)
+        return self.softmax(self.scores(X))
+
+    def softmax(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities from raw scores (changed in place)."""
+        logits = scores
+        logits *= self.beta
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)

@@ -38,6 +38,23 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):
         matrix = self.vectorizer_.transform(question_cues(text) for text in texts)
         return sparse.csr_matrix(matrix * self.weight)
 
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices (sorted) and values of one question's row, as ``transform`` gives it,
+        without building sparse matrices (the serving hot path)."""
+        vectorizer = self.vectorizer_
+        vocabulary = vectorizer.vocabulary_
+        separator = vectorizer.separator
+        found: dict[int, float] = {}
+        for name, value in question_cues(text).items():
+            if isinstance(value, str):
+                name, value = f"{name}{separator}{value}", 1.0
+            column = vocabulary.get(name)
+            if column is not None and value:
+                found[column] = found.get(column, 0.0) + float(value)
+        columns = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+        values = np.array([found[c] for c in columns], dtype=np.float64) * self.weight
+        return columns, values
+
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Cue names such as 'head=county'."""
         return self.vectorizer_.get_feature_names_out()

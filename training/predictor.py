@@ -10,6 +10,7 @@ from scipy import sparse
 
 from training.estimators import LinearHead, explainer_weights, linear_head
 from training.fast_tfidf import supports, tfidf_row, tfidf_rows
+from training.features import QuestionFeatures
 from training.text import word_spans
 
 MAX_ALTERNATIVES = 3
@@ -99,7 +100,10 @@ class QuestionClassifier:
         if parts is None or self.features.transformer_weights:
             return sparse.csr_matrix(self.features.transform(texts))
         if len(texts) == 1:
-            return self._transform_one(texts[0], parts)
+            columns, values, width = self._row(texts[0])
+            return sparse.csr_matrix(
+                (values, columns, np.array([0, len(columns)])), shape=(1, width)
+            )
         blocks = [
             tfidf_rows(transformer, texts)
             if supports(transformer)
@@ -109,16 +113,22 @@ class QuestionClassifier:
         ]
         return sparse.hstack(blocks, format="csr")
 
-    def _transform_one(self, text: str, parts: list) -> sparse.csr_matrix:
-        """One question's row, assembled once: building a sparse matrix per block and
-        stacking them cost more than computing the features (the serving hot path)."""
+    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """One question's features as sorted column indices, values and the total width.
+
+        Serving classifies one question per request; building a sparse matrix per block and
+        stacking them cost more than computing the features, so the row is assembled here.
+        """
         columns, values, offset = [], [], 0
-        for _, transformer in parts:
+        for _, transformer in self.features.transformer_list:
             if transformer in ("drop", "passthrough", None):
                 continue
             if supports(transformer):
                 block_columns, block_values = tfidf_row(transformer, text)
                 width = len(transformer.vocabulary_)
+            elif isinstance(transformer, QuestionFeatures):
+                block_columns, block_values = transformer.row(text)
+                width = len(transformer.vectorizer_.vocabulary_)
             else:
                 block = sparse.csr_matrix(transformer.transform([text]))
                 block.sort_indices()
@@ -126,9 +136,16 @@ class QuestionClassifier:
             columns.append(block_columns + offset)
             values.append(block_values)
             offset += width
-        indices = np.concatenate(columns)
-        return sparse.csr_matrix(
-            (np.concatenate(values), indices, np.array([0, len(indices)])), shape=(1, offset)
+        return np.concatenate(columns), np.concatenate(values), offset
+
+    def _fast_single(self) -> bool:
+        """Whether one question can be scored from its row without sparse matrices."""
+        parts = getattr(self.features, "transformer_list", None)
+        return (
+            parts is not None
+            and not self.features.transformer_weights
+            and self._coarse_head is not None
+            and self._fine_head is not None
         )
 
     def _probabilities(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +158,10 @@ class QuestionClassifier:
             fine = self._fine_head.predict_proba(matrix)
         else:
             fine = self.fine_model.predict_proba(matrix)
+        return self._blend(coarse, fine)
+
+    def _blend(self, coarse: np.ndarray, fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mix the fine model's summed probabilities into the coarse ones."""
         fine_by_coarse = fine @ self._membership
         coarse = (1 - self.coarse_blend) * coarse + self.coarse_blend * fine_by_coarse
         return coarse, fine
@@ -151,18 +172,20 @@ class QuestionClassifier:
         parent = self._fine_to_coarse
         return coarse[:, parent] * fine / np.maximum(within[:, parent], _EPSILON)
 
-    def _explain(self, text: str, row: sparse.csr_matrix, coarse: int, fine: int) -> list[dict]:
+    def _explain(
+        self, text: str, columns: np.ndarray, values: np.ndarray, coarse: int, fine: int
+    ) -> list[dict]:
         """Words of the original text whose features pushed towards the predicted labels."""
         coarse_weights, fine_weights = self._explainers
         if coarse_weights is None or fine_weights is None:
             return []
         contributions: dict[str, float] = {}
-        for column, value in zip(row.indices, row.data, strict=True):
-            term = self._term_of_column.get(int(column))
+        for column, value in zip(columns.tolist(), values.tolist(), strict=True):
+            term = self._term_of_column.get(column)
             if term is None:
                 continue
             weight = coarse_weights.weights[column, coarse] + fine_weights.weights[column, fine]
-            contributions[term] = contributions.get(term, 0.0) + float(value * weight)
+            contributions[term] = contributions.get(term, 0.0) + value * float(weight)
         positive = {term: weight for term, weight in contributions.items() if weight > 0}
         if not positive:
             return []
@@ -183,7 +206,7 @@ class QuestionClassifier:
     def _build(
         self,
         text: str,
-        row: sparse.csr_matrix,
+        row: tuple[np.ndarray, np.ndarray],
         coarse: np.ndarray,
         joint: np.ndarray,
         explain: bool,
@@ -209,7 +232,7 @@ class QuestionClassifier:
             fine_confidence=float(joint[fine_position]),
             alternatives=alternatives,
             explanation=(
-                self._explain(text, row, coarse_position, fine_position) if explain else []
+                self._explain(text, *row, coarse_position, fine_position) if explain else []
             ),
         )
 
@@ -218,13 +241,23 @@ class QuestionClassifier:
         texts = [str(text) for text in texts]
         if not texts:
             return []
+        if len(texts) == 1 and self._fast_single():
+            columns, values, _ = self._row(texts[0])
+            coarse = self._coarse_head.softmax(self._coarse_head.row_scores(columns, values))
+            fine = self._fine_head.softmax(self._fine_head.row_scores(columns, values))
+            coarse, fine = self._blend(coarse, fine)
+            joint = self._joint_fine(coarse, fine)
+            return [self._build(texts[0], (columns, values), coarse[0], joint[0], explain)]
         matrix = self._transform(texts)
+        matrix.sort_indices()
         coarse, fine = self._probabilities(matrix)
         joint = self._joint_fine(coarse, fine)
-        if len(texts) == 1:  # slicing a row out of a sparse matrix is not free
-            return [self._build(texts[0], matrix, coarse[0], joint[0], explain)]
+        rows = [
+            (matrix.indices[start:end], matrix.data[start:end])
+            for start, end in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)
+        ]
         return [
-            self._build(text, matrix[i], coarse[i], joint[i], explain)
+            self._build(text, rows[i], coarse[i], joint[i], explain)
             for i, text in enumerate(texts)
         ]
 

@@ -57,7 +57,7 @@ def classify():
                 source="web",
                 client_hash=client_fingerprint(request.remote_addr),
             )
-            return redirect(url_for("predict.show_query", query_id=item.query.id), code=303)
+            return redirect(url_for("predict.show_query", query_id=item.id), code=303)
     return render_template(
         "home/index.html", form=form, examples=(), taxonomy=taxonomy.as_dict()
     ), 400

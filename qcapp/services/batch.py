@@ -119,7 +119,7 @@ def classify_rows(
                 "fine": labels["fine"]["label"],
                 "fine_name": labels["fine"]["name"],
                 "fine_confidence": labels["fine"]["confidence"],
-                "query_id": item.query.id,
+                "query_id": item.id,
                 "model_version": item.model_version,
             }
 

@@ -67,12 +67,24 @@ def client_fingerprint(remote_addr: str | None) -> str | None:
     return hashlib.blake2b(remote_addr.encode(), key=key[:64], digest_size=16).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
+class RecordedPrediction:
+    """The stored prediction's values, without an ORM object (the hot path returns these)."""
+
+    coarse: str
+    fine: str
+    coarse_confidence: float
+    fine_confidence: float
+    scores: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Classified:
     """A stored query with its prediction, ready to be shown or serialised."""
 
-    query: Query
-    prediction: Prediction
+    id: int
+    question: str
+    prediction: RecordedPrediction
     model_version: str
 
 
@@ -95,34 +107,47 @@ def classify_and_record(
         }
         for text in questions
     ]
-    # Core inserts: this is the hot path, and the ORM's unit of work would double its cost.
-    connection = db.session.connection()
-    ids = connection.scalars(
-        insert(Query.__table__).returning(Query.id, sort_by_parameter_order=True), query_rows
-    ).all()
-    prediction_rows = [
-        {
-            "query_id": query_id,
-            "model_version_id": model.id,
-            "coarse": predicted.coarse,
-            "fine": predicted.fine,
-            "coarse_confidence": float(predicted.coarse_confidence),
-            "fine_confidence": float(predicted.fine_confidence),
-            "scores": {
+    recorded = [
+        RecordedPrediction(
+            coarse=predicted.coarse,
+            fine=predicted.fine,
+            coarse_confidence=float(predicted.coarse_confidence),
+            fine_confidence=float(predicted.fine_confidence),
+            scores={
                 "alternatives": predicted.alternatives,
                 "explanation": predicted.explanation,
                 "label_source": getattr(predicted, "label_source", "model"),
             },
-        }
-        for query_id, predicted in zip(ids, predictions, strict=True)
+        )
+        for predicted in predictions
     ]
-    connection.execute(insert(Prediction.__table__), prediction_rows)
+    # Core inserts: this is the hot path, and the ORM's unit of work would double its cost.
+    connection = db.session.connection()
+    if len(query_rows) == 1:  # one request, one question: the driver's row id is cheapest
+        ids = [connection.execute(insert(Query.__table__), query_rows[0]).inserted_primary_key[0]]
+    else:
+        ids = connection.scalars(
+            insert(Query.__table__).returning(Query.id, sort_by_parameter_order=True), query_rows
+        ).all()
+    connection.execute(
+        insert(Prediction.__table__),
+        [
+            {
+                "query_id": query_id,
+                "model_version_id": model.id,
+                "coarse": item.coarse,
+                "fine": item.fine,
+                "coarse_confidence": item.coarse_confidence,
+                "fine_confidence": item.fine_confidence,
+                "scores": item.scores,
+            }
+            for query_id, item in zip(ids, recorded, strict=True)
+        ],
+    )
     db.session.commit()
     return [
-        Classified(Query(id=query_id, **query_row), Prediction(**prediction_row), model.version)
-        for query_id, query_row, prediction_row in zip(
-            ids, query_rows, prediction_rows, strict=True
-        )
+        Classified(query_id, text, item, model.version)
+        for query_id, text, item in zip(ids, questions, recorded, strict=True)
     ]
 
 
@@ -135,7 +160,7 @@ def label_dict(label: str, confidence: float | None) -> dict[str, Any]:
     return body
 
 
-def prediction_dict(prediction: Prediction) -> dict[str, Any]:
+def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, Any]:
     """The labels, alternatives and explanation of a stored prediction."""
     scores = prediction.scores or {}
     return {
@@ -166,8 +191,8 @@ def prediction_dict(prediction: Prediction) -> dict[str, Any]:
 def classified_dict(item: Classified) -> dict[str, Any]:
     """The API's answer for one classified question."""
     return {
-        "id": item.query.id,
-        "question": item.query.text,
+        "id": item.id,
+        "question": item.question,
         **prediction_dict(item.prediction),
         "model_version": item.model_version,
     }

@@ -68,8 +68,10 @@ def test_single_question_matrix_matches_the_batch_path():
         assert single.shape == batch.shape
         assert np.abs((single - batch).toarray()).max() < 1e-12
         one, batched = model.predict(text), model.predict_many([text, "filler?"])[0]
-        # Same labels; probabilities may differ in the last bit (one row vs a batch product).
+        # Same labels; the weights are float32 and one row is summed in another order than a
+        # sparse batch product, so probabilities agree to float32 precision only.
         assert (one.coarse, one.fine) == (batched.coarse, batched.fine)
-        assert one.fine_confidence == pytest.approx(batched.fine_confidence, rel=1e-9)
+        assert one.fine_confidence == pytest.approx(batched.fine_confidence, rel=1e-5)
+        assert one.coarse_confidence == pytest.approx(batched.coarse_confidence, rel=1e-5)
         assert [a["fine"] for a in one.alternatives] == [a["fine"] for a in batched.alternatives]
         assert [e["word"] for e in one.explanation] == [e["word"] for e in batched.explanation]

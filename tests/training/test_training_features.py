@@ -90,3 +90,16 @@ def test_feature_sets() -> None:
     assert [name for name, _ in default.transformer_list] == ["word", "char", "cues"]
     with pytest.raises(ValueError, match="unknown feature set 'bag-of-words'"):
         build_features("bag-of-words")
+
+
+def test_question_features_row_equals_transform(tiny_frame) -> None:
+    """The serving path's single row must be the row ``transform`` builds, column for column."""
+    cues = QuestionFeatures(weight=0.3).fit(tiny_frame["text"])
+    texts = list(tiny_frame["text"]) + ["Which unseenword county has the zzq largest lake?", ""]
+    assert all(len(cues.row(text)[0]) > 0 for text in texts[:-1])
+    for text in texts:
+        expected = sparse.csr_matrix(cues.transform([text]))
+        expected.sort_indices()
+        columns, values = cues.row(text)
+        assert columns.tolist() == expected.indices.tolist()
+        assert values.tolist() == pytest.approx(expected.data.tolist(), abs=0)
