@@ -347,3 +347,25 @@ def test_watcher_switches_an_idle_worker(app, db, model_version, trained_artifac
         assert holder.current.version == "second"
     finally:
         request_finalizer()
+
+
+def test_training_process_lowers_its_priority_and_its_sessions_share() -> None:
+    """nice alone does not help across sessions (Linux autogroups): both must be lowered."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, pathlib\n"
+        "from qcapp.services.retraining import lower_priority\n"
+        "os.setsid()\n"
+        "lower_priority(7)\n"
+        "group = pathlib.Path('/proc/self/autogroup')\n"
+        "print(os.nice(0), group.read_text().split()[-1] if group.exists() else 'none')\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(output[0]) == os.nice(0) + 7
+    if output[1] != "none":
+        assert output[1] == "7"

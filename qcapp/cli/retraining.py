@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import click
+from flask import current_app
 
 from ..extensions import db
 from ..models import TrainingRun
@@ -14,7 +13,13 @@ from ..services.feedback import (
     review_corrections,
     review_queue,
 )
-from ..services.retraining import RunInProgress, execute_run, start_run, wait_for_run
+from ..services.retraining import (
+    RunInProgress,
+    execute_run,
+    lower_priority,
+    start_run,
+    wait_for_run,
+)
 from ..services.versions import activate_model_version, get_version
 from . import qc
 
@@ -113,8 +118,7 @@ def retrain_command(wait: bool, quick: bool) -> None:
 @click.argument("run_id", type=int)
 def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
-    # Training yields the CPU to the web workers: requests must not slow down while it runs.
-    os.nice(10)
+    lower_priority(current_app.config["TRAINING_NICE"])
     run = execute_run(run_id)
     if run.status != "succeeded":
         raise SystemExit(1)

@@ -110,6 +110,22 @@ def start_run(
     return run
 
 
+def lower_priority(nice: int) -> None:
+    """Let this (training) process run only on CPU time the web workers leave over.
+
+    The process has a session of its own (see ``spawn_training_process``), and Linux shares
+    the CPU fairly between sessions' autogroups before nice values count, so the process nice
+    alone would still take half the machine from the web workers: the autogroup's is set too.
+    """
+    if nice <= 0:
+        return
+    os.nice(nice)
+    try:
+        Path("/proc/self/autogroup").write_text(str(min(nice, 19)))
+    except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
+        pass
+
+
 def spawn_training_process(app: Flask, run_id: int) -> int:
     """Start ``flask qc run-training RUN_ID`` detached from the web worker; returns its pid."""
     environment = {
