@@ -31,6 +31,8 @@ class DefaultConfig:
     MODEL_CHECK_INTERVAL = 2.0
     DEFAULT_DATASET = "starter"
     PROMOTION_MARGIN = 0.01
+    # Distinct stored questions (the most recent first) that a flip report compares.
+    FLIP_QUERY_LIMIT = 100_000
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"
