@@ -170,7 +170,7 @@ def test_diff_prints_summary_classes_and_rows(runner, two_versions):
     assert lines[0] == "Flip report: baseline v-full -> candidate v-subset"
     assert lines[1].startswith("Held-out: ") and "change label (old right" in lines[1]
     assert lines[2].startswith("Stored questions: ") and f"of {len(QUESTIONS)} " in lines[2]
-    assert lines[3].startswith("McNemar (exact binomial (two-sided)) on held-out:")
+    assert lines[3].startswith("McNemar (exact binomial, two-sided) on held-out:")
     assert "held-out out" in result.output
     shown = lines[lines.index(next(x for x in lines if x.startswith("Rows: "))) + 1 :]
     assert len(shown) == 3 and all(" -> " in line for line in shown)

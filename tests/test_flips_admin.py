@@ -43,7 +43,7 @@ def reported(db):
             "query": {"HUM:ind": {"out": 60, "in": 0}, "HUM:gr": {"out": 0, "in": 60}},
         },
         "mcnemar": {
-            "method": "exact binomial (two-sided)",
+            "method": "exact binomial, two-sided",
             "old_right": 0,
             "new_right": 1,
             "discordant": 1,
@@ -95,7 +95,7 @@ def test_page_shows_summary_classes_decision_and_rows(admin_client, reported):
     assert "Flip report against <code>v-base</code>" in html
     assert "<strong>2</strong> of 500 change label" in html
     assert "<strong>60</strong> of 900 change label" in html
-    assert "p = 1" in html and "exact binomial (two-sided)" in html
+    assert "p = 1" in html and "exact binomial, two-sided" in html
     assert re.search(r"<code>HUM:gr</code></th><td>0</td><td>2</td>\s*<td>0</td><td>60</td>", html)
     assert "kept as candidate</strong> — Worse than the active version" in html
     assert "run started by alice, 2026-11-27 03:00:00 UTC" in html

@@ -154,7 +154,7 @@ def mcnemar(old_right: int, new_right: int) -> dict:
     discordant = old_right + new_right
     p_value = binomtest(old_right, discordant, 0.5).pvalue if discordant else 1.0
     return {
-        "method": "exact binomial (two-sided)",
+        "method": "exact binomial, two-sided",
         "old_right": old_right,
         "new_right": new_right,
         "discordant": discordant,
