@@ -34,6 +34,8 @@ class DefaultConfig:
     PROMOTION_MARGIN = 0.01
     # Nice value of the training process: it uses only the CPU the web workers leave over.
     TRAINING_NICE = 10
+    # Distinct stored questions (the most recent first) that a flip report compares.
+    FLIP_QUERY_LIMIT = 100_000
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"

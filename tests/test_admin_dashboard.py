@@ -22,6 +22,8 @@ CHART_IDS = (
     "chart-correction-rates",
     "chart-version-accuracy",
     "chart-confusion",
+    "chart-reliability",
+    "chart-corrections-per-class",
 )
 NEW_ADMIN_URLS = [
     "/admin/",

@@ -36,6 +36,19 @@ class Prediction:
         return asdict(self)
 
 
+@dataclass
+class LabelBatch:
+    """Labels and confidences of many questions, without alternatives or explanations."""
+
+    coarse: list[str]
+    coarse_confidence: list[float]
+    fine: list[str]
+    fine_confidence: list[float]
+
+    def __len__(self) -> int:
+        return len(self.fine)
+
+
 class QuestionClassifier:
     """Predicts a coarse class and a fine class that always lies inside it."""
 
@@ -264,3 +277,25 @@ class QuestionClassifier:
     def predict(self, text: str) -> Prediction:
         """Classify one question."""
         return self.predict_many([text])[0]
+
+    def predict_labels(self, texts: Sequence[str]) -> LabelBatch:
+        """The labels ``predict_many`` would give, decided for the whole batch at once.
+
+        Building a Prediction per row (alternatives, explanation) costs several times the
+        model itself; comparing versions over many stored questions needs only the labels.
+        """
+        texts = [str(text) for text in texts]
+        if not texts:
+            return LabelBatch([], [], [], [])
+        coarse, fine = self._probabilities(self._transform(texts))
+        joint = self._joint_fine(coarse, fine)
+        coarse_positions = np.argmax(coarse, axis=1)
+        allowed = np.where(self._fine_to_coarse[None, :] == coarse_positions[:, None], joint, -1.0)
+        fine_positions = np.argmax(allowed, axis=1)
+        rows = np.arange(len(texts))
+        return LabelBatch(
+            coarse=[self.coarse_labels[i] for i in coarse_positions],
+            coarse_confidence=coarse[rows, coarse_positions].tolist(),
+            fine=[self.fine_labels[i] for i in fine_positions],
+            fine_confidence=joint[rows, fine_positions].tolist(),
+        )

@@ -21,12 +21,13 @@ from ..services.history import (
     training_set_rows,
     write_csv_lines,
 )
+from ..services.quality import LiveQuality, collect_live_quality
 from ..services.stats import DashboardData, collect_dashboard
-from . import charts
+from . import charts, quality_charts
 from .access import AdminAccessMixin
 
 
-def build_charts(data: DashboardData) -> dict[str, Markup]:
+def build_charts(data: DashboardData, quality: LiveQuality) -> dict[str, Markup]:
     """Every dashboard chart as an SVG figure, keyed by its place on the page."""
     coarse = list(taxonomy.COARSE_LABELS)
     return {
@@ -58,6 +59,18 @@ def build_charts(data: DashboardData) -> dict[str, Markup]:
         "confusion": charts.heatmap(
             "chart-confusion", "Predicted vs corrected coarse class", coarse, data.confusion
         ),
+        "reliability": quality_charts.reliability_diagram(
+            "chart-reliability",
+            "Confidence against reviewed verdicts",
+            quality.reliability,
+            quality.calibration_error,
+        ),
+        "corrections_per_class": quality_charts.small_multiples(
+            "chart-corrections-per-class",
+            f"Corrections per day by predicted class, last {len(data.days)} days",
+            data.days,
+            quality.corrected_classes,
+        ),
     }
 
 
@@ -65,8 +78,13 @@ class DashboardView(AdminAccessMixin, AdminIndexView):
     @expose("/")
     def index(self):
         data = collect_dashboard()
+        quality = collect_live_quality(data.days)
         return self.render(
-            "admin/dashboard.html", stats=data.totals, data=data, charts=build_charts(data)
+            "admin/dashboard.html",
+            stats=data.totals,
+            data=data,
+            quality=quality,
+            charts=build_charts(data, quality),
         )
 
     @expose("/export/history.csv")

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
+from ..services.flips import stored_flips
 from ..services.retraining import RunInProgress, current_run, delete_version, start_run
 from ..services.versions import activate_model_version
 from .access import AdminAccessMixin
 from .review import ReviewForm
 
+FLIPS_PER_PAGE = 50
+FLIP_SOURCES = ("held_out", "query")
+
 
 def _version_or_404(version_id: int) -> ModelVersion:
     return db.get_or_404(ModelVersion, version_id)
+
+
+def _flip_filters() -> tuple[str | None, int]:
+    """The flip table's ``source`` and ``page`` arguments; 400 when they make no sense."""
+    source = request.args.get("source") or None
+    if source is not None and source not in FLIP_SOURCES:
+        abort(400, description="The source must be held_out or query.")
+    page = request.args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
+        abort(400, description="The page must be a whole number from 1.")
+    return source, int(page)
 
 
 class ModelVersionsView(AdminAccessMixin, BaseView):
@@ -28,7 +43,20 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
     @expose("/<int(max=2147483647):version_id>")
     def details(self, version_id: int):
         version = _version_or_404(version_id)
-        return self.render("admin/version_details.html", version=version, form=ReviewForm())
+        source, page = _flip_filters()
+        flips, total = stored_flips(
+            version, source, offset=(page - 1) * FLIPS_PER_PAGE, limit=FLIPS_PER_PAGE
+        )
+        return self.render(
+            "admin/version_details.html",
+            version=version,
+            form=ReviewForm(),
+            flips=flips,
+            flip_total=total,
+            flip_source=source,
+            flip_page=page,
+            flip_pages=max(1, -(-total // FLIPS_PER_PAGE)),
+        )
 
     @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
     def activate(self, version_id: int):

@@ -57,6 +57,18 @@ class CorrectedClassifier:
     def predict(self, text: str) -> Any:
         return self.predict_many([text])[0]
 
+    def predict_labels(self, texts: list[str]) -> Any:
+        """Labels only, for many questions, with the same overrides as ``predict_many``."""
+        from training.io import normalise_question
+
+        batch = self.model.predict_labels(texts)
+        for i, text in enumerate(texts):
+            label = self.overrides.get(normalise_question(text))
+            if label is not None and label[1] != batch.fine[i]:
+                batch.coarse[i], batch.fine[i] = label
+                batch.coarse_confidence[i] = batch.fine_confidence[i] = 1.0
+        return batch
+
     def _apply(self, text: str, prediction: Any) -> Any:
         from training.io import normalise_question
 

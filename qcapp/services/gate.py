@@ -13,9 +13,10 @@ from training.refit import refit_model
 from training.train import train_model
 
 from ..extensions import db
-from ..models import ModelVersion
+from ..models import ModelVersion, utcnow
 from .classifier import resolve_artifact
 from .datasets import active_dataset, get_dataset
+from .flips import record_flip_report, report_for_run
 from .merge import MergedSet, merged_training_set
 from .versions import activate_model_version, active_version, new_version_name
 
@@ -119,11 +120,20 @@ def train_and_gate(settings: dict, report) -> ModelVersion:
     reference = reference_scores(active, merged)
     report("cross-validating the corrections", 0.0, span=(0.75, 0.85))
     user_scores = corrections_accuracy(merged, result.params)
+    # Which questions would change label, known before the decision is taken.
+    flips = report_for_run(active, result.classifier, merged.overrides, merged, report)
     margin = float(current_app.config["PROMOTION_MARGIN"])
     promote, reason = decide(candidate, reference, margin)
     if settings.get("activate") == "never":
         promote, reason = False, "Registered without activation, as asked."
     report.log(reason)
+    decision = {
+        "promoted": promote,
+        "reason": reason,
+        "margin": margin,
+        "by": actor,
+        "at": utcnow().isoformat(),
+    }
 
     metrics = (
         {**holdout_metrics, "holdout_size": len(held_out), "training_estimate": result.metrics}
@@ -162,6 +172,7 @@ def train_and_gate(settings: dict, report) -> ModelVersion:
     )
     db.session.add(version)
     db.session.flush()
+    record_flip_report(version, active, flips, decision)
     if promote:
         activate_model_version(version, actor=actor)
     db.session.commit()

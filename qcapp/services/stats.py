@@ -83,7 +83,8 @@ def day_bucket(column, dialect: str):
     return func.date(column)
 
 
-def _day_key(value: Any) -> str:
+def day_key(value: Any) -> str:
+    """A ``day_bucket`` value as 'YYYY-MM-DD'."""
     # SQLite answers 'YYYY-MM-DD' strings, PostgreSQL datetimes.
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)[:10]
 
@@ -102,8 +103,8 @@ def collect_dashboard(days: int = CHART_DAYS) -> DashboardData:
         for day, n in connection.execute(
             select(query_day, count).where(Query.created_at >= since).group_by(query_day)
         ):
-            if _day_key(day) in index:
-                per_day[index[_day_key(day)]] = n
+            if day_key(day) in index:
+                per_day[index[day_key(day)]] = n
         coarse_per_day = {label: [0] * days for label in taxonomy.COARSE_LABELS}
         for day, coarse, n in connection.execute(
             select(query_day, Prediction.coarse, count)
@@ -111,8 +112,8 @@ def collect_dashboard(days: int = CHART_DAYS) -> DashboardData:
             .where(Query.created_at >= since)
             .group_by(query_day, Prediction.coarse)
         ):
-            if _day_key(day) in index:
-                coarse_per_day.setdefault(coarse, [0] * days)[index[_day_key(day)]] = n
+            if day_key(day) in index:
+                coarse_per_day.setdefault(coarse, [0] * days)[index[day_key(day)]] = n
         predicted = dict(
             connection.execute(select(Prediction.coarse, count).group_by(Prediction.coarse)).all()
         )
