@@ -85,8 +85,9 @@ def test_flip_report_lists_exactly_the_rows_the_models_disagree_on(runner, two_m
             after.fine,
             gold,
         )
-        assert row["old_confidence"] == pytest.approx(before.fine_confidence)
-        assert row["new_confidence"] == pytest.approx(after.fine_confidence)
+        # One question is scored in another summation order than a batch (float32 weights).
+        assert row["old_confidence"] == pytest.approx(before.fine_confidence, rel=1e-5)
+        assert row["new_confidence"] == pytest.approx(after.fine_confidence, rel=1e-5)
 
     summary = report["summary"]
     assert summary["held_out"]["compared"] == len(held_out)
