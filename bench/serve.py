@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,10 +39,6 @@ local function escape(s) return (s:gsub('\\', '\\\\'):gsub('"', '\\"')) end
 request = function()
   local q = questions[math.random(#questions)]
   return wrk.format(nil, "/api/v1/classify", nil, '{"question": "' .. escape(q) .. '"}')
-end
-local statuses = {}
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
 end
 done = function(summary, latency, requests)
   io.write(string.format("JSON {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p90_us\": %%d, \"p99_us\": %%d, \"max_us\": %%d, \"errors_connect\": %%d, \"errors_read\": %%d, \"errors_write\": %%d, \"errors_status\": %%d, \"errors_timeout\": %%d}\n",
@@ -70,8 +67,14 @@ def question_file(directory: Path) -> Path:
     return path
 
 
-def run_wrk(url: str, connections: int, duration: int, script: Path) -> dict:
-    """One wrk run; returns its summary (latencies in ms)."""
+def run_wrk(
+    url: str, connections: int, duration: int, script: Path, stop: threading.Event | None = None
+) -> dict:
+    """One wrk run for ``duration`` seconds, or until ``stop`` is set; summary in ms.
+
+    wrk counts answers other than 2xx/3xx in ``errors_status``, so no Lua response callback
+    is needed (one would make wrk parse every response and take CPU from the server).
+    """
     threads = max(1, min(2, connections))
     command = [
         "wrk",
@@ -84,7 +87,15 @@ def run_wrk(url: str, connections: int, duration: int, script: Path) -> dict:
         str(script),
         url,
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    if stop is not None:
+        while process.poll() is None and not stop.wait(0.2):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk exited with {process.returncode}")
     summary = json.loads(re.search(r"^JSON (.*)$", output, re.M).group(1))
     errors = sum(v for k, v in summary.items() if k.startswith("errors_"))
     return {
@@ -146,10 +157,20 @@ def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
         )
         events.append(f"activated {previous} again at {time.monotonic() - started:.1f} s")
 
-    worker = threading.Thread(target=retrain_and_activate)
+    finished = threading.Event()
+
+    def run_then_signal() -> None:
+        try:
+            retrain_and_activate()
+        finally:
+            time.sleep(2)  # the workers switch back within the check interval
+            finished.set()
+
+    worker = threading.Thread(target=run_then_signal)
     before = stats()["queries"]
     worker.start()
-    during = run_wrk(url, 8, duration, script)
+    # The load lasts exactly as long as the retrain and the activation, however long that is.
+    during = run_wrk(url, 8, 3600, script, stop=finished)
     worker.join()
     time.sleep(0.5)
     during["stored"] = stats()["queries"] - before

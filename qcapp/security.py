@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g
+from flask import Flask, Request, g
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+
+API_PREFIX = "/api/"
+
+
+class StatelessApiSessions(SecureCookieSessionInterface):
+    """The JSON API keeps no session: its requests neither read nor write the session cookie,
+    which also spares every API call the cookie's signing work."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def csp_nonce() -> str:
@@ -15,7 +28,8 @@ def csp_nonce() -> str:
 
 
 def install_security_headers(app: Flask) -> None:
-    """Add CSP, framing, sniffing and referrer headers to every response."""
+    """Add CSP, framing, sniffing and referrer headers to every response; no API sessions."""
+    app.session_interface = StatelessApiSessions()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request

@@ -177,3 +177,14 @@ def test_openapi_document(client, spec):
     )
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "POST /api/v1/classify" in docs.get_data(as_text=True)
+
+
+def test_api_is_stateless_no_session_cookie_is_read_or_set(client, model_version) -> None:
+    """A session cookie sent to the API is ignored and none is set or varied on."""
+    client.set_cookie("session", "not-a-valid-signed-cookie")
+    response = client.post("/api/v1/classify", json={"question": "Who wrote Hamlet?"})
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    page = client.get("/")
+    assert page.status_code == 200
