@@ -35,7 +35,10 @@ def when_ready(server):
 
 def post_worker_init(worker):
     """Load the active model before the worker takes its first request."""
+    from qcapp.database import checkpoint_in_background
+
     app = worker.wsgi
+    checkpoint_in_background(app)
     with app.app_context():
         app.extensions["qc_models"].warm()
     app.extensions["qc_models"].start_watching()

@@ -43,3 +43,33 @@ def test_parallel_writers_store_every_row(app, db, model_version):
     assert count(Query) == WRITERS * QUERIES
     assert count(Prediction) == WRITERS * QUERIES
     assert count(Correction) == WRITERS * (QUERIES // EVERY)
+
+
+def test_server_workers_checkpoint_the_wal_in_the_background(app, db):
+    """Commits in a server worker leave the WAL alone; a thread copies it into the file."""
+    import time
+
+    import pytest
+
+    from qcapp.database import checkpoint_in_background
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("checkpoints are a SQLite matter")
+    db.engine.dispose()  # connections opened from here on get the worker's settings
+    stop = checkpoint_in_background(app, interval=0.2)
+    try:
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        database_file = Path(db.engine.url.database)
+        time.sleep(0.5)  # whatever the schema setup left in the WAL is copied first
+        size_before = database_file.stat().st_size
+        for number in range(300):
+            db.session.add(Query(text=f"question {number} " + "x" * 400, normalized=f"q{number}"))
+            db.session.commit()
+        # Far fewer than SQLite's 1,000-page threshold: only the thread can move these pages.
+        deadline = time.monotonic() + 5
+        while database_file.stat().st_size == size_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert database_file.stat().st_size > size_before
+    finally:
+        stop.set()
