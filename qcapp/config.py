@@ -31,6 +31,8 @@ class DefaultConfig:
     MODEL_CHECK_INTERVAL = 2.0
     DEFAULT_DATASET = "starter"
     PROMOTION_MARGIN = 0.01
+    # More corrections than this from one client within an hour wait for review, flagged.
+    CORRECTIONS_BULK_PER_HOUR = 20
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
+from ..services.provenance import corrections_used
 from ..services.retraining import RunInProgress, current_run, delete_version, start_run
-from ..services.versions import activate_model_version
+from ..services.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin
 from .review import ReviewForm
 
@@ -23,18 +24,37 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
         versions = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
-        return self.render("admin/versions.html", versions=versions, form=ReviewForm())
+        return self.render(
+            "admin/versions.html",
+            versions=versions,
+            form=ReviewForm(),
+            activations=activation_history(),
+        )
 
     @expose("/<int(max=2147483647):version_id>")
     def details(self, version_id: int):
         version = _version_or_404(version_id)
-        return self.render("admin/version_details.html", version=version, form=ReviewForm())
+        used, used_total = corrections_used(version)
+        return self.render(
+            "admin/version_details.html",
+            version=version,
+            form=ReviewForm(),
+            corrections_used=used,
+            corrections_used_total=used_total,
+        )
 
     @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
     def activate(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
-            activate_model_version(version, actor=current_user.username)
+            reason = (request.form.get("reason") or "").strip()[:200]
+            if not reason:
+                reason = (
+                    "rollback from the admin"
+                    if version.activated_at
+                    else "activated from the admin"
+                )
+            activate_model_version(version, actor=current_user.username, reason=reason)
             db.session.commit()
             flash(
                 f"Version {version.version} is now active; workers switch within seconds.",

@@ -179,9 +179,37 @@ def _schemas() -> dict[str, Any]:
                 "kind": {"type": "string", "enum": ["correction", "confirmation"]},
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},
-                "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+                "status": {
+                    "type": "string",
+                    "enum": ["pending", "approved", "rejected", "reverted"],
+                },
                 "created_at": {"type": "string", "format": "date-time"},
+                "in_active_model": {
+                    "type": "boolean",
+                    "description": "Whether the model answering now was trained with it.",
+                },
+                "active_prediction": {
+                    "description": "What that model answers for the question now, when it was.",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["coarse", "fine", "model_version"],
+                            "properties": {
+                                "coarse": {"type": "string", "enum": coarse_enum},
+                                "fine": {"type": "string", "enum": fine_enum},
+                                "model_version": {"type": "string"},
+                            },
+                        },
+                        {"type": "null"},
+                    ],
+                },
             },
+        },
+        "StoredCorrection": {
+            "allOf": [
+                _ref("CorrectionSummary"),
+                {"required": ["in_active_model", "active_prediction"]},
+            ]
         },
         "StoredQuery": {
             "type": "object",
@@ -206,7 +234,7 @@ def _schemas() -> dict[str, Any]:
                         {"type": "null"},
                     ]
                 },
-                "corrections": {"type": "array", "items": _ref("CorrectionSummary")},
+                "corrections": {"type": "array", "items": _ref("StoredCorrection")},
             },
         },
     }
@@ -291,7 +319,10 @@ def build_openapi_document() -> dict[str, Any]:
             "/api/v1/queries/{query_id}": {
                 "get": {
                     "operationId": "getQuery",
-                    "summary": "A stored query with its prediction and corrections.",
+                    "summary": (
+                        "A stored query with its prediction and corrections: the status of each "
+                        "and, once a model trained with it is active, what that model answers."
+                    ),
                     "parameters": [
                         {
                             "name": "query_id",
