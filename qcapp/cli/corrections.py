@@ -56,7 +56,10 @@ def _review(ids: tuple[int, ...], status: str, note: str | None, **options) -> N
     try:
         done = review_corrections(ids, status, note=note, **options)
     except InvalidCorrection as error:
-        raise click.ClickException(error.message) from None
+        hint = (
+            " Add --confirm-override to approve them." if error.code == "needs_confirmation" else ""
+        )
+        raise click.ClickException(error.message + hint) from None
     click.echo(f"{status.capitalize()} {len(done)} correction(s).")
 
 
