@@ -6,6 +6,8 @@ from typing import Any
 
 from training import taxonomy
 
+from .openapi_corrections import correction_schemas
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -160,57 +162,7 @@ def _schemas() -> dict[str, Any]:
                 }
             },
         },
-        "CorrectionRequest": {
-            "type": "object",
-            "required": ["coarse", "fine"],
-            "properties": {
-                "coarse": {"type": "string", "enum": coarse_enum},
-                "fine": {"type": "string", "enum": fine_enum},
-                "note": {"type": "string", "maxLength": 1000},
-            },
-            "additionalProperties": False,
-        },
-        "CorrectionSummary": {
-            "type": "object",
-            "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
-            "properties": {
-                "id": {"type": "integer"},
-                "query_id": {"type": "integer"},
-                "kind": {"type": "string", "enum": ["correction", "confirmation"]},
-                "coarse": {"type": "string", "enum": coarse_enum},
-                "fine": {"type": "string", "enum": fine_enum},
-                "status": {
-                    "type": "string",
-                    "enum": ["pending", "approved", "rejected", "reverted"],
-                },
-                "created_at": {"type": "string", "format": "date-time"},
-                "in_active_model": {
-                    "type": "boolean",
-                    "description": "Whether the model answering now was trained with it.",
-                },
-                "active_prediction": {
-                    "description": "What that model answers for the question now, when it was.",
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "required": ["coarse", "fine", "model_version"],
-                            "properties": {
-                                "coarse": {"type": "string", "enum": coarse_enum},
-                                "fine": {"type": "string", "enum": fine_enum},
-                                "model_version": {"type": "string"},
-                            },
-                        },
-                        {"type": "null"},
-                    ],
-                },
-            },
-        },
-        "StoredCorrection": {
-            "allOf": [
-                _ref("CorrectionSummary"),
-                {"required": ["in_active_model", "active_prediction"]},
-            ]
-        },
+        **correction_schemas(coarse_enum, fine_enum),
         "StoredQuery": {
             "type": "object",
             "required": ["id", "question", "created_at", "prediction", "corrections"],
