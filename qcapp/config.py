@@ -36,6 +36,8 @@ class DefaultConfig:
     TRAINING_NICE = 10
     # Distinct stored questions (the most recent first) that a flip report compares.
     FLIP_QUERY_LIMIT = 100_000
+    # More corrections than this from one client within an hour wait for review, flagged.
+    CORRECTIONS_BULK_PER_HOUR = 20
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"

@@ -140,6 +140,6 @@ def model_version(app, db, trained_artifact):
         dataset_name="starter",
     )
     db.session.add(version)
-    activate_model_version(version)
+    activate_model_version(version, reason="test fixture")
     db.session.commit()
     return version

@@ -38,7 +38,7 @@ def test_corrupted_active_version_falls_back_to_last_valid(
     app, db, client, model_version, trained_artifact, tmp_path
 ):
     broken = register_copy(db, trained_artifact, tmp_path, "broken")
-    activate_model_version(broken)
+    activate_model_version(broken, reason="test")
     db.session.commit()
     corrupt(tmp_path / "broken")
     app.extensions["qc_models"].forget()  # as at a fresh start
@@ -53,7 +53,7 @@ def test_corrupted_active_version_falls_back_to_last_valid(
 
 def test_missing_artifact_without_fallback_is_503(app, db, client, trained_artifact, tmp_path):
     only = register_copy(db, trained_artifact, tmp_path, "only")
-    activate_model_version(only)
+    activate_model_version(only, reason="test")
     db.session.commit()
     shutil.rmtree(tmp_path / "only")
     response = client.post("/api/v1/classify", json={"question": "Who was Galileo?"})
@@ -68,7 +68,7 @@ def test_broken_new_version_keeps_serving_the_old_one(
     assert client.post("/api/v1/classify", json={"question": "Who?"}).status_code == 200
     broken = register_copy(db, trained_artifact, tmp_path, "broken-later")
     corrupt(tmp_path / "broken-later")
-    activate_model_version(broken)
+    activate_model_version(broken, reason="test")
     db.session.commit()
     holder = app.extensions["qc_models"]
     holder.refresh(background=False)
@@ -79,7 +79,7 @@ def test_broken_new_version_keeps_serving_the_old_one(
 
 def test_admin_shows_the_model_problem(app, db, admin_client, trained_artifact, tmp_path):
     only = register_copy(db, trained_artifact, tmp_path, "gone")
-    activate_model_version(only)
+    activate_model_version(only, reason="test")
     db.session.commit()
     shutil.rmtree(tmp_path / "gone")
     admin_client.post("/api/v1/classify", json={"question": "Who?"})

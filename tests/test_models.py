@@ -47,9 +47,9 @@ def test_activate_switches_the_single_active_row(db):
 
     a, b = make_version("a"), make_version("b")
     db.session.add_all([a, b])
-    activate_model_version(a)
+    activate_model_version(a, reason="test")
     db.session.commit()
-    activate_model_version(b)
+    activate_model_version(b, reason="test")
     db.session.commit()
     assert active_version().version == "b"
     assert a.is_active is None and a.status == "retired"

@@ -313,7 +313,7 @@ def test_versions_commands(runner, db, model_version):
     missing = runner.invoke(args=["qc", "versions", "activate", "nope"])
     assert missing.exit_code == 1 and "no model version 'nope'" in missing.output
     again = runner.invoke(args=["qc", "versions", "activate", "test-quick"])
-    assert again.exit_code == 0 and "now active" in again.output
+    assert again.exit_code == 0 and "already active" in again.output
 
 
 def test_watcher_switches_an_idle_worker(app, db, model_version, trained_artifact, tmp_path):
@@ -338,7 +338,7 @@ def test_watcher_switches_an_idle_worker(app, db, model_version, trained_artifac
     request_finalizer = holder.stop_watching
     from qcapp.services.versions import activate_model_version
 
-    activate_model_version(second)
+    activate_model_version(second, reason="test")
     db.session.commit()
     deadline = time.monotonic() + 5
     try:

@@ -9,12 +9,12 @@ from flask_admin.theme import Bootstrap4Theme
 from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
+from .corrections import CorrectionView
 from .dashboard import DashboardView
 from .review import ReviewQueueView
 from .versions import ModelVersionsView, TrainingRunsView
 from .views import (
     AuditEventView,
-    CorrectionView,
     ExampleView,
     QueryView,
     UserView,

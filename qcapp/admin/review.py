@@ -15,6 +15,7 @@ from ..services.feedback import (
     review_corrections,
     review_queue,
 )
+from ..services.merge_guard import describe_flags, needs_confirmation
 from .access import AdminAccessMixin
 
 PAGE_SIZE = 100
@@ -37,6 +38,8 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             pages=max(1, -(-total // PAGE_SIZE)),
             form=ReviewForm(),
             taxonomy=taxonomy.as_dict(),
+            describe_flags=describe_flags,
+            needs_confirmation=needs_confirmation,
         )
 
     @expose("/review", methods=["POST"])
@@ -53,7 +56,11 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             return redirect(url_for(".index"))
         try:
             done = review_corrections(
-                ids, status, actor=current_user.username, note=request.form.get("note") or None
+                ids,
+                status,
+                actor=current_user.username,
+                note=request.form.get("note") or None,
+                confirm_override=bool(request.form.get("confirm_override")),
             )
         except InvalidCorrection as error:
             flash(error.message, "error")
@@ -74,7 +81,12 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         try:
             edit_correction(correction_id, coarse, fine, actor=current_user.username)
             if request.form.get("approve"):
-                review_corrections([correction_id], "approved", actor=current_user.username)
+                review_corrections(
+                    [correction_id],
+                    "approved",
+                    actor=current_user.username,
+                    confirm_override=bool(request.form.get("confirm_override")),
+                )
         except InvalidCorrection as error:
             flash(error.message, "error")
         else:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
 from ..services.flips import stored_flips
+from ..services.provenance import corrections_used
 from ..services.retraining import RunInProgress, current_run, delete_version, start_run
-from ..services.versions import activate_model_version
+from ..services.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin
 from .review import ReviewForm
 
@@ -38,7 +39,12 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
         versions = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
-        return self.render("admin/versions.html", versions=versions, form=ReviewForm())
+        return self.render(
+            "admin/versions.html",
+            versions=versions,
+            form=ReviewForm(),
+            activations=activation_history(),
+        )
 
     @expose("/<int(max=2147483647):version_id>")
     def details(self, version_id: int):
@@ -47,6 +53,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
         flips, total = stored_flips(
             version, source, offset=(page - 1) * FLIPS_PER_PAGE, limit=FLIPS_PER_PAGE
         )
+        used, used_total = corrections_used(version)
         return self.render(
             "admin/version_details.html",
             version=version,
@@ -56,13 +63,22 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
             flip_source=source,
             flip_page=page,
             flip_pages=max(1, -(-total // FLIPS_PER_PAGE)),
+            corrections_used=used,
+            corrections_used_total=used_total,
         )
 
     @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
     def activate(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
-            activate_model_version(version, actor=current_user.username)
+            reason = (request.form.get("reason") or "").strip()[:200]
+            if not reason:
+                reason = (
+                    "rollback from the admin"
+                    if version.activated_at
+                    else "activated from the admin"
+                )
+            activate_model_version(version, actor=current_user.username, reason=reason)
             db.session.commit()
             flash(
                 f"Version {version.version} is now active; workers switch within seconds.",

@@ -133,13 +133,6 @@ class QueryView(ReadOnlyModelView):
         )
 
 
-class CorrectionView(ReadOnlyModelView):
-    column_list = ("id", "created_at", "query.text", "kind", "coarse", "fine", "status")
-    column_labels = {"query.text": "Question"}
-    column_filters = ("status", "kind", "coarse", "fine", "created_at")
-    column_default_sort = ("id", True)
-
-
 class ExampleView(SecureModelView):
     column_list = ("id", "text", "coarse", "fine", "source", "dataset.name", "updated_at")
     column_labels = {"dataset.name": "Dataset"}

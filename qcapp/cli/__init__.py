@@ -8,4 +8,13 @@ qc = AppGroup("qc", help="qcapp commands: stats, accounts, datasets, training, c
 
 # The command modules attach their commands to ``qc`` when imported; they import ``qc`` from
 # here, so this import comes after its definition.
-from . import accounts, datasets, flips, history, retraining, stats, training  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    accounts,
+    corrections,
+    datasets,
+    flips,
+    history,
+    retraining,
+    stats,
+    training,
+)

@@ -1,4 +1,4 @@
-"""``qc corrections``, ``qc retrain``, ``qc run-training`` and ``qc versions``."""
+"""``qc retrain``, ``qc run-training`` and ``qc versions``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import TrainingRun
-from ..services.feedback import (
-    InvalidCorrection,
-    approve_all_pending,
-    review_corrections,
-    review_queue,
-)
 from ..services.retraining import (
     RunInProgress,
     execute_run,
@@ -20,67 +14,8 @@ from ..services.retraining import (
     start_run,
     wait_for_run,
 )
-from ..services.versions import activate_model_version, get_version
+from ..services.versions import activate_model_version, activation_history, get_version
 from . import qc
-
-
-@qc.group("corrections")
-def corrections_group() -> None:
-    """Review corrections: list, approve, reject."""
-
-
-@corrections_group.command("list")
-@click.option("--limit", default=50, show_default=True)
-def list_corrections(limit: int) -> None:
-    """Pending corrections, lowest model confidence first."""
-    items, total = review_queue(limit=limit)
-    if not items:
-        click.echo("No pending corrections.")
-        return
-    click.echo(
-        f"{'id':>6}  {'kind':<12} {'predicted':<16} {'proposed':<16} {'conf':>5} {'same':>4}"
-        "  question"
-    )
-    for item in items:
-        correction = item.correction
-        prediction = correction.query.prediction
-        predicted = prediction.fine if prediction else "-"
-        confidence = f"{prediction.fine_confidence:.2f}" if prediction else "-"
-        flag = "  (conflicting proposals)" if item.conflicting else ""
-        click.echo(
-            f"{correction.id:>6}  {correction.kind:<12} {predicted:<16} {correction.fine:<16} "
-            f"{confidence:>5} {item.agreeing:>4}  {correction.query.text[:80]}{flag}"
-        )
-    click.echo(f"{total} pending.")
-
-
-def _review(ids: tuple[int, ...], status: str, note: str | None) -> None:
-    try:
-        done = review_corrections(ids, status, actor="cli", note=note)
-    except InvalidCorrection as error:
-        raise click.ClickException(error.message) from None
-    click.echo(f"{status.capitalize()} {len(done)} correction(s).")
-
-
-@corrections_group.command("approve")
-@click.argument("ids", nargs=-1, type=int)
-@click.option("--all", "approve_all", is_flag=True, help="Approve every pending correction.")
-def approve_command(ids: tuple[int, ...], approve_all: bool) -> None:
-    """Approve corrections by id (or --all)."""
-    if approve_all:
-        click.echo(f"Approved {len(approve_all_pending(actor='cli'))} correction(s).")
-        return
-    if not ids:
-        raise click.UsageError("Give correction ids, or --all.")
-    _review(ids, "approved", None)
-
-
-@corrections_group.command("reject")
-@click.argument("ids", nargs=-1, type=int, required=True)
-@click.option("--note", help="Why they were rejected.")
-def reject_command(ids: tuple[int, ...], note: str | None) -> None:
-    """Reject corrections by id."""
-    _review(ids, "rejected", note)
 
 
 @qc.command("retrain")
@@ -156,11 +91,35 @@ def list_versions_command() -> None:
 
 @versions_group.command("activate")
 @click.argument("version")
-def activate_command(version: str) -> None:
+@click.option("--reason", default="activated from the command line", show_default=True)
+@click.option("--actor", default="cli", show_default=True, help="Who the history names.")
+def activate_command(version: str, reason: str, actor: str) -> None:
     """Make a model version the active one (rollback included)."""
     row = get_version(version)
     if row is None:
         raise click.ClickException(f"There is no model version {version!r}.")
-    activate_model_version(row, actor="cli")
+    if not reason.strip():
+        raise click.BadParameter("give a reason", param_hint="--reason")
+    if activate_model_version(row, actor=actor, reason=reason) is None:
+        click.echo(f"Model version {row.version} is already active.")
+        return
     db.session.commit()
     click.echo(f"Model version {row.version} is now active.")
+
+
+@versions_group.command("history")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+def history_command(limit: int) -> None:
+    """Which version served from when to when, who switched and why; newest first."""
+    periods = activation_history(limit)
+    if not periods:
+        click.echo("No version has been activated yet.")
+        return
+    click.echo(f"{'version':<22} {'from':<16} {'until':<16} {'by':<12} {'previous':<22} reason")
+    for period in periods:
+        row = period.activation
+        until = f"{period.until:%Y-%m-%d %H:%M}" if period.until else "now"
+        click.echo(
+            f"{row.version:<22} {row.activated_at:%Y-%m-%d %H:%M} {until:<16} "
+            f"{row.activated_by or '-':<12} {row.previous_version or '-':<22} {row.reason or ''}"
+        )

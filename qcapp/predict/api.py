@@ -14,6 +14,7 @@ from ..errors import error_response
 from ..extensions import csrf, db
 from ..models import Query
 from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
     classified_dict,
@@ -123,7 +124,8 @@ def get_query(query_id: int):
 
 
 def query_dict(query: Query) -> dict[str, Any]:
-    """A stored query with its prediction and corrections."""
+    """A stored query with its prediction and corrections, and what became of each correction."""
+    outcomes = correction_outcomes(query, current_app.extensions["qc_models"].get_or_none)
     prediction = query.prediction
     return {
         "id": query.id,
@@ -139,7 +141,9 @@ def query_dict(query: Query) -> dict[str, Any]:
             if prediction
             else None
         ),
-        "corrections": [correction_dict(correction) for correction in query.corrections],
+        "corrections": [
+            {**correction_dict(outcome.correction), **outcome.as_dict()} for outcome in outcomes
+        ],
     }
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from training import taxonomy
 
+from .openapi_corrections import correction_schemas
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -160,29 +162,7 @@ def _schemas() -> dict[str, Any]:
                 }
             },
         },
-        "CorrectionRequest": {
-            "type": "object",
-            "required": ["coarse", "fine"],
-            "properties": {
-                "coarse": {"type": "string", "enum": coarse_enum},
-                "fine": {"type": "string", "enum": fine_enum},
-                "note": {"type": "string", "maxLength": 1000},
-            },
-            "additionalProperties": False,
-        },
-        "CorrectionSummary": {
-            "type": "object",
-            "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
-            "properties": {
-                "id": {"type": "integer"},
-                "query_id": {"type": "integer"},
-                "kind": {"type": "string", "enum": ["correction", "confirmation"]},
-                "coarse": {"type": "string", "enum": coarse_enum},
-                "fine": {"type": "string", "enum": fine_enum},
-                "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
-                "created_at": {"type": "string", "format": "date-time"},
-            },
-        },
+        **correction_schemas(coarse_enum, fine_enum),
         "StoredQuery": {
             "type": "object",
             "required": ["id", "question", "created_at", "prediction", "corrections"],
@@ -206,7 +186,7 @@ def _schemas() -> dict[str, Any]:
                         {"type": "null"},
                     ]
                 },
-                "corrections": {"type": "array", "items": _ref("CorrectionSummary")},
+                "corrections": {"type": "array", "items": _ref("StoredCorrection")},
             },
         },
     }
@@ -291,7 +271,10 @@ def build_openapi_document() -> dict[str, Any]:
             "/api/v1/queries/{query_id}": {
                 "get": {
                     "operationId": "getQuery",
-                    "summary": "A stored query with its prediction and corrections.",
+                    "summary": (
+                        "A stored query with its prediction and corrections: the status of each "
+                        "and, once a model trained with it is active, what that model answers."
+                    ),
                     "parameters": [
                         {
                             "name": "query_id",

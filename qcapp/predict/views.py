@@ -29,6 +29,7 @@ from ..services.batch import (
     write_csv,
 )
 from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
     classify_and_record,
@@ -85,6 +86,7 @@ def show_query(query_id: int):
         ),
         confirm_form=ConfirmForm(),
         taxonomy=taxonomy.as_dict(),
+        outcomes=correction_outcomes(query, current_app.extensions["qc_models"].get_or_none),
     )
 
 

@@ -140,6 +140,13 @@ class ModelHolder:
             )
         return self._current
 
+    def get_or_none(self) -> LoadedModel | None:
+        """The model answering now, or None when none can be served (pages that only mention it)."""
+        try:
+            return self.get()
+        except ServiceUnavailable:
+            return None
+
     def warm(self) -> None:
         """Load the active model now (at worker start), so no request waits for it."""
         self.refresh(background=False)

@@ -13,6 +13,7 @@ from training import taxonomy
 from ..extensions import db
 from ..models import Correction, Prediction, Query, utcnow
 from .accounts import record_event
+from .merge_guard import flags_for_new, needs_confirmation, with_contradiction
 
 
 class InvalidCorrection(ValueError):
@@ -55,12 +56,15 @@ def propose_correction(
         client_hash=client_hash,
         note=(note or None) and note[:1000],
     )
+    with db.session.no_autoflush:  # the checks must not count the new row
+        correction.flags = flags_for_new(correction)
     db.session.add(correction)
     db.session.commit()
     return correction
 
 
-def _corrections(ids: Iterable[int]) -> list[Correction]:
+def find_corrections(ids: Iterable[int]) -> list[Correction]:
+    """The corrections with these ids, or InvalidCorrection naming the ones that do not exist."""
     ids = list(dict.fromkeys(int(i) for i in ids))
     out_of_range = [i for i in ids if not 0 < i < 2**31]  # the database's integer range
     if out_of_range:
@@ -75,27 +79,52 @@ def _corrections(ids: Iterable[int]) -> list[Correction]:
 
 
 def review_corrections(
-    ids: Iterable[int], status: str, *, actor: str | None, note: str | None = None
+    ids: Iterable[int],
+    status: str,
+    *,
+    actor: str | None,
+    note: str | None = None,
+    confirm_override: bool = False,
 ) -> list[Correction]:
-    """Approve or reject corrections in one transaction, each audited."""
+    """Approve or reject corrections in one transaction, each audited.
+
+    Approving a correction that contradicts the base dataset takes ``confirm_override``;
+    without it nothing is approved and InvalidCorrection says which ones need it.
+    """
     if status not in ("approved", "rejected"):
         raise ValueError(f"unknown review status {status!r}")
-    corrections = _corrections(ids)
+    corrections = find_corrections(ids)
+    # The active dataset may have changed since the correction was proposed: check again.
+    flags = {
+        c.id: with_contradiction(c, c.flags or {}) if status == "approved" else c.flags or {}
+        for c in corrections
+    }
+    flagged = [c for c in corrections if status == "approved" and needs_confirmation(flags[c.id])]
+    if flagged and not confirm_override:
+        raise InvalidCorrection(
+            "Correction(s) "
+            + ", ".join(
+                f"{c.id} (base label {flags[c.id]['contradicts_base']['fine']})" for c in flagged
+            )
+            + " contradict the base dataset's label for the same question; confirm the override"
+            " to approve them.",
+            "needs_confirmation",
+        )
     now = utcnow()
     for correction in corrections:
         previous = correction.status
+        correction.flags = flags[correction.id]
         correction.status = status
         correction.reviewed_at = now
         correction.reviewed_by_id = _user_id(actor)
         if note:
             correction.note = note[:1000]
-        record_event(
-            actor,
-            f"correction_{status}",
-            "correction",
-            correction.id,
-            {"from": previous, "coarse": correction.coarse, "fine": correction.fine},
-        )
+        details = {"from": previous, "coarse": correction.coarse, "fine": correction.fine}
+        if correction in flagged:
+            details["confirmed_override"] = correction.flags["contradicts_base"]
+        if correction.flags.get("bulk_client") and status == "approved":
+            details["bulk_client"] = correction.flags["bulk_client"]
+        record_event(actor, f"correction_{status}", "correction", correction.id, details)
     db.session.commit()
     return corrections
 
@@ -103,26 +132,41 @@ def review_corrections(
 def edit_correction(correction_id: int, coarse: str, fine: str, *, actor: str | None) -> Correction:
     """Change a correction's proposed labels (an admin's edit), audited; it stays in review."""
     coarse, fine = check_labels(coarse, fine)
-    [correction] = _corrections([correction_id])
+    [correction] = find_corrections([correction_id])
     before = {"coarse": correction.coarse, "fine": correction.fine}
     correction.coarse, correction.fine = coarse, fine
     prediction = correction.query.prediction
     correction.kind = "confirmation" if prediction and prediction.fine == fine else "correction"
+    correction.flags = with_contradiction(correction, correction.flags or {})
     record_event(
         actor,
         "correction_edited",
         "correction",
         correction.id,
-        {"before": before, "after": {"coarse": coarse, "fine": fine}},
+        {
+            "before": before,
+            "after": {"coarse": coarse, "fine": fine},
+            "flags": sorted(correction.flags),
+        },
     )
     db.session.commit()
     return correction
 
 
-def approve_all_pending(*, actor: str | None) -> list[Correction]:
-    """Approve every pending correction."""
-    ids = db.session.scalars(select(Correction.id).where(Correction.status == "pending")).all()
-    return review_corrections(ids, "approved", actor=actor) if ids else []
+def approve_all_pending(*, actor: str | None) -> tuple[list[Correction], int]:
+    """Approve every pending correction the merge guard has not flagged.
+
+    Flagged ones wait for a reviewer to look at them one by one; returns the approved
+    corrections and how many were skipped.
+    """
+    pending = db.session.scalars(
+        select(Correction)
+        .where(Correction.status == "pending")
+        .options(selectinload(Correction.query))
+    ).all()
+    ids = [c.id for c in pending if not with_contradiction(c, c.flags or {})]
+    approved = review_corrections(ids, "approved", actor=actor) if ids else []
+    return approved, len(pending) - len(ids)
 
 
 def _user_id(username: str | None) -> int | None:

@@ -18,6 +18,7 @@ from .classifier import resolve_artifact
 from .datasets import active_dataset, get_dataset
 from .flips import record_flip_report, report_for_run
 from .merge import MergedSet, merged_training_set
+from .provenance import link_corrections
 from .versions import activate_model_version, active_version, new_version_name
 
 LABEL_COLUMNS = ["text", "coarse", "fine"]
@@ -173,7 +174,8 @@ def train_and_gate(settings: dict, report) -> ModelVersion:
     db.session.add(version)
     db.session.flush()
     record_flip_report(version, active, flips, decision)
+    link_corrections(version, merged.correction_ids)
     if promote:
-        activate_model_version(version, actor=actor)
+        activate_model_version(version, actor=actor, reason=f"promoted by the gate: {reason}")
     db.session.commit()
     return version

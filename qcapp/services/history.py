@@ -227,7 +227,7 @@ def _correction_row(
 ) -> dict:
     confirms = rng.random() < 0.2
     fine = predicted_fine if confirms else rng.choice(taxonomy.FINE_LABELS)
-    # Synthetic reviews never revert: that needs a model version trained on the correction.
+    # A reverted correction needs a reviewer and a reason; seeded history has none.
     status = rng.choices(("pending", "approved", "rejected"), weights=(5, 4, 1))[0]
     return {
         "query_id": query_id,

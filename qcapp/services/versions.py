@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import ModelVersion, utcnow
+from ..models import ModelVersion, VersionActivation, utcnow
 from .accounts import record_event
 from .datasets import active_dataset, get_dataset
 
@@ -50,8 +52,17 @@ def train_version(
     return run.model_version
 
 
-def activate_model_version(version: ModelVersion, *, actor: str | None = None) -> None:
-    """Make ``version`` the one active version (the caller commits)."""
+def activate_model_version(
+    version: ModelVersion, *, actor: str | None = None, reason: str
+) -> VersionActivation | None:
+    """Make ``version`` the one active version and record the switch (the caller commits).
+
+    Returns the activation history row, or None when ``version`` was already active.
+    """
+    db.session.flush()  # a version just added needs its id for the history row
+    previous = active_version()
+    if previous is not None and previous.id == version.id:
+        return None
     db.session.execute(
         update(ModelVersion)
         .where(ModelVersion.id != version.id, ModelVersion.is_active.is_(True))
@@ -61,7 +72,47 @@ def activate_model_version(version: ModelVersion, *, actor: str | None = None) -
     version.is_active = True
     version.status = "active"
     version.activated_at = utcnow()
-    record_event(actor, "version_activated", "model_version", version.version)
+    # The column holds 200 characters; a gate's reason can be longer.
+    reason = reason.strip()[:200] or None
+    activation = VersionActivation(
+        model_version_id=version.id,
+        version=version.version,
+        previous_version=previous.version if previous else None,
+        activated_at=version.activated_at,
+        activated_by=actor,
+        reason=reason,
+    )
+    db.session.add(activation)
+    record_event(
+        actor,
+        "version_activated",
+        "model_version",
+        version.version,
+        {"previous": activation.previous_version, "reason": reason},
+    )
+    return activation
+
+
+@dataclass
+class ServingPeriod:
+    """One stretch of time during which a version was the active one."""
+
+    activation: VersionActivation
+    until: datetime | None  # None while it is still active
+
+
+def activation_history(limit: int = 100) -> list[ServingPeriod]:
+    """Activations, newest first, each with the moment the next one replaced it."""
+    rows = db.session.scalars(
+        select(VersionActivation)
+        .order_by(VersionActivation.activated_at.desc(), VersionActivation.id.desc())
+        .limit(limit)
+    ).all()
+    periods, until = [], None
+    for row in rows:
+        periods.append(ServingPeriod(row, until))
+        until = row.activated_at
+    return periods
 
 
 def active_version() -> ModelVersion | None:

@@ -1,0 +1,62 @@
+"""The OpenAPI schemas of corrections: what a user sends, and what became of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def correction_schemas(coarse_enum: list[str], fine_enum: list[str]) -> dict[str, Any]:
+    """CorrectionRequest, CorrectionSummary and StoredCorrection (a summary with its outcome)."""
+    return {
+        "CorrectionRequest": {
+            "type": "object",
+            "required": ["coarse", "fine"],
+            "properties": {
+                "coarse": {"type": "string", "enum": coarse_enum},
+                "fine": {"type": "string", "enum": fine_enum},
+                "note": {"type": "string", "maxLength": 1000},
+            },
+            "additionalProperties": False,
+        },
+        "CorrectionSummary": {
+            "type": "object",
+            "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
+            "properties": {
+                "id": {"type": "integer"},
+                "query_id": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["correction", "confirmation"]},
+                "coarse": {"type": "string", "enum": coarse_enum},
+                "fine": {"type": "string", "enum": fine_enum},
+                "status": {
+                    "type": "string",
+                    "enum": ["pending", "approved", "rejected", "reverted"],
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "in_active_model": {
+                    "type": "boolean",
+                    "description": "Whether the model answering now was trained with it.",
+                },
+                "active_prediction": {
+                    "description": "What that model answers for the question now, when it was.",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["coarse", "fine", "model_version"],
+                            "properties": {
+                                "coarse": {"type": "string", "enum": coarse_enum},
+                                "fine": {"type": "string", "enum": fine_enum},
+                                "model_version": {"type": "string"},
+                            },
+                        },
+                        {"type": "null"},
+                    ],
+                },
+            },
+        },
+        "StoredCorrection": {
+            "allOf": [
+                {"$ref": "#/components/schemas/CorrectionSummary"},
+                {"required": ["in_active_model", "active_prediction"]},
+            ]
+        },
+    }

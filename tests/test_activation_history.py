@@ -1,0 +1,104 @@
+"""Every switch of the active version is kept: who, from which version, and why."""
+
+from sqlalchemy import select
+
+from qcapp.models import AuditEvent, ModelVersion, VersionActivation
+from qcapp.services.versions import activate_model_version, activation_history
+
+from helpers import csrf_token_from
+
+
+def register(db, trained_artifact, name: str) -> ModelVersion:
+    info, result = trained_artifact
+    version = ModelVersion(
+        version=name,
+        artifact_path=str(info.path),
+        artifact_sha256=info.sha256,
+        params=result.params,
+        metrics=result.metrics,
+    )
+    db.session.add(version)
+    db.session.commit()
+    return version
+
+
+def test_rollback_in_the_admin_and_the_cli_history(
+    app, db, admin_client, runner, model_version, trained_artifact
+):
+    newer = register(db, trained_artifact, "newer")
+    result = runner.invoke(
+        args=[
+            "qc",
+            "versions",
+            "activate",
+            "newer",
+            "--reason",
+            "try the new one",
+            "--actor",
+            "ops",
+        ]
+    )
+    assert result.exit_code == 0 and "now active" in result.output
+
+    page = admin_client.get(f"/admin/versions/{model_version.id}").get_data(as_text=True)
+    response = admin_client.post(
+        f"/admin/versions/{model_version.id}/activate",
+        data={"csrf_token": csrf_token_from(page), "reason": "newer answers <worse>"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    rows = db.session.scalars(select(VersionActivation).order_by(VersionActivation.id)).all()
+    assert [(r.version, r.previous_version, r.activated_by, r.reason) for r in rows] == [
+        ("test-quick", None, None, "test fixture"),
+        ("newer", "test-quick", "ops", "try the new one"),
+        ("test-quick", "newer", "admin", "newer answers <worse>"),
+    ]
+    assert db.session.get(ModelVersion, model_version.id).is_active
+    assert not db.session.get(ModelVersion, newer.id).is_active
+
+    periods = activation_history()
+    assert [p.activation.version for p in periods] == ["test-quick", "newer", "test-quick"]
+    assert periods[0].until is None
+    assert periods[1].until == periods[0].activation.activated_at
+    assert periods[2].until == periods[1].activation.activated_at
+
+    html = admin_client.get("/admin/versions/").get_data(as_text=True)
+    assert 'id="activation-history"' in html
+    assert "newer answers &lt;worse&gt;" in html and "<worse>" not in html
+    assert "try the new one" in html
+
+    history = runner.invoke(args=["qc", "versions", "history"])
+    assert history.exit_code == 0
+    lines = history.output.splitlines()
+    assert lines[1].startswith("test-quick") and "now" in lines[1] and "admin" in lines[1]
+    assert lines[2].startswith("newer") and "ops" in lines[2] and "try the new one" in lines[2]
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "version_activated").order_by(AuditEvent.id)
+    ).all()
+    assert events[-1].details == {"previous": "newer", "reason": "newer answers <worse>"}
+
+
+def test_activating_the_active_version_is_not_a_switch(db, runner, model_version):
+    assert activate_model_version(model_version, actor="x", reason="again") is None
+    result = runner.invoke(args=["qc", "versions", "activate", "test-quick"])
+    assert "already active" in result.output
+    assert len(db.session.scalars(select(VersionActivation)).all()) == 1
+
+
+def test_admin_activation_without_a_reason_says_rollback(
+    db, admin_client, model_version, trained_artifact
+):
+    newer = register(db, trained_artifact, "newer")
+    page = admin_client.get("/admin/versions/").get_data(as_text=True)
+    token = csrf_token_from(page)
+    admin_client.post(f"/admin/versions/{newer.id}/activate", data={"csrf_token": token})
+    admin_client.post(f"/admin/versions/{model_version.id}/activate", data={"csrf_token": token})
+    reasons = db.session.scalars(
+        select(VersionActivation.reason).order_by(VersionActivation.id)
+    ).all()
+    assert reasons == ["test fixture", "activated from the admin", "rollback from the admin"]
+
+
+def test_history_is_empty_at_first(runner, db):
+    result = runner.invoke(args=["qc", "versions", "history"])
+    assert result.exit_code == 0 and "No version has been activated yet." in result.output
