@@ -5,12 +5,16 @@ import multiprocessing
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
-# Classification is CPU-bound and the GIL serialises threads, so processes do the work:
-# one per core. Threads would only add contention (measured in bench/RESULTS.md).
+# Classification is CPU-bound and the GIL serialises threads, so processes do the work: one per
+# core. Sync workers take connections straight from the shared listening socket, one request
+# each, so whichever worker is free answers the next request: under 32 clients that gave the
+# same throughput as keep-alive (gthread) workers with half the p99 latency, because keep-alive
+# connections stay with the worker that accepted them and one worker often held far more of
+# them (bench/RESULTS.md). QC_THREADS above 1 switches gunicorn to its gthread worker.
 workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count()))
-worker_class = "gthread"
+worker_class = "sync"
 threads = int(os.environ.get("QC_THREADS", 1))
-keepalive = 5
+keepalive = 5  # for the gthread worker; sync workers close each connection
 timeout = 60
 graceful_timeout = 20
 backlog = 2048
