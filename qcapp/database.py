@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +24,69 @@ class SqliteTuning:
     """Per-app SQLite choices that the connect hook reads when it opens a connection."""
 
     background_checkpoints: bool = False
+    write_queue: WriteQueue | None = None
+
+
+class WriteQueue:
+    """Queues this machine's SQLite writers on a lock file before they ask SQLite for its lock.
+
+    A writer that finds SQLite's lock taken sleeps in SQLite's busy handler (1, 2, 5, 10 ms and
+    more) before it tries again, so a request that arrives while another worker's two-INSERT
+    transaction (a fraction of a millisecond) runs waits a millisecond or more, with its CPU
+    idle. Waiting on ``flock`` instead wakes it as soon as the lock is released. This is only a
+    queue in front of SQLite's own lock, which still guards the data; writers that do not use
+    it (other programs) are handled by the busy timeout as before.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pid: int | None = None
+        self._descriptor: int | None = None
+        # flock excludes other processes only; threads of one process queue on this lock.
+        # Re-entrant, so a thread that opens a second writing connection meets SQLite's busy
+        # timeout as it always did, rather than waiting on itself forever.
+        self._threads = threading.RLock()
+        self._depth = threading.local()
+
+    def _file(self) -> int:
+        # One descriptor per process: after fork, a shared descriptor would share the lock.
+        if self._pid != os.getpid():
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._descriptor
+
+    def acquire(self) -> None:
+        """Wait for this machine's other writers to finish."""
+        self._threads.acquire()
+        depth = getattr(self._depth, "value", 0)
+        if depth == 0:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        self._depth.value = depth + 1
+
+    def release(self) -> None:
+        """Let the next writer in."""
+        self._depth.value -= 1
+        try:
+            if self._depth.value == 0:
+                fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
 
 def configure_engines(app: Flask) -> None:
     """Give every SQLite connection WAL mode, a busy timeout and immediate write transactions."""
-    tuning = app.extensions["qc_sqlite"] = SqliteTuning()
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
+                tuning = SqliteTuning()
+                database = engine.url.database or ""
+                if database and database != ":memory:" and "mode=memory" not in database:
+                    tuning.write_queue = WriteQueue(f"{database}-writers")
+                app.extensions.setdefault("qc_sqlite", tuning)
                 _configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"], tuning)
 
 
@@ -88,8 +145,34 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
         # read, so they begin deferred and never wait for writers (WAL mode).
         if connection.get_execution_options().get("qc_read_only"):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        queue = tuning.write_queue
+        if queue is not None:
+            queue.acquire()
+            connection.info["qc_queued"] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _leave_queue(connection)
+            raise
+
+    def _leave_queue(connection) -> None:
+        if connection.info.pop("qc_queued", False):
+            tuning.write_queue.release()
+
+    @event.listens_for(engine, "commit")
+    def on_commit(connection):
+        # This event comes before the driver's commit: commit here, so the next writer is let
+        # in only once this one's data is written (the driver's commit then has nothing to do).
+        if connection.info.get("qc_queued"):
+            try:
+                connection.connection.dbapi_connection.execute("COMMIT")
+            finally:
+                _leave_queue(connection)
+
+    @event.listens_for(engine, "rollback")
+    def on_rollback(connection):
+        _leave_queue(connection)
 
 
 @contextmanager

@@ -73,3 +73,40 @@ def test_server_workers_checkpoint_the_wal_in_the_background(app, db):
         assert database_file.stat().st_size > size_before
     finally:
         stop.set()
+
+
+def _other_process_can_lock(path: str) -> bool:
+    code = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n"
+        "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(1)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, path]).returncode == 0
+
+
+def test_sqlite_writers_queue_across_processes_and_reenter_in_a_thread(app, db):
+    """The write queue holds other processes back for a whole transaction, and only then."""
+    import pytest
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write queue is a SQLite matter")
+    queue = app.extensions["qc_sqlite"].write_queue
+    assert queue is not None and queue.path.endswith("-writers")
+    connection = db.session.connection()  # begins a write transaction: this process queues
+    assert not _other_process_can_lock(queue.path)
+    queue.acquire()  # the same thread again (a second connection) does not wait on itself
+    queue.release()
+    assert not _other_process_can_lock(queue.path)
+    connection.exec_driver_sql(
+        "INSERT INTO queries (text, normalized, created_at, source) "
+        "VALUES ('q?', 'q', '2026-11-27 00:00:00', 'api')"
+    )
+    db.session.commit()
+    assert _other_process_can_lock(queue.path)
+    assert db.session.scalar(select(func.count()).select_from(Query)) == 1
+    db.session.connection()
+    db.session.rollback()
+    assert _other_process_can_lock(queue.path)
