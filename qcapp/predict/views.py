@@ -29,6 +29,7 @@ from ..services.batch import (
     write_csv,
 )
 from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.label_help import labels_with_help
 from ..services.queries import (
     InvalidQuestion,
     classify_and_record,
@@ -84,7 +85,7 @@ def show_query(query_id: int):
             fine=prediction.fine if prediction else None,
         ),
         confirm_form=ConfirmForm(),
-        taxonomy=taxonomy.as_dict(),
+        taxonomy=labels_with_help(),
     )
 
 
