@@ -106,3 +106,15 @@ def test_correction_form_shows_help_escaped(client, db, tmp_path):
     assert "<li>Who invented the telephone?</li>" in html
     assert "<script>alert(1)</script>" not in html and "<b>bold</b>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_labels_still_served_when_the_database_fails(app, client, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def broken():
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(label_help, "_dataset_state", broken)
+    response = client.get("/api/v1/labels")
+    assert response.status_code == 200
+    assert all(f["examples"] == [] for c in response.get_json()["labels"] for f in c["fine"])

@@ -6,10 +6,12 @@ so serving them costs one small query (the dataset's size and last change) per r
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from training import taxonomy
 from training.text import untokenise
@@ -20,6 +22,7 @@ from ..models import Example
 from .datasets import active_dataset
 
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _dataset_state() -> tuple | None:
@@ -62,7 +65,13 @@ def typical_questions_by_label() -> dict[str, list[str]]:
 
 def labels_with_help() -> list[dict]:
     """The taxonomy as plain data, each class with its definition and typical questions."""
-    typical = typical_questions_by_label()
+    try:
+        typical = typical_questions_by_label()
+    except SQLAlchemyError as error:
+        # The taxonomy never needed the database; without it, it is served without examples.
+        db.session.rollback()
+        log.warning("typical questions unavailable: %s", error.__class__.__name__)
+        typical = {}
     labels = taxonomy.as_dict()
     for coarse in labels:
         coarse["examples"] = typical.get(coarse["label"], [])
