@@ -11,6 +11,7 @@ from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
 from .corrections import CorrectionView
 from .dashboard import DashboardView
+from .label_issues import LabelIssuesView
 from .review import ReviewQueueView
 from .versions import ModelVersionsView, TrainingRunsView
 from .views import (
@@ -34,6 +35,9 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(ReviewQueueView(name="Review queue", endpoint="review", url="review"))
     admin.add_view(CorrectionView(Correction, db, name="Corrections", endpoint="corrections"))
     admin.add_view(ExampleView(Example, db, name="Examples", endpoint="examples"))
+    admin.add_view(
+        LabelIssuesView(name="Label issues", endpoint="label_issues", url="label-issues")
+    )
     admin.add_view(ModelVersionsView(name="Model versions", endpoint="versions", url="versions"))
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))

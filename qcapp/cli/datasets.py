@@ -1,7 +1,8 @@
-"""``qc dataset import|list|fetch``."""
+"""``qc dataset import|list|fetch|issues``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,13 +10,21 @@ from flask import current_app
 
 from training.io import DatasetError
 
-from ..services.datasets import FetchError, fetch_uiuc, import_dataset, list_datasets
+from ..services.datasets import (
+    FetchError,
+    active_dataset,
+    fetch_uiuc,
+    import_dataset,
+    list_datasets,
+)
+from ..services.label_issues import scan_label_issues
+from ..services.label_review import issue_dict, open_issues
 from . import qc
 
 
 @qc.group("dataset")
 def dataset_group() -> None:
-    """Base datasets: import, list, fetch."""
+    """Base datasets: import, list, fetch, label issues."""
 
 
 @dataset_group.command("import")
@@ -68,3 +77,47 @@ def fetch_command(name: str, url: str | None) -> None:
         f"dataset {dataset.name!r} ({loaded.duplicates_dropped} duplicates dropped). "
         "It is now the active dataset."
     )
+
+
+@dataset_group.command("issues")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many findings to print.",
+)
+@click.option(
+    "--rescan/--no-rescan",
+    default=True,
+    show_default=True,
+    help="Scan the current labels first, or show the findings of the last scan.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON object.")
+def issues_command(top: int, rescan: bool, as_json: bool) -> None:
+    """Training labels that look wrong in the active dataset, most doubtful first."""
+    dataset = active_dataset()
+    if dataset is None:
+        raise click.ClickException("No active dataset. Import one with `qc dataset import`.")
+    summary = scan_label_issues(dataset, actor="cli") if rescan else None
+    issues, total = open_issues(dataset, limit=top)
+    if as_json:
+        findings = [issue_dict(issue, rank) for rank, issue in enumerate(issues, 1)]
+        click.echo(json.dumps({"scan": summary, "open": total, "issues": findings}))
+        return
+    if summary:
+        click.echo(
+            f"Scanned {summary['rows']} rows of {dataset.name!r} in {summary['seconds']:.1f}s: "
+            f"{summary['doubtful']} doubtful labels, {summary['near_duplicates']} near-duplicates"
+            f" ({summary['dismissed_not_raised']} dismissed earlier, not raised again)."
+        )
+    if not issues:
+        click.echo("No open label issues." + ("" if summary else " Scan with --rescan."))
+        return
+    click.echo(f"{'rank':>4}  {'score':>5}  {'kind':<14}  {'given → suggested':<30}  question")
+    for rank, issue in enumerate(issues, 1):
+        labels = f"{issue.given_fine} → {issue.suggested_fine}"
+        click.echo(f"{rank:>4}  {issue.score:5.3f}  {issue.kind:<14}  {labels:<30}  {issue.text}")
+        if issue.kind == "near_duplicate":
+            click.echo(f"{'':>48}  ~ {issue.details.get('other_text')}")
+    click.echo(f"({len(issues)} of {total} open; review them on the admin page Label issues)")

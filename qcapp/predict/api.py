@@ -8,12 +8,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy.orm import selectinload
 
-from training import taxonomy
-
 from ..errors import error_response
 from ..extensions import csrf, db
 from ..models import Query
 from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.label_help import labels_with_help
 from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
@@ -109,7 +108,7 @@ def classify():
 
 @bp.get("/labels")
 def labels():
-    return jsonify(labels=taxonomy.as_dict())
+    return jsonify(labels=labels_with_help())
 
 
 # Ids are 32-bit integers in PostgreSQL; a larger one can only be unknown (404), never an error.

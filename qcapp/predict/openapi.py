@@ -132,6 +132,13 @@ def _schemas() -> dict[str, Any]:
             "required": ["results"],
             "properties": {"results": {"type": "array", "items": _ref("Classification")}},
         },
+        "TypicalQuestions": {
+            "description": "Up to three training questions of the active dataset closest to "
+            "the class's TF-IDF centroid; empty without an active dataset.",
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": 3,
+        },
         "Taxonomy": {
             "type": "object",
             "required": ["labels"],
@@ -140,20 +147,22 @@ def _schemas() -> dict[str, Any]:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["label", "name", "definition", "fine"],
+                        "required": ["label", "name", "definition", "examples", "fine"],
                         "properties": {
                             "label": {"type": "string", "enum": coarse_enum},
                             "name": {"type": "string"},
                             "definition": {"type": "string"},
+                            "examples": _ref("TypicalQuestions"),
                             "fine": {
                                 "type": "array",
                                 "items": {
                                     "type": "object",
-                                    "required": ["label", "name", "definition"],
+                                    "required": ["label", "name", "definition", "examples"],
                                     "properties": {
                                         "label": {"type": "string", "enum": fine_enum},
                                         "name": {"type": "string"},
                                         "definition": {"type": "string"},
+                                        "examples": _ref("TypicalQuestions"),
                                     },
                                 },
                             },
@@ -234,7 +243,8 @@ def build_openapi_document() -> dict[str, Any]:
             "/api/v1/labels": {
                 "get": {
                     "operationId": "labels",
-                    "summary": "The taxonomy: coarse classes with their fine classes.",
+                    "summary": "The taxonomy: coarse classes with their fine classes, each with "
+                    "its definition and typical training questions.",
                     "responses": {
                         "200": {
                             "description": "The taxonomy",

@@ -29,6 +29,7 @@ from ..services.batch import (
     write_csv,
 )
 from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.label_help import labels_with_help
 from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
@@ -85,7 +86,7 @@ def show_query(query_id: int):
             fine=prediction.fine if prediction else None,
         ),
         confirm_form=ConfirmForm(),
-        taxonomy=taxonomy.as_dict(),
+        taxonomy=labels_with_help(),
         outcomes=correction_outcomes(query, current_app.extensions["qc_models"].get_or_none),
     )
 
