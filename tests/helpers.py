@@ -19,3 +19,20 @@ def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+def register_version(db, trained_artifact, name: str, artifact_path: Path | None = None):
+    """A ModelVersion row for the session's trained artifact (or a copy of it at a path)."""
+    from qcapp.models import ModelVersion
+
+    info, result = trained_artifact
+    version = ModelVersion(
+        version=name,
+        artifact_path=str(artifact_path or info.path),
+        artifact_sha256=info.sha256,
+        params=result.params,
+        metrics=result.metrics,
+    )
+    db.session.add(version)
+    db.session.commit()
+    return version

@@ -5,27 +5,13 @@ from sqlalchemy import select
 from qcapp.models import AuditEvent, ModelVersion, VersionActivation
 from qcapp.services.versions import activate_model_version, activation_history
 
-from helpers import csrf_token_from
-
-
-def register(db, trained_artifact, name: str) -> ModelVersion:
-    info, result = trained_artifact
-    version = ModelVersion(
-        version=name,
-        artifact_path=str(info.path),
-        artifact_sha256=info.sha256,
-        params=result.params,
-        metrics=result.metrics,
-    )
-    db.session.add(version)
-    db.session.commit()
-    return version
+from helpers import csrf_token_from, register_version
 
 
 def test_rollback_in_the_admin_and_the_cli_history(
     app, db, admin_client, runner, model_version, trained_artifact
 ):
-    newer = register(db, trained_artifact, "newer")
+    newer = register_version(db, trained_artifact, "newer")
     result = runner.invoke(
         args=[
             "qc",
@@ -88,7 +74,7 @@ def test_activating_the_active_version_is_not_a_switch(db, runner, model_version
 def test_admin_activation_without_a_reason_says_rollback(
     db, admin_client, model_version, trained_artifact
 ):
-    newer = register(db, trained_artifact, "newer")
+    newer = register_version(db, trained_artifact, "newer")
     page = admin_client.get("/admin/versions/").get_data(as_text=True)
     token = csrf_token_from(page)
     admin_client.post(f"/admin/versions/{newer.id}/activate", data={"csrf_token": token})

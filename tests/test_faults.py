@@ -9,22 +9,14 @@ from qcapp import create_app
 from qcapp.models import ModelVersion, TrainingRun
 from qcapp.services.versions import activate_model_version
 
+from helpers import register_version
+
 
 def register_copy(db, trained_artifact, tmp_path, name) -> ModelVersion:
     """A second version on disk: a copy of the session's trained artifact."""
-    info, result = trained_artifact
     target = tmp_path / name
-    shutil.copytree(info.path, target)
-    version = ModelVersion(
-        version=name,
-        artifact_path=str(target),
-        artifact_sha256=info.sha256,
-        params=result.params,
-        metrics=result.metrics,
-    )
-    db.session.add(version)
-    db.session.commit()
-    return version
+    shutil.copytree(trained_artifact[0].path, target)
+    return register_version(db, trained_artifact, name, target)
 
 
 def corrupt(path: Path) -> None:
