@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Correction, Dataset, Example, ModelVersion, Prediction, Query
 from qcapp.services.history import HISTORY_COLUMNS, TRAINING_COLUMNS, history_rows
+from qcapp.services.merge import is_held_out
 
 HISTORY_URL = "/admin/export/history.csv"
 TRAINING_URL = "/admin/export/training-set.csv"
@@ -56,10 +57,15 @@ def stored(db):
     db.session.add(dataset)
     db.session.add_all(
         [
-            Example(dataset=dataset, text="What is a comet?", normalized="x", coarse="DESC",
-                    fine="DESC:def"),
-            Example(dataset=dataset, text="@SUM(A1:A3)", normalized="y", coarse="NUM",
-                    fine="NUM:count"),
+            Example(dataset=dataset, text="What is a comet?", normalized="what is a comet",
+                    coarse="DESC", fine="DESC:def"),
+            Example(dataset=dataset, text="What is a comet ?", normalized="what is a comet",
+                    coarse="DESC", fine="DESC:def"),
+            Example(dataset=dataset, text="@SUM(A1:A3)", normalized="@sum(a1:a3)",
+                    coarse="NUM", fine="NUM:count"),
+            # The approved correction of the same question replaces this base label.
+            Example(dataset=dataset, text="Where is Kyoto ?", normalized="where is kyoto?",
+                    coarse="LOC", fine="LOC:other"),
             Example(dataset=Dataset(name="old"), text="Not exported", normalized="z",
                     coarse="HUM", fine="HUM:ind"),
         ]
@@ -97,15 +103,23 @@ def test_formulas_are_neutralised(admin_client, stored):
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
 
 
-def test_training_set_is_active_examples_and_approved_corrections(admin_client, stored):
+def test_training_set_is_the_merged_set_the_next_retrain_uses(admin_client, stored):
     response = admin_client.get(TRAINING_URL)
     assert response.get_data(as_text=True).splitlines()[0] == ",".join(TRAINING_COLUMNS)
     rows = [tuple(row.values()) for row in read_csv(response)]
-    assert rows == [
-        ("What is a comet?", "DESC", "DESC:def", "base"),
-        ("'@SUM(A1:A3)", "NUM", "NUM:count", "base"),
-        ("Where is Kyoto?", "LOC", "LOC:city", "correction"),
+    split = {
+        text: "held_out" if is_held_out(normalized) else "train"
+        for text, normalized in (("What is a comet?", "what is a comet"),
+                                 ("'@SUM(A1:A3)", "@sum(a1:a3)"))
+    }  # fmt: skip
+    expected = [
+        ("What is a comet?", "DESC", "DESC:def", "base", split["What is a comet?"]),
+        ("'@SUM(A1:A3)", "NUM", "NUM:count", "base", split["'@SUM(A1:A3)"]),
+        # The correction replaced the base row of the same question and always trains.
+        ("Where is Kyoto?", "LOC", "LOC:city", "correction", "train"),
     ]
+    assert sorted(rows) == sorted(expected)  # the duplicate comet and the old label are gone
+    assert [row[4] for row in rows] == sorted(row[4] for row in rows)[::-1]  # train first
 
 
 def test_exports_are_streamed_and_audited(admin_client, stored, db):

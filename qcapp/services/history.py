@@ -16,7 +16,7 @@ from training.io import normalise_question
 
 from ..database import read_only_connection
 from ..extensions import db
-from ..models import Correction, Dataset, Example, ModelVersion, Prediction, Query, utcnow
+from ..models import Correction, ModelVersion, Prediction, Query, utcnow
 from .batch import neutralise_cell
 
 EXPORT_BATCH_SIZE = 2_000
@@ -33,7 +33,7 @@ HISTORY_COLUMNS = (
     "model_version",
     "corrections",
 )
-TRAINING_COLUMNS = ("text", "coarse", "fine", "source")
+TRAINING_COLUMNS = ("text", "coarse", "fine", "source", "split")
 
 
 def write_csv_lines(columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
@@ -94,35 +94,23 @@ def _corrections_by_query(connection, first_id: int, last_id: int) -> dict[int, 
     return found
 
 
-def training_set_rows(batch_size: int = EXPORT_BATCH_SIZE) -> Iterator[tuple[str, str, str, str]]:
-    """The training set as (text, coarse, fine, source): the active dataset's examples, then
-    approved corrections with their question text. The single place to swap in the merge rules."""
-    with read_only_connection() as connection:
-        dataset_id = connection.scalar(select(Dataset.id).where(Dataset.is_active.is_(True)))
-    if dataset_id is not None:
-        examples = select(Example.id, Example.text, Example.coarse, Example.fine, Example.source)
-        yield from _keyset(examples.where(Example.dataset_id == dataset_id), Example.id, batch_size)
-    corrections = (
-        select(Correction.id, Query.text, Correction.coarse, Correction.fine, Correction.kind)
-        .join(Query, Query.id == Correction.query_id)
-        .where(Correction.status == "approved")
-    )
-    yield from _keyset(corrections, Correction.id, batch_size)
+def training_set_rows() -> Iterator[tuple[str, str, str, str, str]]:
+    """What the next retrain would train and evaluate on, as (text, coarse, fine, source,
+    split): the merged set of the active dataset and approved corrections (a correction
+    replaces the base label of the same normalised question, duplicates removed), its
+    training rows first, then the fixed held-out split."""
+    from .datasets import active_dataset
+    from .merge import merged_training_set
 
-
-def _keyset(statement, key, batch_size: int) -> Iterator[tuple]:
-    """Rows of ``statement`` (whose first column is ``key``) without that column, in batches."""
-    last = 0
-    while True:
-        with read_only_connection() as connection:
-            batch = connection.execute(
-                statement.where(key > last).order_by(key).limit(batch_size)
-            ).all()
-        if not batch:
-            return
-        for row in batch:
-            yield tuple(row[1:])
-        last = batch[-1][0]
+    dataset = active_dataset()
+    if dataset is None:
+        return
+    merged = merged_training_set(dataset)
+    for split, frame in (("train", merged.train), ("held_out", merged.held_out)):
+        for text, coarse, fine, source in frame[["text", "coarse", "fine", "source"]].itertuples(
+            index=False
+        ):
+            yield text, coarse, fine, source, split
 
 
 # Question shapes per coarse class, so seeded history reads like real use.
