@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, func, insert, literal, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -35,13 +35,16 @@ def link_corrections(version: ModelVersion, correction_ids: Iterable[int]) -> in
     ids = sorted(set(correction_ids))
     linked = 0
     for start in range(0, len(ids), LINK_CHUNK):
-        existing = select(literal(version.id, Integer), Correction.id).where(
-            Correction.id.in_(ids[start : start + LINK_CHUNK])
-        )
-        result = db.session.execute(
-            insert(version_corrections).from_select(["model_version_id", "correction_id"], existing)
-        )
-        linked += result.rowcount or 0
+        # Counted from the ids found: drivers differ in what rowcount an INSERT ... SELECT has.
+        existing = db.session.scalars(
+            select(Correction.id).where(Correction.id.in_(ids[start : start + LINK_CHUNK]))
+        ).all()
+        if existing:
+            db.session.execute(
+                insert(version_corrections),
+                [{"model_version_id": version.id, "correction_id": i} for i in existing],
+            )
+        linked += len(existing)
     return linked
 
 
