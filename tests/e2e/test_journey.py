@@ -144,8 +144,16 @@ def test_3_admin_approves_and_retrains(open_tab, journey: Journey):
     expect(row).to_have_count(1)
     expect(row).to_contain_text(journey.chosen_fine)
     assert_accessible(admin, "review-queue", ADMIN_RULES_OFF)
+    # The example question is in the starter dataset with the label the user disputes, so the
+    # merge guard asks for a second look before the correction may override it.
+    expect(row.locator(".flag-warning")).to_contain_text("base")
     row.get_by_role("checkbox").check()
     admin.screenshot("03a-admin-review-queue")
+    page.locator("#approve-selected").click()
+    expect(page.get_by_text("confirm the override to approve them")).to_be_visible()
+    expect(row).to_have_count(1)
+    row.get_by_role("checkbox").check()
+    page.locator("#confirm-override").check()
     page.locator("#approve-selected").click()
     expect(page.locator(".alert", has_text="Approved 1 correction")).to_be_visible()
     expect(page.locator("#review-table tbody tr", has_text=journey.question)).to_have_count(0)

@@ -37,7 +37,7 @@ def test_visitor_pages_fit_a_phone_screen(open_tab):
     page.locator("button.example").last.tap()
     page.wait_for_url(re.compile(r"/q/\d+$"))
     expect(page.locator("#fine-label")).to_be_visible()
-    page.locator("#correct-panel summary").tap()
+    page.locator("#correct-panel > summary").tap()
     expect(page.locator("select#fine")).to_be_visible()
     assert_fits_width(phone, PHONE["width"])
     for selector in ("#coarse-label", "#fine-label", "select#coarse", "select#fine"):
@@ -79,7 +79,7 @@ def test_keyboard_reaches_the_question_box_and_submits(open_tab):
     expect(page.locator(".question")).to_have_text("Who wrote the novel Don Quixote?")
 
     # The correction panel opens from the keyboard, and its fields have labels.
-    page.locator("#correct-panel summary").focus()
+    page.locator("#correct-panel > summary").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#correct-panel")).to_have_attribute("open", "")
     for name in ("Right coarse class", "Right fine class"):
