@@ -262,3 +262,24 @@ def test_seed_history_creates_exactly_n_queries(runner, db):
     assert all(taxonomy.is_valid_pair(coarse, fine) for coarse, fine in labels)
     corrections = db.session.scalar(select(func.count()).select_from(Correction))
     assert 0 < corrections < 1234 * 0.1
+
+
+@pytest.mark.parametrize("days", [7, 90, 365])
+def test_dashboard_range_changes_the_day_axis_without_crowding_it(admin_client, history, days):
+    html = admin_client.get(f"/admin/?days={days}").get_data(as_text=True)
+    assert f"Queries per day, last {days} days" in html
+    assert re.search(rf'<option value="{days}" selected>', html)
+    figure = html[html.index('id="chart-queries-per-day"') :]
+    figure = figure[: figure.index("</svg>")]
+    assert figure.count("<rect") >= days  # one bar a day
+    day_labels = re.findall(r">\d\d-\d\d</text>", figure)
+    assert 1 <= len(day_labels) <= 7
+
+
+@pytest.mark.parametrize("days", ["0", "31", "abc", "-7", "<script>x</script>"])
+def test_dashboard_refuses_other_ranges(admin_client, history, days):
+    response = admin_client.get("/admin/", query_string={"days": days})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "7, 30, 90, 365 days" in html
+    assert "<script>x" not in html

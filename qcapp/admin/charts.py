@@ -86,6 +86,11 @@ def _y_axis(maximum: float, plot_height: float, percent: bool = False) -> str:
     return "".join(parts)
 
 
+def day_label_step(count: int) -> int:
+    """Label every 7th day of a month's axis; longer ranges get about six labels, no overlap."""
+    return 7 if count <= 42 else -(-count // 6)
+
+
 def _labelled(position: int, count: int, every: int) -> bool:
     """Whether an axis position gets a label: the last one, and every ``every``-th before it."""
     return (count - 1 - position) % every == 0
@@ -127,7 +132,8 @@ def bar_chart(
             f' width="{max(slot - 2, 1):.1f}" height="{height:.1f}" fill="#4e79a7">'
             f"<title>{escape(label)}: {_number(value)} {escape(unit)}</title></rect>"
         )
-    body = _y_axis(maximum, plot_height) + "".join(bars) + _x_labels(_short(labels), slot, 7)
+    axis = _x_labels(_short(labels), slot, day_label_step(len(labels)))
+    body = _y_axis(maximum, plot_height) + "".join(bars) + axis
     description = f"{_number(sum(values))} {unit} in total, at most {_number(maximum)} a day."
     table = _table(title, ("Day", unit.capitalize()), list(zip(labels, values, strict=True)))
     return _figure(chart_id, title, description, body, table)
@@ -165,7 +171,7 @@ def stacked_bar_chart(
         f'<text x="{LEFT + slot * (n + 0.5):.1f}" y="{TOP + plot_height + 14}"'
         f' text-anchor="middle" {TEXT}>{escape(label)}</text>'
         for n, label in enumerate(_short(labels))
-        if _labelled(n, len(labels), 7)
+        if _labelled(n, len(labels), day_label_step(len(labels)))
     )
     body = _y_axis(maximum, plot_height) + "".join(bars) + x_labels + _legend(list(series))
     shares = {name: sum(values) for name, values in series.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, abort, request, stream_with_context
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -22,7 +22,7 @@ from ..services.history import (
     write_csv_lines,
 )
 from ..services.quality import LiveQuality, collect_live_quality
-from ..services.stats import DashboardData, collect_dashboard
+from ..services.stats import CHART_DAYS, CHART_RANGES, DashboardData, collect_dashboard
 from . import charts, quality_charts
 from .access import AdminAccessMixin
 
@@ -77,10 +77,15 @@ def build_charts(data: DashboardData, quality: LiveQuality) -> dict[str, Markup]
 class DashboardView(AdminAccessMixin, AdminIndexView):
     @expose("/")
     def index(self):
-        data = collect_dashboard()
+        days = request.args.get("days", str(CHART_DAYS))
+        if days not in {str(n) for n in CHART_RANGES}:
+            abort(400, f"The charts cover {', '.join(map(str, CHART_RANGES))} days, not {days!r}.")
+        data = collect_dashboard(int(days))
         quality = collect_live_quality(data.days)
         return self.render(
             "admin/dashboard.html",
+            ranges=CHART_RANGES,
+            days=int(days),
             stats=data.totals,
             data=data,
             quality=quality,

@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from ..services.quality import ReliabilityBin
-from .charts import TEXT, WIDTH, _empty, _figure, _labelled, _number, _short, _table, colour_of
+from .charts import (
+    TEXT,
+    WIDTH,
+    _empty,
+    _figure,
+    _labelled,
+    _number,
+    _short,
+    _table,
+    colour_of,
+    day_label_step,
+)
 
 PLOT_LEFT, PLOT_TOP, PLOT_SIZE = 56, 16, 220
 
@@ -137,7 +148,7 @@ def small_multiples(
         f'<text x="{label_width + slot * (n + 0.5):.1f}" y="{axis_y}" text-anchor="middle"'
         f" {TEXT}>{escape(day)}</text>"
         for n, day in enumerate(_short(days))
-        if _labelled(n, len(days), 7)
+        if _labelled(n, len(days), day_label_step(len(days)))
     )
     description = f"Corrections in the last {len(days)} days by predicted class: " + ", ".join(
         f"{label} {_number(total)}" for label, total in totals.items()

@@ -41,6 +41,8 @@ def collect_stats() -> dict[str, Any]:
 
 
 CHART_DAYS = 30
+# The ranges the dashboard offers, in days.
+CHART_RANGES = (7, 30, 90, 365)
 TOP_FINE_CONFUSIONS = 10
 # Rejected corrections are the admin saying the user was wrong, so they are no evidence of errors.
 COUNTED_CORRECTION = (Correction.kind == "correction") & (Correction.status != "rejected")
