@@ -24,6 +24,7 @@ def assert_inside_viewport(tab: Tab, selector: str) -> None:
 
 
 def test_visitor_pages_fit_a_phone_screen(open_tab):
+    """Every visitor page at 375 px, and classify then correct by touch alone."""
     phone = open_tab("phone", viewport=PHONE, is_mobile=True, has_touch=True)
     page = phone.page
     for path in ("/", "/batch", "/taxonomy", "/login", "/api/v1/docs"):
@@ -43,6 +44,24 @@ def test_visitor_pages_fit_a_phone_screen(open_tab):
     for selector in ("#coarse-label", "#fine-label", "select#coarse", "select#fine"):
         assert_inside_viewport(phone, selector)
     phone.screenshot("phone-result")
+
+    # The visitor's whole part of the journey works by touch: choose a label, send it.
+    coarse_select = page.locator("select#coarse")
+    other = next(
+        value
+        for value in coarse_select.locator("option").evaluate_all("os => os.map(o => o.value)")
+        if value and value != coarse_select.input_value()
+    )
+    coarse_select.select_option(other)
+    fine_choice = page.locator(f'#fine option[data-coarse="{other}"]').first.get_attribute("value")
+    page.locator("select#fine").select_option(fine_choice)
+    assert_inside_viewport(phone, "#submit-correction")
+    page.locator("#submit-correction").tap()
+    page.wait_for_url(re.compile(r"/q/\d+$"))
+    expect(page.locator(".flash-success")).to_contain_text("waiting for review")
+    expect(page.locator(".feedback-history")).to_contain_text(fine_choice)
+    assert_fits_width(phone, PHONE["width"])
+    phone.screenshot("phone-correction-sent")
 
 
 def test_keyboard_reaches_the_question_box_and_submits(open_tab):
