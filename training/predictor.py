@@ -216,18 +216,23 @@ class QuestionClassifier:
             for (start, end), weight in ranked
         ]
 
+    def _decide(self, coarse: np.ndarray, joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the coarse class's column and the best fine class's column inside it."""
+        coarse_positions = np.argmax(coarse, axis=1)
+        allowed = np.where(self._fine_to_coarse[None, :] == coarse_positions[:, None], joint, -1.0)
+        return coarse_positions, np.argmax(allowed, axis=1)
+
     def _build(
         self,
         text: str,
         row: tuple[np.ndarray, np.ndarray],
         coarse: np.ndarray,
         joint: np.ndarray,
+        positions: tuple[int, int],
         explain: bool,
     ) -> Prediction:
-        """Prediction for one row of probabilities."""
-        coarse_position = int(np.argmax(coarse))
-        allowed = np.where(self._fine_to_coarse == coarse_position, joint, -1.0)
-        fine_position = int(np.argmax(allowed))
+        """Prediction for one row of probabilities and its decided (coarse, fine) columns."""
+        coarse_position, fine_position = positions
         order = np.argsort(-joint)
         alternatives = [
             {
@@ -260,17 +265,24 @@ class QuestionClassifier:
             fine = self._fine_head.softmax(self._fine_head.row_scores(columns, values))
             coarse, fine = self._blend(coarse, fine)
             joint = self._joint_fine(coarse, fine)
-            return [self._build(texts[0], (columns, values), coarse[0], joint[0], explain)]
+            coarse_at, fine_at = self._decide(coarse, joint)
+            positions = (int(coarse_at[0]), int(fine_at[0]))
+            return [
+                self._build(texts[0], (columns, values), coarse[0], joint[0], positions, explain)
+            ]
         matrix = self._transform(texts)
         matrix.sort_indices()
         coarse, fine = self._probabilities(matrix)
         joint = self._joint_fine(coarse, fine)
+        coarse_at, fine_at = self._decide(coarse, joint)
         rows = [
             (matrix.indices[start:end], matrix.data[start:end])
             for start, end in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)
         ]
         return [
-            self._build(text, rows[i], coarse[i], joint[i], explain)
+            self._build(
+                text, rows[i], coarse[i], joint[i], (int(coarse_at[i]), int(fine_at[i])), explain
+            )
             for i, text in enumerate(texts)
         ]
 
@@ -289,9 +301,7 @@ class QuestionClassifier:
             return LabelBatch([], [], [], [])
         coarse, fine = self._probabilities(self._transform(texts))
         joint = self._joint_fine(coarse, fine)
-        coarse_positions = np.argmax(coarse, axis=1)
-        allowed = np.where(self._fine_to_coarse[None, :] == coarse_positions[:, None], joint, -1.0)
-        fine_positions = np.argmax(allowed, axis=1)
+        coarse_positions, fine_positions = self._decide(coarse, joint)
         rows = np.arange(len(texts))
         return LabelBatch(
             coarse=[self.coarse_labels[i] for i in coarse_positions],
