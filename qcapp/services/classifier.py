@@ -95,6 +95,11 @@ class CorrectedClassifier:
         return corrected
 
 
+def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
+    """Wrap ``model`` so reviewed labels of exact questions win, as the workers serve it."""
+    return CorrectedClassifier(model, dict(overrides)) if overrides else model
+
+
 def resolve_artifact(models_dir: str, artifact_path: str) -> Path:
     """Where a version's directory is: artifact paths are stored relative to MODELS_DIR."""
     path = Path(artifact_path)
@@ -262,8 +267,7 @@ class ModelHolder:
         finally:
             with self._lock:
                 self._loading = None
-        if overrides:
-            classifier = CorrectedClassifier(classifier, overrides)
+        classifier = with_overrides(classifier, overrides)
         with self._lock:
             self._current = LoadedModel(ref.id, ref.version, classifier)
         self.problem = None

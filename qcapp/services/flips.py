@@ -18,7 +18,7 @@ from training.flips import FlipComparison, FlipRow, class_counts, find_flips, he
 from ..database import read_only_connection
 from ..extensions import db
 from ..models import ModelVersion, Query, VersionFlip, utcnow
-from .classifier import CorrectedClassifier, resolve_artifact
+from .classifier import resolve_artifact, with_overrides
 from .datasets import active_dataset, get_dataset
 from .merge import merged_training_set
 
@@ -46,11 +46,6 @@ def served_model(version: ModelVersion) -> Any:
     """A version's model as the workers serve it: with the reviewed labels it was trained on."""
     model = load_version(resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path))
     return with_overrides(model, (version.data_sources or {}).get("overrides"))
-
-
-def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
-    """Wrap ``model`` so reviewed labels of exact questions win, as in serving."""
-    return CorrectedClassifier(model, dict(overrides)) if overrides else model
 
 
 def stored_questions(limit: int) -> tuple[list[int], list[str]]:
@@ -161,7 +156,7 @@ def diff_versions(baseline: ModelVersion, candidate: ModelVersion) -> FlipReport
 
 
 def report_for_run(
-    baseline: ModelVersion | None, candidate_model: Any, overrides: dict, merged, report
+    baseline: ModelVersion | None, candidate_model: Any, merged, report
 ) -> FlipReport | str | None:
     """The run's flip report against the active version: the report, None without a baseline,
     or the error text when it failed (the run goes on; the failure is logged and stored)."""
@@ -174,7 +169,7 @@ def report_for_run(
         db.session.commit()
         result = compare_models(
             old,
-            with_overrides(candidate_model, overrides),
+            with_overrides(candidate_model, merged.overrides),
             merged.held_out,
             questions,
             progress=lambda message, fraction: report(message, fraction, span=(0.85, 0.9)),

@@ -122,7 +122,7 @@ def train_and_gate(settings: dict, report) -> ModelVersion:
     report("cross-validating the corrections", 0.0, span=(0.75, 0.85))
     user_scores = corrections_accuracy(merged, result.params)
     # Which questions would change label, known before the decision is taken.
-    flips = report_for_run(active, result.classifier, merged.overrides, merged, report)
+    flips = report_for_run(active, result.classifier, merged, report)
     margin = float(current_app.config["PROMOTION_MARGIN"])
     promote, reason = decide(candidate, reference, margin)
     if settings.get("activate") == "never":
