@@ -116,7 +116,7 @@ def review_corrections(
         correction.flags = flags[correction.id]
         correction.status = status
         correction.reviewed_at = now
-        correction.reviewed_by_id = _user_id(actor)
+        correction.reviewed_by_id = user_id_of(actor)
         if note:
             correction.note = note[:1000]
         details = {"from": previous, "coarse": correction.coarse, "fine": correction.fine}
@@ -169,7 +169,8 @@ def approve_all_pending(*, actor: str | None) -> tuple[list[Correction], int]:
     return approved, len(pending) - len(ids)
 
 
-def _user_id(username: str | None) -> int | None:
+def user_id_of(username: str | None) -> int | None:
+    """The id of the admin account named ``username``, or None (commands, unknown names)."""
     if not username:
         return None
     from ..models import User

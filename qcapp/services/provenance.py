@@ -16,12 +16,11 @@ from ..models import (
     Correction,
     ModelVersion,
     Query,
-    User,
     utcnow,
     version_corrections,
 )
 from .accounts import record_event
-from .feedback import InvalidCorrection, find_corrections
+from .feedback import InvalidCorrection, find_corrections, user_id_of
 
 # Bound parameters per statement, well under every database's limit.
 LINK_CHUNK = 500
@@ -78,9 +77,7 @@ def revert_correction(correction_id: int, *, actor: str | None, reason: str) -> 
         )
     correction.status = "reverted"
     correction.reverted_at = utcnow()
-    correction.reverted_by_id = (
-        db.session.scalar(select(User.id).where(User.username == actor)) if actor else None
-    )
+    correction.reverted_by_id = user_id_of(actor)
     correction.revert_reason = reason[:1000]
     versions = list(correction.model_versions)
     record_event(
