@@ -18,6 +18,9 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import (
+    true as sa_true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +46,11 @@ class Query(db.Model):
     client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(16), default="web")
     latency_ms: Mapped[float | None] = mapped_column(Float)
+    # The scope check's verdict: False when the text is not an English question at all.
+    in_scope: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sa_true(), index=True
+    )
+    scope_reason: Mapped[str | None] = mapped_column(String(24))
 
     prediction: Mapped[Prediction | None] = relationship(
         back_populates="query", uselist=False, cascade="all, delete-orphan"

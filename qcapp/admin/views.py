@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from training import taxonomy
+from training.scope import REASONS
 
 from ..extensions import db
 from ..models import Example, Prediction, Query
@@ -66,6 +67,10 @@ def _corrections_text(_view, _context, model, _name) -> str:
     return "; ".join(f"{c.status}:{c.coarse}/{c.fine}" for c in model.corrections)
 
 
+def _scope_text(_view, _context, model, _name) -> str:
+    return "yes" if model.in_scope else f"out of scope ({model.scope_reason or 'unknown'})"
+
+
 def _label_choices(labels) -> list[tuple[str, str]]:
     return [(label, label) for label in labels]
 
@@ -78,6 +83,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse",
         "prediction.fine",
         "prediction.coarse_confidence",
+        "in_scope",
         "source",
     )
     column_details_list = (
@@ -85,6 +91,8 @@ class QueryView(ReadOnlyModelView):
         "created_at",
         "text",
         "normalized",
+        "in_scope",
+        "scope_reason",
         "source",
         "latency_ms",
         "prediction.coarse",
@@ -101,8 +109,11 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence": "Confidence",
         "prediction.fine_confidence": "Fine confidence",
         "prediction.model_version.version": "Model version",
+        "in_scope": "In scope",
+        "scope_reason": "Why out of scope",
     }
     column_choices = {
+        "scope_reason": _label_choices(REASONS),
         "prediction.coarse": _label_choices(taxonomy.COARSE_LABELS),
         "prediction.fine": _label_choices(taxonomy.FINE_LABELS),
     }
@@ -110,6 +121,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence": _percent,
         "prediction.fine_confidence": _percent,
         "corrections": _corrections_text,
+        "in_scope": _scope_text,
     }
     column_searchable_list = ("text",)
     column_filters = (
@@ -119,6 +131,8 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence",
         "prediction.model_version.version",
         "source",
+        "in_scope",
+        "scope_reason",
     )
     column_sortable_list = ("id", "created_at", "source")
     column_default_sort = ("id", True)

@@ -20,6 +20,7 @@ from ..services.datasets import (
     starter_dataset_path,
 )
 from ..services.retraining import mark_abandoned_runs
+from ..services.scope import ensure_scope_model
 from ..services.versions import TrainingError, active_version, get_version, train_version
 from . import qc
 
@@ -45,6 +46,8 @@ def setup_command() -> None:
         click.echo(f"Trained and activated model version {version.version}.")
     else:
         click.echo(f"Model version {active_version().version} is active.")
+    ensure_scope_model(current_app.config["MODELS_DIR"])
+    click.echo("The scope check is ready.")
 
 
 @qc.command("train")

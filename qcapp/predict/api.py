@@ -22,6 +22,7 @@ from ..services.queries import (
     prediction_dict,
     validate_question,
 )
+from ..services.scope import scope_dict
 from .openapi import build_openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -130,6 +131,7 @@ def query_dict(query: Query) -> dict[str, Any]:
         "id": query.id,
         "question": query.text,
         "created_at": query.created_at.isoformat(),
+        **scope_dict(query.in_scope, query.scope_reason),
         "prediction": (
             {
                 **prediction_dict(prediction),

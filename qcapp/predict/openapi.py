@@ -7,6 +7,15 @@ from typing import Any
 from training import taxonomy
 
 from .openapi_corrections import correction_schemas
+from .openapi_scope import (
+    CLASSIFY_REQUEST_EXAMPLES,
+    CLASSIFY_RESPONSE_EXAMPLES,
+    CORRECTION_REQUEST_EXAMPLES,
+    ERROR_EXAMPLE,
+    SCOPE_FIELDS,
+    confident_property,
+    scope_properties,
+)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -25,7 +34,7 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     return {
         str(status): {
             "description": descriptions[status],
-            "content": {"application/json": {"schema": _ref("Error")}},
+            "content": {"application/json": {"schema": _ref("Error"), "example": ERROR_EXAMPLE}},
         }
         for status in statuses
     }
@@ -115,6 +124,8 @@ def _schemas() -> dict[str, Any]:
                 "alternatives",
                 "explanation",
                 "model_version",
+                "confident",
+                *SCOPE_FIELDS,
             ],
             "properties": {
                 "id": {"type": "integer"},
@@ -125,6 +136,8 @@ def _schemas() -> dict[str, Any]:
                 "explanation": {"type": "array", "items": _ref("ExplanationItem")},
                 "model_version": {"type": "string"},
                 "label_source": {"type": "string", "enum": ["model", "correction"]},
+                **confident_property(),
+                **scope_properties(),
             },
         },
         "BatchClassification": {
@@ -174,8 +187,16 @@ def _schemas() -> dict[str, Any]:
         **correction_schemas(coarse_enum, fine_enum),
         "StoredQuery": {
             "type": "object",
-            "required": ["id", "question", "created_at", "prediction", "corrections"],
+            "required": [
+                "id",
+                "question",
+                "created_at",
+                "prediction",
+                "corrections",
+                *SCOPE_FIELDS,
+            ],
             "properties": {
+                **scope_properties(),
                 "id": {"type": "integer"},
                 "question": {"type": "string"},
                 "created_at": {"type": "string", "format": "date-time"},
@@ -190,6 +211,7 @@ def _schemas() -> dict[str, Any]:
                                 "alternatives": {"type": "array", "items": _ref("Alternative")},
                                 "explanation": {"type": "array", "items": _ref("ExplanationItem")},
                                 "model_version": {"type": ["string", "null"]},
+                                **confident_property(),
                             },
                         },
                         {"type": "null"},
@@ -203,7 +225,12 @@ def _schemas() -> dict[str, Any]:
 
 def build_openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at /api/v1/openapi.json."""
-    json_body = {"application/json": {"schema": _ref("ClassifyRequest")}}
+    json_body = {
+        "application/json": {
+            "schema": _ref("ClassifyRequest"),
+            "examples": CLASSIFY_REQUEST_EXAMPLES,
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -232,7 +259,8 @@ def build_openapi_document() -> dict[str, Any]:
                                             _ref("Classification"),
                                             _ref("BatchClassification"),
                                         ]
-                                    }
+                                    },
+                                    "examples": CLASSIFY_RESPONSE_EXAMPLES,
                                 }
                             },
                         },
@@ -267,7 +295,12 @@ def build_openapi_document() -> dict[str, Any]:
                     ],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("CorrectionRequest")}},
+                        "content": {
+                            "application/json": {
+                                "schema": _ref("CorrectionRequest"),
+                                "examples": CORRECTION_REQUEST_EXAMPLES,
+                            }
+                        },
                     },
                     "responses": {
                         "201": {

@@ -17,10 +17,15 @@ from training.io import normalise_question
 from ..extensions import db
 from ..models import Prediction, Query, utcnow
 from .classifier import LoadedModel
+from .scope import check_scope, scope_dict
 
 # C0 and C1 control characters; the whitespace ones become a space so words stay apart.
 _WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]+")
 _OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Below this fine confidence the answer is given as a guess ("not sure: maybe X or Y"): on
+# questions it never saw, the quick model's top label was right 27% of the time there and
+# 51% just above it (bench/RESULTS.md, "Low confidence").
+UNSURE_BELOW = 0.4
 
 
 class InvalidQuestion(ValueError):
@@ -86,6 +91,8 @@ class Classified:
     question: str
     prediction: RecordedPrediction
     model_version: str
+    in_scope: bool = True
+    scope_reason: str | None = None
 
 
 def classify_and_record(
@@ -94,6 +101,7 @@ def classify_and_record(
     """Classify validated questions; store each Query and its Prediction in one transaction."""
     started = time.perf_counter()
     predictions = model.classifier.predict_many(questions)
+    verdicts = check_scope(questions)
     latency_ms = round((time.perf_counter() - started) * 1000 / max(len(questions), 1), 3)
     now = utcnow()
     query_rows = [
@@ -104,8 +112,10 @@ def classify_and_record(
             "client_hash": client_hash,
             "source": source,
             "latency_ms": latency_ms,
+            "in_scope": verdict.in_scope,
+            "scope_reason": None if verdict.in_scope else verdict.reason,
         }
-        for text in questions
+        for text, verdict in zip(questions, verdicts, strict=True)
     ]
     recorded = [
         RecordedPrediction(
@@ -146,8 +156,8 @@ def classify_and_record(
     )
     db.session.commit()
     return [
-        Classified(query_id, text, item, model.version)
-        for query_id, text, item in zip(ids, questions, recorded, strict=True)
+        Classified(query_id, row["text"], item, model.version, row["in_scope"], row["scope_reason"])
+        for query_id, row, item in zip(ids, query_rows, recorded, strict=True)
     ]
 
 
@@ -165,6 +175,7 @@ def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, An
     scores = prediction.scores or {}
     return {
         "label_source": scores.get("label_source", "model"),
+        "confident": float(prediction.fine_confidence) >= UNSURE_BELOW,
         "coarse": label_dict(prediction.coarse, prediction.coarse_confidence),
         "fine": label_dict(prediction.fine, prediction.fine_confidence),
         "alternatives": [
@@ -194,5 +205,6 @@ def classified_dict(item: Classified) -> dict[str, Any]:
         "id": item.id,
         "question": item.question,
         **prediction_dict(item.prediction),
+        **scope_dict(item.in_scope, item.scope_reason),
         "model_version": item.model_version,
     }

@@ -1,0 +1,102 @@
+"""The OpenAPI parts of the scope check and the example bodies the reference page shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.scope import REASONS
+
+SCOPE_FIELDS = ["in_scope", "scope"]
+
+
+def scope_properties() -> dict[str, Any]:
+    """``in_scope`` and ``scope``: whether the text is an English question, and why (not)."""
+    return {
+        "in_scope": {
+            "type": "boolean",
+            "description": "False when the text is not an English question the taxonomy can "
+            "answer (another language, symbols only, code, an address, gibberish, a sum); "
+            "the labels are then the model's meaningless best guess and should not be shown "
+            "as an answer.",
+        },
+        "scope": {
+            "type": "object",
+            "required": ["reason", "message"],
+            "properties": {
+                "reason": {"type": "string", "enum": list(REASONS)},
+                "message": {"type": "string", "description": "The reason in words."},
+            },
+        },
+    }
+
+
+def confident_property() -> dict[str, Any]:
+    """``confident``: whether the fine label is given as an answer or as a guess."""
+    return {
+        "confident": {
+            "type": "boolean",
+            "description": "False when the fine confidence is below 0.4: the answer is then "
+            "a guess among the first alternatives.",
+        }
+    }
+
+
+_LABEL = {"label": "HUM:ind", "name": "Individual", "confidence": 0.9412}
+CLASSIFICATION_EXAMPLE = {
+    "id": 1234,
+    "question": "Who painted the Mona Lisa?",
+    "label_source": "model",
+    "confident": True,
+    "coarse": {"label": "HUM", "name": "Human being", "confidence": 0.9731},
+    "fine": _LABEL,
+    "alternatives": [
+        {"label": "HUM:gr", "name": "Group or organisation", "coarse": "HUM", "confidence": 0.031},
+        {
+            "label": "HUM:desc",
+            "name": "Description of a person",
+            "coarse": "HUM",
+            "confidence": 0.0126,
+        },
+    ],
+    "explanation": [{"word": "Who", "start": 0, "end": 3, "weight": 1.2031}],
+    "in_scope": True,
+    "scope": {"reason": "english_question", "message": REASONS["english_question"]},
+    "model_version": "20261201-101500-quick",
+}
+OUT_OF_SCOPE_EXAMPLE = {
+    **CLASSIFICATION_EXAMPLE,
+    "id": 1235,
+    "question": "¿Quién pintó la Mona Lisa?",
+    "confident": False,
+    "fine": {"label": "DESC:def", "name": "Definition", "confidence": 0.2214},
+    "in_scope": False,
+    "scope": {"reason": "not_english", "message": REASONS["not_english"]},
+}
+CLASSIFY_REQUEST_EXAMPLES = {
+    "one": {"summary": "One question", "value": {"question": "Who painted the Mona Lisa?"}},
+    "batch": {
+        "summary": "A batch (1 to 100)",
+        "value": {"questions": ["Who painted the Mona Lisa?", "How far is Paris from Rome?"]},
+    },
+}
+CLASSIFY_RESPONSE_EXAMPLES = {
+    "one": {"summary": "An English question", "value": CLASSIFICATION_EXAMPLE},
+    "out_of_scope": {"summary": "Not an English question", "value": OUT_OF_SCOPE_EXAMPLE},
+    "batch": {"summary": "A batch", "value": {"results": [CLASSIFICATION_EXAMPLE]}},
+}
+CORRECTION_REQUEST_EXAMPLES = {
+    "correction": {
+        "summary": "Propose other labels",
+        "value": {"coarse": "LOC", "fine": "LOC:city", "note": "It asks for a city."},
+    },
+    "confirmation": {
+        "summary": "Confirm the model's labels (send the same labels)",
+        "value": {"coarse": "HUM", "fine": "HUM:ind"},
+    },
+}
+ERROR_EXAMPLE = {
+    "error": {
+        "code": "question_too_long",
+        "message": "A question may be at most 500 characters long; this one has 612.",
+    }
+}
