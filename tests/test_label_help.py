@@ -101,7 +101,9 @@ def test_correction_form_shows_help_escaped(client, db, tmp_path):
     import_lines(tmp_path, LINES)
     body = client.post("/api/v1/classify", json={"question": "Who invented the piano?"}).get_json()
     html = client.get(f"/q/{body['id']}").get_data(as_text=True)
-    assert '<details class="label-help" id="label-help">' in html
+    # One help block per fine class; only the selected class's is shown.
+    assert html.count("data-help-for=") == 50
+    assert html.count("data-help-for=") - html.count(" hidden>") <= 1
     assert "A single named person." in html
     assert "<li>Who invented the telephone?</li>" in html
     assert "<script>alert(1)</script>" not in html and "<b>bold</b>" not in html

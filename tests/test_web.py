@@ -5,7 +5,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from qcapp.models import Query
+from qcapp.models import Prediction, Query
 
 from helpers import csrf_token_from
 
@@ -52,7 +52,10 @@ def test_classify_redirects_to_result(csrf_client, db, model_version):
     assert 'class="bar-fill"' in html  # confidence bars
     assert "<mark" in html  # highlighted words
     assert "test-quick" in html
-    assert "Other possibilities" in html
+    # Alternatives under 1% are left out of the list.
+    for alternative in db.session.scalar(select(Prediction.scores))["alternatives"]:
+        listed = f"<li><code>{alternative['fine']}</code>" in html
+        assert listed == (alternative["confidence"] >= 0.01), alternative
     assert count(db) == 1
     assert db.session.scalar(select(Query.source)) == "web"
 

@@ -38,6 +38,7 @@ from ..services.queries import (
     prediction_dict,
     validate_question,
 )
+from ..services.scope import scope_dict
 from . import bp
 from .forms import BatchForm, ConfirmForm, CorrectionForm, QuestionForm
 from .highlight import highlight_segments
@@ -72,7 +73,14 @@ def show_query(query_id: int):
     )
     prediction = query.prediction
     result = prediction_dict(prediction) if prediction else None
-    segments = highlight_segments(query.text, result["explanation"]) if result else []
+    # Words are highlighted as evidence for a label; an out-of-scope text has no label to show.
+    segments = (
+        highlight_segments(query.text, result["explanation"])
+        if result and query.in_scope
+        else []
+    )
+    labels = [result["coarse"]["label"], result["fine"]["label"]] if result else []
+    labels += [alternative["label"] for alternative in result["alternatives"]] if result else []
     version = prediction.model_version.version if prediction and prediction.model_version else None
     return render_template(
         "predict/result.html",
@@ -88,6 +96,8 @@ def show_query(query_id: int):
         confirm_form=ConfirmForm(),
         taxonomy=labels_with_help(),
         outcomes=correction_outcomes(query, current_app.extensions["qc_models"].get_or_none),
+        definitions={label: taxonomy.describe(label).definition for label in labels},
+        scope=scope_dict(query.in_scope, query.scope_reason)["scope"],
     )
 
 
