@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 from training.io import normalise_question
 
 from ..extensions import db
-from ..models import Prediction, Query, utcnow
+from ..models import Prediction, Query, new_query_token, utcnow
 from .classifier import LoadedModel
 from .scope import check_scope, scope_dict
 
@@ -88,6 +89,7 @@ class Classified:
     """A stored query with its prediction, ready to be shown or serialised."""
 
     id: int
+    token: str
     question: str
     prediction: RecordedPrediction
     model_version: str
@@ -106,6 +108,7 @@ def classify_and_record(
     now = utcnow()
     query_rows = [
         {
+            "token": new_query_token(),
             "text": text,
             "normalized": normalise_question(text)[:600],
             "created_at": now,
@@ -156,7 +159,15 @@ def classify_and_record(
     )
     db.session.commit()
     return [
-        Classified(query_id, row["text"], item, model.version, row["in_scope"], row["scope_reason"])
+        Classified(
+            query_id,
+            row["token"],
+            row["text"],
+            item,
+            model.version,
+            row["in_scope"],
+            row["scope_reason"],
+        )
         for query_id, row, item in zip(ids, query_rows, recorded, strict=True)
     ]
 
@@ -202,9 +213,34 @@ def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, An
 def classified_dict(item: Classified) -> dict[str, Any]:
     """The API's answer for one classified question."""
     return {
-        "id": item.id,
+        "id": item.token,
+        "url": query_path(item.token),
         "question": item.question,
         **prediction_dict(item.prediction),
         **scope_dict(item.in_scope, item.scope_reason),
         "model_version": item.model_version,
     }
+
+
+# What new_query_token makes; anything else cannot be a query's handle and is not looked up.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,32}")
+_WITH_ANSWERS = (selectinload(Query.prediction), selectinload(Query.corrections))
+
+
+def query_path(token: str) -> str:
+    """The query's page, as a path on this server (never built from the request's Host)."""
+    return f"/q/{token}"
+
+
+def query_by_token(token: str) -> Query | None:
+    """The query whose public handle is ``token``, with its prediction and corrections."""
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    return db.session.scalar(select(Query).where(Query.token == token).options(*_WITH_ANSWERS))
+
+
+def query_by_internal_id(handle: str) -> Query | None:
+    """The query whose integer id is ``handle`` (digits only); for admins, never the public."""
+    if not handle.isdigit() or len(handle) > 10 or int(handle) > 2**31 - 1:
+        return None
+    return db.session.get(Query, int(handle))
