@@ -59,6 +59,9 @@ def register_blueprints(app: Flask) -> None:
     from .home import bp as home_bp
     from .predict import bp as predict_bp
     from .predict.api import bp as api_bp
+    from .predict.uploads import UploadSizedRequest
+
+    app.request_class = UploadSizedRequest
 
     app.register_blueprint(home_bp)
     app.register_blueprint(predict_bp)

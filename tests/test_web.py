@@ -116,39 +116,82 @@ def upload(client, content: bytes, filename: str, path: str = "/batch"):
     )
 
 
-def test_batch_upload_returns_labelled_csv(client, db, model_version):
-    upload_text = "question,id\nWho was Galileo?,1\n=cmd|' /C calc'!A0,2\n,3\nHow far is Paris?,4\n"
+def read_output(response) -> list[dict]:
+    import csv
+
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_batch_upload_keeps_every_column_and_reports_skipped_rows(client, db, model_version):
+    upload_text = (
+        "id,question,topic\n7,Who was Galileo?,science\n8,=cmd|' /C calc'!A0,x\n"
+        ",,\n9,How far is Paris?,travel\n10,,no question\n"
+    )
     response = upload(client, upload_text.encode(), "questions.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    lines = response.get_data(as_text=True).splitlines()
-    assert lines[0].startswith("question,coarse,coarse_name")
-    assert len(lines) == 4  # header + 3 questions; the empty row is skipped
-    assert lines[2].startswith("'=cmd")  # formula neutralised
+    header = response.get_data(as_text=True).splitlines()[0]
+    assert header.startswith("id,question,topic,coarse,coarse_name")
+    rows = read_output(response)
+    assert [row["id"] for row in rows] == ["7", "8", "", "9", "10"]  # every row, in order
+    assert rows[0]["topic"] == "science" and rows[0]["fine"].startswith("HUM:")
+    assert rows[0]["query_url"].startswith("/q/") and rows[0]["in_scope"] == "true"
+    assert rows[1]["question"].startswith("'=cmd")  # formula neutralised
+    assert rows[2]["error"] == "line 4: empty row, skipped"
+    assert rows[4]["error"] == "line 6: no question in this row, skipped"
     assert count(db) == 3
 
 
+def test_batch_result_names_never_overwrite_the_uploads(client, db, model_version):
+    response = upload(client, b"question,fine\nWhere is Rome?,mine\n", "q.csv")
+    rows = read_output(response)
+    assert rows[0]["fine"] == "mine" and rows[0]["qc_fine"].startswith("LOC:")
+
+
 def test_batch_text_file_and_per_row_errors(client, db, model_version):
-    upload_text = "Who was Galileo?\n" + "z" * 600 + "\nWhat is a tsunami?\n"
+    upload_text = "Who was Galileo?\n" + "z" * 600 + "\n\nWhat is a tsunami?\n¿Qué hora es?\n"
     response = upload(client, upload_text.encode(), "q.txt")
-    text = response.get_data(as_text=True)
-    assert "line 2: A question may be at most 500 characters" in text
-    assert count(db) == 2
+    rows = read_output(response)
+    assert [row["question"][:5] for row in rows] == ["Who w", "zzzzz", "", "What ", "¿Qué "]
+    assert rows[1]["error"].startswith("line 2: A question may be at most 500 characters")
+    assert rows[2]["error"] == "line 3: empty row, skipped"
+    assert rows[4]["error"].startswith("line 5: not an English question")
+    assert rows[4]["fine"] == "" and rows[4]["in_scope"] == "false"
+    assert count(db) == 3  # the out-of-scope question is stored too
+
+
+def test_batch_csv_rows_spanning_lines_keep_their_first_line(client, db, model_version):
+    upload_text = 'question,id\n"Who wrote\nHamlet?",1\n,2\n'
+    rows = read_output(upload(client, upload_text.encode(), "q.csv"))
+    assert rows[1]["error"] == "line 4: no question in this row, skipped"
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    "content, filename, message",
     [
-        (b"\xff\xfe\x00W\x00h", "not UTF-8"),
-        (b"", "no questions"),
-        (b"\n\n", "no questions"),
-        (("q\n" * 10_001).encode(), "more than 10,000"),
+        (b"\xff\xfe\x00W\x00h", "bad.txt", "not UTF-8"),
+        (b"", "bad.txt", "no questions"),
+        (b"\n\n", "bad.csv", "no questions"),
+        (("q\n" * 10_001).encode(), "bad.txt", "more than 10,000"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "picture.txt", "This is a PNG image"),
+        (b"\x89PNG\r\n\x1a\n", "picture.png", "Only .csv and .txt files are accepted"),
+        (b"PK\x03\x04", "sheet.xlsx", "this is a xlsx file"),
+        (b"Who?", "questions", "a file without an extension"),
     ],
 )
-def test_batch_bad_files(client, db, model_version, content, message):
-    response = upload(client, content, "bad.txt", "/batch")
+def test_batch_bad_files(client, db, model_version, content, filename, message):
+    response = upload(client, content, filename, "/batch")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert count(db) == 0
+    parsed = upload(client, content, filename, "/batch/parse")
+    assert parsed.status_code == 400 and message in parsed.get_json()["error"]["message"]
+
+
+def test_batch_upload_larger_than_other_bodies(client, db, model_version):
+    big = ("Where is Rome?\n" * 80_000).encode()  # 1.2 MB: over the 1 MiB body limit elsewhere
+    response = upload(client, big, "big.txt", "/batch/parse")
+    assert response.status_code == 400
+    assert "more than 10,000 rows" in response.get_json()["error"]["message"]
 
 
 def test_batch_without_file(client, db, model_version):
@@ -158,10 +201,14 @@ def test_batch_without_file(client, db, model_version):
 
 
 def test_batch_parse_for_progressive_page(client, db):
-    response = upload(client, b"Who?\nWhy?\n", "q.txt", "/batch/parse")
-    assert response.get_json()["rows"] == [
-        {"line": 1, "question": "Who?", "error": None},
-        {"line": 2, "question": "Why?", "error": None},
+    response = upload(client, b"Who?\n\nWhy?\n", "q.txt", "/batch/parse")
+    body = response.get_json()
+    assert body["columns"] == ["question"]
+    assert body["output_columns"][:2] == ["question", "coarse"]
+    assert body["rows"] == [
+        {"line": 1, "cells": ["Who?"], "question": "Who?", "error": None},
+        {"line": 2, "cells": [""], "question": "", "error": "empty row, skipped"},
+        {"line": 3, "cells": ["Why?"], "question": "Why?", "error": None},
     ]
     assert count(db) == 0
 

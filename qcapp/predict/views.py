@@ -17,14 +17,14 @@ from flask import (
 from training import taxonomy
 
 from ..admin.access import current_user_is_admin
-from ..errors import error_response
 from ..models import Query
 from ..services.batch import (
     MAX_BATCH_ROWS,
-    OUTPUT_COLUMNS,
     BatchError,
+    BatchTable,
+    check_file_name,
     classify_rows,
-    read_questions,
+    read_table,
     write_csv,
 )
 from ..services.feedback import InvalidCorrection, propose_correction
@@ -115,16 +115,26 @@ def show_query(token: str):
 
 @bp.get("/batch")
 def batch():
-    return render_template("predict/batch.html", form=BatchForm(), max_rows=MAX_BATCH_ROWS)
+    return render_template("predict/batch.html", **_batch_page(BatchForm()))
 
 
-def _uploaded_rows(form: BatchForm) -> list:
+def _batch_page(form: BatchForm) -> dict:
+    return {
+        "form": form,
+        "max_rows": MAX_BATCH_ROWS,
+        "max_bytes": current_app.config["MAX_BATCH_UPLOAD_BYTES"],
+    }
+
+
+def _uploaded_table(form: BatchForm) -> BatchTable:
     """The rows of the uploaded file, or raise BatchError with a message for the form."""
     upload = form.file.data
-    data = upload.read(current_app.config["MAX_BATCH_UPLOAD_BYTES"] + 1)
-    if len(data) > current_app.config["MAX_BATCH_UPLOAD_BYTES"]:
-        raise BatchError("The file is too large.")
-    return read_questions(data, upload.filename or "")
+    check_file_name(upload.filename or "")
+    limit = current_app.config["MAX_BATCH_UPLOAD_BYTES"]
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise BatchError(f"The file is larger than {limit // (1024 * 1024)} MiB; split it.")
+    return read_table(data, upload.filename or "")
 
 
 @bp.post("/batch")
@@ -132,39 +142,45 @@ def batch_upload():
     form = BatchForm()
     if form.validate_on_submit():
         try:
-            rows = _uploaded_rows(form)
+            table = _uploaded_table(form)
         except BatchError as error:
             form.file.errors = [str(error)]
         else:
             model = current_app.extensions["qc_models"].get()
-            body = "".join(
-                write_csv(classify_rows(rows, model, client_fingerprint(request.remote_addr)))
-            )
+            rows = classify_rows(table, model, client_fingerprint(request.remote_addr))
             return Response(
-                body,
+                "".join(write_csv(table, rows)),
                 mimetype="text/csv",
                 headers={"Content-Disposition": 'attachment; filename="qcapp-labels.csv"'},
             )
-    return render_template("predict/batch.html", form=form, max_rows=MAX_BATCH_ROWS), 400
+    return render_template("predict/batch.html", **_batch_page(form)), 400
 
 
 @bp.post("/batch/parse")
 def batch_parse():
-    """The rows of an uploaded file as JSON, for the page that classifies them in chunks."""
+    """The rows of an uploaded file as JSON, for the page that classifies them in chunks.
+
+    Always JSON, errors included: the page shows the message whatever the browser accepts."""
     form = BatchForm()
     if not form.validate_on_submit():
         messages = [error for errors in form.errors.values() for error in errors]
-        return error_response(
-            400, " ".join(map(str, messages)) or "Choose a file.", "invalid_upload"
-        )
+        return _json_error(" ".join(map(str, messages)) or "Choose a file.")
     try:
-        rows = _uploaded_rows(form)
+        table = _uploaded_table(form)
     except BatchError as error:
-        return error_response(400, str(error), "invalid_upload")
+        return _json_error(str(error))
     return jsonify(
-        rows=[{"line": row.line, "question": row.question, "error": row.error} for row in rows],
-        columns=OUTPUT_COLUMNS,
+        columns=table.columns,
+        output_columns=table.output_columns,
+        rows=[
+            {"line": row.line, "cells": row.cells, "question": row.question, "error": row.error}
+            for row in table.rows
+        ],
     )
+
+
+def _json_error(message: str):
+    return jsonify(error={"code": "invalid_upload", "message": message}), 400
 
 
 @bp.post("/q/<token>/correct")
