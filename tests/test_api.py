@@ -177,7 +177,18 @@ def test_openapi_document(client, spec):
         spec["paths"]
     )
     docs = client.get("/api/v1/docs")
-    assert docs.status_code == 200 and "POST /api/v1/classify" in docs.get_data(as_text=True)
+    html = docs.get_data(as_text=True)
+    assert docs.status_code == 200 and "Quick start" in html
+    assert "POST /api/v1/classify" in html  # listed for readers without JavaScript
+    assert 'data-spec-url="/api/v1/openapi.json"' in html
+
+
+def test_reference_assets_are_served_locally_and_only_those(client):
+    script = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.get_data(as_text=True)
+    assert client.get("/api/v1/docs/assets/swagger-ui.css").status_code == 200
+    for name in ("index.html", "swagger-initializer.js", "..%2F__init__.py"):
+        assert client.get(f"/api/v1/docs/assets/{name}").status_code == 404
 
 
 def test_api_is_stateless_no_session_cookie_is_read_or_set(client, model_version) -> None:

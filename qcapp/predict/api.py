@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from ..errors import error_response
 from ..extensions import csrf
@@ -25,6 +32,7 @@ from ..services.queries import (
 )
 from ..services.scope import scope_dict
 from .openapi import build_openapi_document
+from .reference import REFERENCE_ASSETS, REFERENCE_VERSION, reference_assets_path
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -191,4 +199,16 @@ def openapi():
 
 @bp.get("/docs")
 def docs():
-    return render_template("predict/api_docs.html", spec=build_openapi_document())
+    return render_template(
+        "predict/api_docs.html",
+        spec=build_openapi_document(),
+        reference_version=REFERENCE_VERSION,
+    )
+
+
+@bp.get("/docs/assets/<name>")
+def docs_asset(name: str):
+    """Swagger UI's script and style sheet, from the installed distribution (never a CDN)."""
+    if name not in REFERENCE_ASSETS:
+        raise ApiError(404, "not_found", "There is no such file.")
+    return send_from_directory(reference_assets_path(), name, max_age=24 * 3600)

@@ -11,7 +11,7 @@ from .openapi_scope import (
     CLASSIFY_REQUEST_EXAMPLES,
     CLASSIFY_RESPONSE_EXAMPLES,
     CORRECTION_REQUEST_EXAMPLES,
-    ERROR_EXAMPLE,
+    ERROR_EXAMPLES,
     SCOPE_FIELDS,
     confident_property,
     scope_properties,
@@ -34,7 +34,9 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     return {
         str(status): {
             "description": descriptions[status],
-            "content": {"application/json": {"schema": _ref("Error"), "example": ERROR_EXAMPLE}},
+            "content": {
+                "application/json": {"schema": _ref("Error"), "example": ERROR_EXAMPLES[status]}
+            },
         }
         for status in statuses
     }

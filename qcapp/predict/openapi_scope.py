@@ -94,9 +94,18 @@ CORRECTION_REQUEST_EXAMPLES = {
         "value": {"coarse": "HUM", "fine": "HUM:ind"},
     },
 }
-ERROR_EXAMPLE = {
-    "error": {
-        "code": "question_too_long",
-        "message": "A question may be at most 500 characters long; this one has 612.",
-    }
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+ERROR_EXAMPLES = {
+    400: _error(
+        "question_too_long", "A question may be at most 500 characters long; this one has 612."
+    ),
+    404: _error("not_found", "There is no such query."),
+    413: _error("payload_too_large", "The request is too large."),
+    415: _error("unsupported_media_type", "Send the body as application/json."),
+    429: _error("rate_limited", "Too many requests; slow down and try again shortly."),
+    503: _error("model_unavailable", "No model is available yet."),
 }
