@@ -47,7 +47,9 @@ _CODE = re.compile(
     r"\b(null|undefined|NaN|Traceback|Error)\b)"
 )
 _ARITHMETIC = re.compile(r"\d\s*[-+*/^×÷x]\s*\d|\d\s*=\s*\?|^\s*=")
-_VOWELS = set("aeiouyAEIOUY")
+_VOWELS = frozenset("aeiouyAEIOUY")
+_PUNCTUATION = frozenset("?.,'\"!-:;()")
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Cs"})
 
 
 @dataclass(frozen=True)
@@ -93,39 +95,41 @@ def _consonant_run(text: str) -> int:
 
 def shape_features(text: str, vocabulary: frozenset[str] = frozenset()) -> list[float]:
     """A dozen numbers in [0, 1] about how the text is written (script, symbols, words)."""
-    visible = [char for char in text if not char.isspace()]
+    visible = "".join(text.split())
     count = max(len(visible), 1)
-    letters = _letters(text)
+    letters = "".join(filter(str.isalpha, visible))
     letter_count = max(len(letters), 1)
-    ascii_letters = [char for char in letters if char.isascii()]
+    # Serving checks every request: plain ASCII (most questions) skips the per-character
+    # Unicode look-ups, which cost more than the rest together.
+    if visible.isascii():
+        ascii_letters, latin, emoji = letters, len(letters), 0
+    else:
+        ascii_letters = "".join(char for char in letters if char.isascii())
+        latin = sum(map(_is_latin, letters))
+        emoji = sum(1 for char in visible if unicodedata.category(char) in _SYMBOL_CATEGORIES)
     words = _WORD.findall(text)
-    lowered = [word.lower() for word in words]
-    known = sum(word in vocabulary for word in lowered) / max(len(words), 1)
-    symbols = sum(
-        1 for char in visible if not char.isalnum() and char not in "?.,'\"!-:;()"
-    )
-    emoji = sum(1 for char in visible if unicodedata.category(char) in ("So", "Sk", "Cs"))
-    stripped = text.strip()
+    known = sum(word.lower() in vocabulary for word in words) / max(len(words), 1)
+    symbols = sum(1 for char in visible if not char.isalnum() and char not in _PUNCTUATION)
     return [
         len(letters) / count,
-        sum(map(_is_latin, letters)) / letter_count,
+        latin / letter_count,
         len(ascii_letters) / letter_count,
-        sum(char.isdigit() for char in visible) / count,
+        sum(map(str.isdigit, visible)) / count,
         symbols / count,
         emoji / count,
         min(math.log1p(len(words)) / 3.5, 1.0),
-        float(stripped.endswith("?")),
-        float(bool(lowered) and lowered[0] in QUESTION_STARTERS),
+        float(visible.endswith("?")),
+        float(bool(words) and words[0].lower() in QUESTION_STARTERS),
         float(bool(_CODE.search(text))),
         float(bool(_URL.search(text))),
         float(bool(_ARITHMETIC.search(text))),
-        sum(char in _VOWELS for char in ascii_letters) / max(len(ascii_letters), 1),
+        sum(map(_VOWELS.__contains__, ascii_letters)) / max(len(ascii_letters), 1),
         min(_consonant_run(text) / 8, 1.0),
         known,
     ]
 
 
-def reason_for(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
+def reason_for(text: str) -> str:
     """The most telling reason an out-of-scope text is out of scope."""
     letters = _letters(text)
     if not letters:
@@ -138,10 +142,11 @@ def reason_for(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
         return "code"
     if _ARITHMETIC.search(text):
         return "arithmetic"
-    words = [word.lower() for word in _WORD.findall(text)]
-    if _consonant_run(text) >= 5 or (
-        vocabulary and words and not any(word in vocabulary for word in words)
-    ):
+    # Unknown words alone do not make gibberish (another language has them too); letters that
+    # cannot be pronounced do.
+    ascii_letters = [char for char in letters if char.isascii()]
+    vowels = sum(char in _VOWELS for char in ascii_letters)
+    if _consonant_run(text) >= 5 or (len(ascii_letters) >= 4 and vowels < 0.2 * len(ascii_letters)):
         return "gibberish"
     return "not_english"
 
@@ -206,7 +211,7 @@ class ScopeModel:
         verdicts = []
         for text, score in zip(texts, self.scores(texts), strict=True):
             out = bool(score >= self.threshold)
-            reason = reason_for(text, self.vocabulary) if out else "english_question"
+            reason = reason_for(text) if out else "english_question"
             verdicts.append(ScopeVerdict(not out, reason, round(float(score), 4)))
         return verdicts
 
