@@ -115,6 +115,10 @@ def test_train_evaluate_predict(runner, db, tmp_path):
     assert metrics["n"] == 3
     result = runner.invoke(args=["qc", "predict", "Who was Galileo?"])
     assert result.exit_code == 0 and result.output.startswith("HUM")
+    result = runner.invoke(args=["qc", "predict", "Wo ist der Bahnhof?"])
+    assert result.output.startswith("Not an English question (")
+    result = runner.invoke(args=["qc", "predict", "😀😀", "--json"])
+    assert json.loads(result.output)["in_scope"] is False
     assert runner.invoke(args=["qc", "predict", "  "]).exit_code == 2
     missing = runner.invoke(args=["qc", "evaluate", str(labelled), "--version", "nope"])
     assert missing.exit_code == 1 and "no model version 'nope'" in missing.output

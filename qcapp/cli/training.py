@@ -11,6 +11,7 @@ from flask import current_app
 from training.artifacts import ArtifactError, load_version
 from training.evaluate import evaluate, format_metrics_table
 from training.io import DatasetError, load_dataset
+from training.scope import REASONS
 
 from ..services.classifier import resolve_artifact
 from ..services.datasets import (
@@ -20,7 +21,7 @@ from ..services.datasets import (
     starter_dataset_path,
 )
 from ..services.retraining import mark_abandoned_runs
-from ..services.scope import ensure_scope_model
+from ..services.scope import ensure_scope_model, scope_dict
 from ..services.versions import TrainingError, active_version, get_version, train_version
 from . import qc
 
@@ -124,9 +125,13 @@ def predict_command(question: str, version_name: str | None, as_json: bool) -> N
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
     version, classifier = load_classifier(version_name)
     prediction = classifier.predict(question)
+    verdict = ensure_scope_model(current_app.config["MODELS_DIR"]).check(question)
     if as_json:
-        click.echo(json.dumps({"model_version": version.version, **prediction.to_dict()}))
+        scope = scope_dict(verdict.in_scope, None if verdict.in_scope else verdict.reason)
+        click.echo(json.dumps({"model_version": version.version, **prediction.to_dict(), **scope}))
         return
+    if not verdict.in_scope:
+        click.echo(f"Not an English question ({verdict.reason}): {REASONS[verdict.reason]}")
     click.echo(
         f"{prediction.coarse} ({prediction.coarse_confidence:.0%})  "
         f"{prediction.fine} ({prediction.fine_confidence:.0%})  [{version.version}]"
