@@ -50,8 +50,20 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
+    # Ended after this many seconds without a request, and in any case after the lifetime above.
+    SESSION_IDLE_TIMEOUT = 30 * 60
+
+    # Failed logins allowed within the window per (account, client), per client over all
+    # accounts, and per account over all clients; beyond each, a delay that doubles per failure.
     LOGIN_MAX_FAILURES = 5
-    LOGIN_FAILURE_WINDOW = 60
+    LOGIN_CLIENT_MAX_FAILURES = 20
+    LOGIN_ACCOUNT_MAX_FAILURES = 100
+    LOGIN_FAILURE_WINDOW = 15 * 60
+    LOGIN_BASE_DELAY = 15
+    LOGIN_MAX_DELAY = 5 * 60
+    # Where the login throttle counts: the database unless this (or a shared rate-limit
+    # storage such as redis://) is set.
+    LOGIN_THROTTLE_STORAGE_URI: str | None = None
 
     # The official UIUC training file (Li & Roth) and its published sha256 (335,858 bytes).
     UIUC_TRAIN_URL = "https://cogcomp.seas.upenn.edu/Data/QA/QC/train_5500.label"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import flask_admin
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
@@ -42,6 +46,11 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    # Our templates may override one of Flask-Admin's and still reach the original by prefix.
+    library_templates = Path(flask_admin.__file__).parent / "templates" / admin.theme.folder
+    app.jinja_env.loader = ChoiceLoader(
+        [app.jinja_env.loader, PrefixLoader({"flask-admin": FileSystemLoader(library_templates)})]
+    )
     # Every admin page shows when the serving model is not the active one, or is missing.
     app.jinja_env.globals["model_problem"] = lambda: app.extensions["qc_models"].problem
     return admin

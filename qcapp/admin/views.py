@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+from flask import render_template
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.template import BaseListRowAction, DeleteRowAction
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import inspect
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
@@ -32,6 +35,21 @@ class AdminCSRFForm(FlaskForm):
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
 
+class ConfirmedDeleteRowAction(BaseListRowAction):
+    """A row's delete button that asks first, from our script instead of an inline handler."""
+
+    def render(self, context, row_id, row):
+        return Markup(
+            render_template(
+                "admin/_delete_row.html",
+                url=self._resolve_symbol(context, "get_url")(".delete_view"),
+                form=context.resolve("delete_form"),
+                row_id=row_id,
+                return_url=context.resolve("return_url"),
+            )
+        )
+
+
 class SecureModelView(AdminAccessMixin, ModelView):
     """A model view behind the login rule whose forms carry a CSRF token."""
 
@@ -39,6 +57,12 @@ class SecureModelView(AdminAccessMixin, ModelView):
     page_size = 50
     can_set_page_size = True
     can_view_details = True
+
+    def get_list_row_actions(self):
+        return [
+            ConfirmedDeleteRowAction() if isinstance(action, DeleteRowAction) else action
+            for action in super().get_list_row_actions()
+        ]
 
 
 class ReadOnlyModelView(SecureModelView):
