@@ -1,7 +1,7 @@
 """Scope verdict on queries: whether the text was an English question, and why not
 
 Revision ID: 48c3372937b0
-Revises: b7c41e9a2d15
+Revises: 0f0d1d839b6a
 Create Date: 2026-12-01 12:59:19.318630
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '48c3372937b0'
-down_revision = 'b7c41e9a2d15'
+down_revision = '0f0d1d839b6a'
 branch_labels = None
 depends_on = None
 
