@@ -104,3 +104,6 @@ def test_admin_filters_out_of_scope_queries(client, admin_client):
     html = admin_client.get("/admin/queries/?flt0_in_scope_equals=0").get_data(as_text=True)
     assert "qwertyuiop zxcvbnm" in html and "Who wrote Hamlet?" not in html
     assert "out of scope (" in html
+    dashboard = admin_client.get("/admin/").get_data(as_text=True)
+    assert "1 not English questions" in dashboard
+    assert 'href="/admin/queries/?flt0_in_scope_equals=0"' in dashboard

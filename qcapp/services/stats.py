@@ -29,6 +29,9 @@ def collect_stats() -> dict[str, Any]:
         ).first()
         return {
             "queries": scalar(select(count).select_from(Query)),
+            "queries_out_of_scope": scalar(
+                select(count).select_from(Query).where(Query.in_scope.is_(False))
+            ),
             "predictions": scalar(select(count).select_from(Prediction)),
             "corrections_pending": corrections.get("pending", 0),
             "corrections_approved": corrections.get("approved", 0),
