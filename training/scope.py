@@ -48,6 +48,7 @@ _CODE = re.compile(
 )
 _ARITHMETIC = re.compile(r"\d\s*[-+*/^×÷x]\s*\d|\d\s*=\s*\?|^\s*=")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxzBCDFGHJKLMNPQRSTVWXZ]+")
 _PUNCTUATION = frozenset("?.,'\"!-:;()")
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Cs"})
 
@@ -83,14 +84,8 @@ def _is_latin(char: str) -> bool:
 
 
 def _consonant_run(text: str) -> int:
-    longest = run = 0
-    for char in text:
-        if char.isascii() and char.isalpha() and char not in _VOWELS:
-            run += 1
-            longest = max(longest, run)
-        else:
-            run = 0
-    return longest
+    """The longest run of ASCII consonants (y counts as a vowel)."""
+    return max(map(len, _CONSONANTS.findall(text)), default=0)
 
 
 def shape_features(text: str, vocabulary: frozenset[str] = frozenset()) -> list[float]:

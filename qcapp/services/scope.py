@@ -69,7 +69,10 @@ def ensure_scope_model(models_dir: str | Path) -> ScopeModel:
         if model is None:
             log.info("fitting the scope model", extra={"path": str(path)})
             model = fit_shipped_scope_model()
-            _save(model, path)
+            try:
+                _save(model, path)
+            except OSError:  # a read-only folder costs a fit per process, never an answer
+                log.warning("could not save the scope model", extra={"path": str(path)})
         _MODELS[digest] = model
         return model
 
