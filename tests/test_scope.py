@@ -81,6 +81,7 @@ def test_result_page_gives_no_label_out_of_scope(client, db):
     assert 'id="fine-label"' not in html and "confidence" not in html.lower().split("<main")[1]
     assert 'id="confirm-button"' not in html  # nothing to confirm
     assert 'id="correction-form"' in html  # but a user may still say what it asks for
+    assert " selected>" not in html and " selected\n" not in html  # nothing chosen for them
 
 
 def test_result_page_of_a_question_defines_its_labels(client, db):

@@ -101,9 +101,11 @@ def show_query(token: str):
         segments=segments,
         model_version=version,
         form=QuestionForm(),
+        # The model's label starts the form only when it is an answer; a guess at what is not
+        # an English question would read as one.
         correction_form=CorrectionForm(
-            coarse=prediction.coarse if prediction else None,
-            fine=prediction.fine if prediction else None,
+            coarse=prediction.coarse if prediction and query.in_scope else None,
+            fine=prediction.fine if prediction and query.in_scope else None,
         ),
         confirm_form=ConfirmForm(),
         taxonomy=labels_with_help(),
