@@ -16,7 +16,11 @@ def correction_schemas(
             "properties": {
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},
-                "note": {"type": "string", "maxLength": 1000},
+                "note": {
+                    "type": ["string", "null"],
+                    "maxLength": 1000,
+                    "description": "Why the label is right; null or blank means no note.",
+                },
             },
             "additionalProperties": False,
         },
