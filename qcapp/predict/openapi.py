@@ -247,6 +247,17 @@ def build_openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The labels (a single object, or results for a batch)",
+                            # A single classification's id opens the stored query.
+                            "links": {
+                                "GetQuery": {
+                                    "operationId": "getQuery",
+                                    "parameters": {"token": "$response.body#/id"},
+                                },
+                                "CreateCorrection": {
+                                    "operationId": "createCorrection",
+                                    "parameters": {"token": "$response.body#/id"},
+                                },
+                            },
                             "content": {
                                 "application/json": {
                                     "schema": {
