@@ -269,3 +269,12 @@ def test_a_finished_training_process_is_reaped(app, db):
         time.sleep(0.2)
     time.sleep(0.5)  # the reaping thread's wait() returns right after the exit
     assert _state_of(pid) is None, "the finished training process is a zombie of this worker"
+
+
+def test_review_queue_shows_hidden_characters(client, admin_client, db, model_version):
+    query = Query(text="Pay \u202eevil\u202c now?", normalized="pay evil now")
+    db.session.add(query)
+    db.session.add(Correction(query=query, coarse="HUM", fine="HUM:ind", flags={}))
+    db.session.commit()
+    html = admin_client.get("/admin/review/").get_data(as_text=True)
+    assert "Pay ⟦U+202E⟧evil⟦U+202C⟧ now?" in html and "\u202e" not in html

@@ -22,6 +22,7 @@ from training import taxonomy
 from ..extensions import db
 from ..models import Example, Prediction, Query
 from ..services.accounts import record_event
+from ..services.queries import query_path
 from ..services.user_text import clean_text, reveal_hidden, rfc3339
 from .access import AdminAccessMixin
 from .paging import page_argument
@@ -116,6 +117,11 @@ def _corrections_text(_view, _context, model, _name) -> str:
     return "; ".join(f"{c.status}:{c.coarse}/{c.fine}" for c in model.corrections)
 
 
+def _public_page_link(_view, _context, model, _name) -> Markup:
+    # The token is the query's only public address; the admin may open or share it.
+    return Markup('<a href="{0}">{0}</a>').format(query_path(model.token))
+
+
 def _label_choices(labels) -> list[tuple[str, str]]:
     return [(label, label) for label in labels]
 
@@ -132,6 +138,7 @@ class QueryView(ReadOnlyModelView):
     )
     column_details_list = (
         "id",
+        "token",
         "created_at",
         "text",
         "normalized",
@@ -145,6 +152,7 @@ class QueryView(ReadOnlyModelView):
         "corrections",
     )
     column_labels = {
+        "token": "Public page",
         "text": "Question",
         "prediction.coarse": "Coarse",
         "prediction.fine": "Fine",
@@ -160,6 +168,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence": _percent,
         "prediction.fine_confidence": _percent,
         "corrections": _corrections_text,
+        "token": _public_page_link,
     }
     column_searchable_list = ("text",)
     column_filters = (
