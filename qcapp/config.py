@@ -69,6 +69,10 @@ class DefaultConfig:
     UIUC_TRAIN_URL = "https://cogcomp.seas.upenn.edu/Data/QA/QC/train_5500.label"
     UIUC_TRAIN_SHA256 = "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3"
 
+    # Host names this site answers to (e.g. ["qc.example.org"]); a request naming another
+    # host gets 400, so no link or redirect is ever built from a forged Host header.
+    TRUSTED_HOSTS: list[str] | None = None
+
     API_RATE_LIMIT: str | None = None
     RATE_LIMIT_STORAGE_URI = "memory://"
 
@@ -102,6 +106,9 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
         app.config["MODELS_DIR"] = str(instance / "models")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
+    if isinstance(app.config["TRUSTED_HOSTS"], str):  # QC_TRUSTED_HOSTS=a.example,b.example
+        hosts = [host.strip() for host in app.config["TRUSTED_HOSTS"].split(",")]
+        app.config["TRUSTED_HOSTS"] = [host for host in hosts if host]
     if app.config["SESSION_COOKIE_SECURE"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True
 

@@ -31,6 +31,7 @@ from ..services.queries import (
     validate_question,
 )
 from ..services.scope import scope_dict
+from ..services.user_text import rfc3339
 from .openapi import build_openapi_document
 from .reference import REFERENCE_ASSETS, REFERENCE_VERSION, reference_assets_path
 
@@ -142,7 +143,7 @@ def query_dict(query: Query) -> dict[str, Any]:
         "id": query.token,
         "url": query_path(query.token),
         "question": query.text,
-        "created_at": query.created_at.isoformat(),
+        "created_at": rfc3339(query.created_at),
         **scope_dict(query.in_scope, query.scope_reason),
         "prediction": (
             {
@@ -164,16 +165,13 @@ def query_dict(query: Query) -> dict[str, Any]:
 def create_correction(token: str):
     body = read_json_object({"coarse", "fine", "note"})
     query = public_query(token)
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise ApiError(400, "invalid_type", '"note" must be a string of at most 1000 characters.')
     try:
         correction = propose_correction(
             query,
             body.get("coarse"),
             body.get("fine"),
             client_hash=client_fingerprint(request.remote_addr),
-            note=note,
+            note=body.get("note"),
         )
     except InvalidCorrection as error:
         raise ApiError(400, error.code, error.message) from None
@@ -188,7 +186,7 @@ def correction_dict(correction) -> dict[str, Any]:
         "coarse": correction.coarse,
         "fine": correction.fine,
         "status": correction.status,
-        "created_at": correction.created_at.isoformat(),
+        "created_at": rfc3339(correction.created_at),
     }
 
 

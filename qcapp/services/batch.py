@@ -22,6 +22,7 @@ from .queries import (
     query_path,
     validate_question,
 )
+from .user_text import spreadsheet_cell
 
 MAX_BATCH_ROWS = 10_000
 CHUNK_SIZE = 500
@@ -41,8 +42,6 @@ RESULT_COLUMNS = (
     "model_version",
     "error",
 )
-# A spreadsheet treats a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Files people upload by mistake, told apart by their first bytes.
 SIGNATURES = {
     b"\x89PNG": "a PNG image",
@@ -88,8 +87,7 @@ class BatchTable:
 
 def neutralise_cell(value: object) -> str:
     """A cell that cannot run as a spreadsheet formula: a leading quote is added where needed."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return spreadsheet_cell(value)
 
 
 def check_file_name(filename: str) -> None:

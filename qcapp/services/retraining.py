@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -148,6 +149,9 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
             start_new_session=True,  # survives the worker that started it
             close_fds=True,
         )
+    # Its parent must collect the exit status, or the finished process stays a zombie of the
+    # web worker for as long as the worker lives. A thread that only waits does that.
+    threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
     return process.pid
 
 

@@ -17,7 +17,11 @@
 
   function cell(value) {
     var text = value === undefined || value === null ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) { text = "'" + text; }
+    // The same rule as the server's spreadsheet_cell: a formula start, also after white space
+    // (full-width forms and the minus sign included), gets a leading quote.
+    var stripped = text.replace(/^\s+/, "");
+    if (/^[=+\-@\uFF1D\uFF0B\uFF0D\uFF20\u2212]/.test(stripped) ||
+        (stripped !== text && /^[\t\r\n]/.test(text))) { text = "'" + text; }
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
