@@ -9,6 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
+from .access import current_is_admin
 from .corrections import CorrectionView
 from .dashboard import DashboardView
 from .label_issues import LabelIssuesView
@@ -42,6 +43,8 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    # Templates hide what a reviewer may not do; the views refuse it with 403 as well.
+    app.jinja_env.globals["is_admin"] = current_is_admin
     # Every admin page shows when the serving model is not the active one, or is missing.
     app.jinja_env.globals["model_problem"] = lambda: app.extensions["qc_models"].problem
     return admin

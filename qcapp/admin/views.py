@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from flask import abort
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,7 +18,7 @@ from training import taxonomy
 from ..extensions import db
 from ..models import Example, Prediction, Query
 from ..services.accounts import record_event
-from .access import AdminAccessMixin
+from .access import AdminAccessMixin, current_is_admin
 
 
 class AdminCSRFForm(FlaskForm):
@@ -134,6 +136,22 @@ class QueryView(ReadOnlyModelView):
 
 
 class ExampleView(SecureModelView):
+    # Reviewers label examples; deleting training data is an admin's decision.
+    @property
+    def can_delete(self) -> bool:
+        return current_is_admin()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not current_is_admin():
+            abort(403, description="Only an admin may delete examples.")
+        return super().delete_view()
+
+    def delete_model(self, model):
+        if not current_is_admin():
+            abort(403, description="Only an admin may delete examples.")
+        return super().delete_model(model)
+
     column_list = ("id", "text", "coarse", "fine", "source", "dataset.name", "updated_at")
     column_labels = {"dataset.name": "Dataset"}
     column_searchable_list = ("text",)
@@ -189,13 +207,14 @@ def _previous_values(model, names: tuple[str, ...]) -> dict:
 
 
 class UserView(ReadOnlyModelView):
+    admin_only = True
     # Listed explicitly everywhere so the password hash is never shown, even by accident.
-    column_list = ("username", "active", "created_at", "last_login_at")
-    column_details_list = ("id", "username", "active", "created_at", "last_login_at")
+    column_list = ("username", "role", "active", "created_at", "last_login_at")
+    column_details_list = ("id", "username", "role", "active", "created_at", "last_login_at")
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_searchable_list = ("username",)
-    column_filters = ("active",)
+    column_filters = ("active", "role")
     column_sortable_list = ("username", "created_at", "last_login_at")
 
 

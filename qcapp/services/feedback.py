@@ -91,9 +91,24 @@ def review_corrections(
     Approving a correction that contradicts the base dataset takes ``confirm_override``;
     without it nothing is approved and InvalidCorrection says which ones need it.
     """
+    corrections = find_corrections(ids)
+    apply_review(corrections, status, actor=actor, note=note, confirm_override=confirm_override)
+    db.session.commit()
+    return corrections
+
+
+def apply_review(
+    corrections: list[Correction],
+    status: str,
+    *,
+    actor: str | None,
+    note: str | None = None,
+    confirm_override: bool = False,
+    details: dict | None = None,
+) -> None:
+    """Set the review status of corrections with their audit events, without committing."""
     if status not in ("approved", "rejected"):
         raise ValueError(f"unknown review status {status!r}")
-    corrections = find_corrections(ids)
     # The active dataset may have changed since the correction was proposed: check again.
     flags = {
         c.id: with_contradiction(c, c.flags or {}) if status == "approved" else c.flags or {}
@@ -119,14 +134,17 @@ def review_corrections(
         correction.reviewed_by_id = user_id_of(actor)
         if note:
             correction.note = note[:1000]
-        details = {"from": previous, "coarse": correction.coarse, "fine": correction.fine}
+        event = {
+            "from": previous,
+            "coarse": correction.coarse,
+            "fine": correction.fine,
+            **(details or {}),
+        }
         if correction in flagged:
-            details["confirmed_override"] = correction.flags["contradicts_base"]
+            event["confirmed_override"] = correction.flags["contradicts_base"]
         if correction.flags.get("bulk_client") and status == "approved":
-            details["bulk_client"] = correction.flags["bulk_client"]
-        record_event(actor, f"correction_{status}", "correction", correction.id, details)
-    db.session.commit()
-    return corrections
+            event["bulk_client"] = correction.flags["bulk_client"]
+        record_event(actor, f"correction_{status}", "correction", correction.id, event)
 
 
 def edit_correction(correction_id: int, coarse: str, fine: str, *, actor: str | None) -> Correction:

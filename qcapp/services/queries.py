@@ -139,6 +139,7 @@ def classify_and_record(
                 "fine": item.fine,
                 "coarse_confidence": item.coarse_confidence,
                 "fine_confidence": item.fine_confidence,
+                "margin": prediction_margin(item.fine_confidence, item.scores["alternatives"]),
                 "scores": item.scores,
             }
             for query_id, item in zip(ids, recorded, strict=True)
@@ -149,6 +150,12 @@ def classify_and_record(
         Classified(query_id, text, item, model.version)
         for query_id, text, item in zip(ids, questions, recorded, strict=True)
     ]
+
+
+def prediction_margin(fine_confidence: float, alternatives: list[dict]) -> float:
+    """How far the chosen fine label leads the runner-up (the whole confidence without one)."""
+    runner_up = max((float(a["confidence"]) for a in alternatives), default=0.0)
+    return round(max(0.0, float(fine_confidence) - runner_up), 6)
 
 
 def label_dict(label: str, confidence: float | None) -> dict[str, Any]:
