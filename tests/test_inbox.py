@@ -283,3 +283,62 @@ def test_inbox_cli_json_and_decide(runner, db):
     assert result.exit_code != 0 and "No stored query" in result.output
     result = runner.invoke(args=["qc", "inbox", "decide", str(item["item"]), "NOPE:x"])
     assert result.exit_code != 0 and "Unknown" in result.output
+
+
+def test_card_works_without_javascript(admin_client, db):
+    from helpers import csrf_token_from
+
+    store(db, "Who wrote <b>Hamlet</b>?", fine="HUM:ind", margin=0.2)
+    query = store(db, "What is a tsunami?", fine="DESC:def", margin=0.1)
+    propose(db, query, "ENTY:event", "visitor")
+    html = admin_client.get("/admin/inbox/card?at=0").get_data(as_text=True)
+    assert "What is a tsunami?" in html and 'value="ENTY:event" id="choice-1"' in html
+    assert "checked" in html.split('id="choice-1"')[1][:40]  # the proposal is the default
+    assert "admin-inbox.js" in html and "nonce=" in html.split("admin-inbox.js")[1][:80]
+    token = csrf_token_from(html)
+    response = admin_client.post(
+        "/admin/inbox/decide",
+        data={"csrf_token": token, "query_ids": query.id, "fine": "ENTY:event", "at": 0},
+    )
+    assert response.status_code == 302 and response.location.endswith("/admin/inbox/card?at=0")
+    html = admin_client.get("/admin/inbox/card?at=0").get_data(as_text=True)
+    assert "Who wrote &lt;b&gt;Hamlet&lt;/b&gt;?" in html and "<b>Hamlet" not in html
+    correction = db.session.scalar(select(Correction).where(Correction.query_id == query.id))
+    assert correction.status == "approved"
+    response = admin_client.post("/admin/inbox/undo", data={"csrf_token": token})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Correction, correction.id).status == "pending"
+    missing_token = admin_client.post(
+        "/admin/inbox/decide", data={"query_ids": query.id, "fine": "ENTY:event"}
+    )
+    assert missing_token.status_code in (302, 400)
+    assert db.session.get(Correction, correction.id).status == "pending"
+    bad = admin_client.post(
+        "/admin/inbox/decide",
+        data={"csrf_token": token, "query_ids": query.id, "fine": "NOPE", "at": 0},
+        follow_redirects=True,
+    )
+    assert bad.status_code == 200 and "Unknown" in bad.get_data(as_text=True)
+    assert admin_client.get("/admin/inbox/card?at=x").status_code == 400
+    assert admin_client.get("/admin/inbox/query/999999").status_code == 404
+
+
+def test_admin_labels_any_query_from_its_page(admin_client, db):
+    from helpers import csrf_token_from
+
+    query = store(db, "Who discovered penicillin?", fine="HUM:ind")
+    decide_item([query.id], "HUM:ind", actor="someone")  # already settled: left the inbox
+    listing = admin_client.get("/admin/queries/").get_data(as_text=True)
+    assert f"/admin/inbox/query/{query.id}" in listing
+    html = admin_client.get(f"/admin/inbox/query/{query.id}").get_data(as_text=True)
+    assert "Who discovered penicillin?" in html
+    response = admin_client.post(
+        "/admin/inbox/decide",
+        data={"csrf_token": csrf_token_from(html), "query_ids": query.id, "other_fine": "HUM:gr"},
+    )
+    assert response.status_code == 302
+    labels = db.session.scalars(
+        select(Correction.fine).where(Correction.status == "approved").order_by(Correction.id)
+    ).all()
+    assert labels == ["HUM:ind", "HUM:gr"]

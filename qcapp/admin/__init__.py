@@ -12,6 +12,7 @@ from ..security import csp_nonce
 from .access import current_is_admin
 from .corrections import CorrectionView
 from .dashboard import DashboardView
+from .inbox import InboxView
 from .label_issues import LabelIssuesView
 from .review import ReviewQueueView
 from .versions import ModelVersionsView, TrainingRunsView
@@ -32,6 +33,7 @@ def build_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/qc_base.html"),
         csp_nonce_generator=csp_nonce,
     )
+    admin.add_view(InboxView(name="Inbox", endpoint="inbox", url="inbox"))
     admin.add_view(QueryView(Query, db, name="Queries", endpoint="queries"))
     admin.add_view(ReviewQueueView(name="Review queue", endpoint="review", url="review"))
     admin.add_view(CorrectionView(Correction, db, name="Corrections", endpoint="corrections"))

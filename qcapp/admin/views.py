@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import abort
+from flask import abort, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import inspect
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
@@ -68,6 +69,12 @@ def _corrections_text(_view, _context, model, _name) -> str:
     return "; ".join(f"{c.status}:{c.coarse}/{c.fine}" for c in model.corrections)
 
 
+def _label_link(_view, _context, model, _name) -> Markup:
+    # Admins label any stored query directly on its inbox card.
+    url = url_for("inbox.query", query_id=model.id)
+    return Markup('<a href="{}">{} · label</a>').format(url, model.id)
+
+
 def _label_choices(labels) -> list[tuple[str, str]]:
     return [(label, label) for label in labels]
 
@@ -112,6 +119,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.coarse_confidence": _percent,
         "prediction.fine_confidence": _percent,
         "corrections": _corrections_text,
+        "id": _label_link,
     }
     column_searchable_list = ("text",)
     column_filters = (
