@@ -164,7 +164,8 @@ def create_correction(query_id: int):
             note=note,
         )
     except InvalidCorrection as error:
-        raise ApiError(400, error.code, error.message) from None
+        status = 409 if error.code == "already_reviewed" else 400
+        raise ApiError(status, error.code, error.message) from None
     return jsonify(correction_dict(correction)), 201
 
 

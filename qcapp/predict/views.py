@@ -28,13 +28,14 @@ from ..services.batch import (
     read_questions,
     write_csv,
 )
-from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.feedback import InvalidCorrection, is_reviewed, propose_correction
 from ..services.label_help import labels_with_help
 from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
     classify_and_record,
     client_fingerprint,
+    current_answer,
     prediction_dict,
     validate_question,
 )
@@ -74,6 +75,7 @@ def show_query(query_id: int):
     result = prediction_dict(prediction) if prediction else None
     segments = highlight_segments(query.text, result["explanation"]) if result else []
     version = prediction.model_version.version if prediction and prediction.model_version else None
+    served = current_app.extensions["qc_models"].get_or_none
     return render_template(
         "predict/result.html",
         query=query,
@@ -87,7 +89,9 @@ def show_query(query_id: int):
         ),
         confirm_form=ConfirmForm(),
         taxonomy=labels_with_help(),
-        outcomes=correction_outcomes(query, current_app.extensions["qc_models"].get_or_none),
+        outcomes=correction_outcomes(query, served),
+        current=current_answer(query.text, served()) if prediction else None,
+        reviewed=is_reviewed(query),
     )
 
 
@@ -172,11 +176,15 @@ def confirm(query_id: int):
     query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
         abort(400)
-    propose_correction(
-        query,
-        query.prediction.coarse,
-        query.prediction.fine,
-        client_hash=client_fingerprint(request.remote_addr),
-    )
-    flash("Thank you for confirming the label.", "success")
+    try:
+        propose_correction(
+            query,
+            query.prediction.coarse,
+            query.prediction.fine,
+            client_hash=client_fingerprint(request.remote_addr),
+        )
+    except InvalidCorrection as error:
+        flash(error.message, "error")
+    else:
+        flash("Thank you for confirming the label.", "success")
     return redirect(url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303)

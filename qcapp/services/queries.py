@@ -195,6 +195,18 @@ def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, An
     }
 
 
+def current_answer(text: str, served: Any | None) -> dict[str, Any] | None:
+    """What the served model (with its approved overrides) answers for ``text`` now."""
+    if served is None:
+        return None
+    answer = served.classifier.predict(text)
+    return {
+        "coarse": label_dict(answer.coarse, answer.coarse_confidence),
+        "fine": label_dict(answer.fine, answer.fine_confidence),
+        "model_version": served.version,
+    }
+
+
 def classified_dict(item: Classified) -> dict[str, Any]:
     """The API's answer for one classified question."""
     return {
