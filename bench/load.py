@@ -43,6 +43,7 @@ function init(args)
   math.randomseed(id * 7919)
 end
 
+local tokens = {%(tokens)s}
 local fine = {"HUM:ind", "LOC:city", "NUM:date", "ENTY:animal", "DESC:def", "ABBR:exp"}
 
 request = function()
@@ -53,7 +54,7 @@ request = function()
     return wrk.format("POST", "/api/v1/classify", {["Content-Type"] = "application/json"},
       '{"question": "Who wrote the book called ' .. tag .. '?"}')
   end
-  local query = math.random(%(low)d, %(high)d)
+  local query = tokens[math.random(#tokens)]
   if roll <= 99 then
     local label = fine[math.random(#fine)]
     local coarse = label:match("^(%%u+)")
@@ -107,8 +108,9 @@ def main() -> None:
 
     app, context = app_context()
     with context:
-        low = db.session.scalar(select(func.min(Query.id))) or 1
-        high = db.session.scalar(select(func.max(Query.id))) or 1
+        # Stored queries are reached by their tokens: a sample of them to read and correct.
+        tokens = db.session.scalars(select(Query.token).order_by(Query.id.desc()).limit(2000))
+        tokens = ", ".join(f'"{token}"' for token in tokens) or '"none-stored-yet-0000"'
         before = {
             m.__name__: db.session.scalar(select(func.count()).select_from(m))
             for m in (Query, Prediction, Correction)
@@ -116,7 +118,7 @@ def main() -> None:
         db.session.rollback()
     with tempfile.TemporaryDirectory() as logdir:
         script = Path(logdir) / "load.lua"
-        script.write_text(LUA % {"logdir": logdir, "low": low, "high": high})
+        script.write_text(LUA % {"logdir": logdir, "tokens": tokens})
         started = time.monotonic()
         output = subprocess.run(
             [

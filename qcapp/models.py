@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,12 +30,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_query_token() -> str:
+    """An unguessable public handle for a query: 144 random bits, URL-safe."""
+    while True:
+        token = secrets.token_urlsafe(18)
+        # A leading "-" would make spreadsheets read the exported cell as a formula.
+        if token[0].isalnum():
+            return token
+
+
 class Query(db.Model):
     """One question as a user asked it."""
 
     __tablename__ = "queries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The only handle the public sees; the integer id stays internal (admin pages, CLI).
+    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_query_token)
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(String(600), index=True)
     created_at: Mapped[datetime] = mapped_column(

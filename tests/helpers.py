@@ -36,3 +36,12 @@ def register_version(db, trained_artifact, name: str, artifact_path: Path | None
     db.session.add(version)
     db.session.commit()
     return version
+
+
+def stored_query(db, token: str):
+    """The stored Query behind a public id that the API or a page handed out."""
+    from sqlalchemy import select
+
+    from qcapp.models import Query
+
+    return db.session.scalar(select(Query).where(Query.token == token))

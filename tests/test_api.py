@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from qcapp.models import Prediction, Query
 
+from helpers import stored_query
 from openapi_check import validate_against
 
 
@@ -36,7 +37,7 @@ def test_classify_one(client, db, model_version, spec):
     assert all(a["label"] != body["fine"]["label"] for a in body["alternatives"])
     for item in body["explanation"]:
         assert body["question"][item["start"] : item["end"]] == item["word"]
-    query = db.session.get(Query, body["id"])
+    query = stored_query(db, body["id"])
     assert query.text == "Who was Galileo?" and query.source == "api"
     assert query.prediction.fine == body["fine"]["label"]
     assert query.prediction.model_version_id == model_version.id
@@ -60,7 +61,7 @@ def test_classify_batch(client, db, model_version, spec):
 def test_text_stored_as_typed_without_control_characters(client, db, model_version):
     typed = "  Who wrote «Don Quixote» 📚\x00\x07?\tReally?  "
     body = classify(client, {"question": typed}).get_json()
-    stored = db.session.get(Query, body["id"]).text
+    stored = stored_query(db, body["id"]).text
     assert stored == "  Who wrote «Don Quixote» 📚? Really?  "
     assert body["question"] == stored
 
@@ -172,7 +173,7 @@ def test_api_is_csrf_exempt(app, model_version):
 
 def test_openapi_document(client, spec):
     assert spec["openapi"].startswith("3.")
-    assert {"/api/v1/classify", "/api/v1/labels", "/api/v1/queries/{query_id}"} <= set(
+    assert {"/api/v1/classify", "/api/v1/labels", "/api/v1/queries/{token}"} <= set(
         spec["paths"]
     )
     docs = client.get("/api/v1/docs")

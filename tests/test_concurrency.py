@@ -101,8 +101,8 @@ def test_sqlite_writers_queue_across_processes_and_reenter_in_a_thread(app, db):
     queue.release()
     assert not _other_process_can_lock(queue.path)
     connection.exec_driver_sql(
-        "INSERT INTO queries (text, normalized, created_at, source) "
-        "VALUES ('q?', 'q', '2026-11-27 00:00:00', 'api')"
+        "INSERT INTO queries (token, text, normalized, created_at, source) "
+        "VALUES ('concurrent-writer-token', 'q?', 'q', '2026-11-27 00:00:00', 'api')"
     )
     db.session.commit()
     assert _other_process_can_lock(queue.path)

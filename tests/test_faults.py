@@ -96,7 +96,7 @@ def test_database_unavailable_is_503(tmp_path):
     assert response.headers["Retry-After"]
     health = client.get("/healthz")
     assert health.status_code == 503 and health.get_json()["database"] == "unavailable"
-    page = client.get("/q/1", headers={"Accept": "text/html"})
+    page = client.get(f"/q/{'A' * 24}", headers={"Accept": "text/html"})
     assert page.status_code == 503 and "database is unavailable" in page.get_data(as_text=True)
 
 

@@ -23,8 +23,8 @@ def test_every_operation_is_fuzzed(app):
     assert names == {
         "POST /api/v1/classify",
         "GET /api/v1/labels",
-        "GET /api/v1/queries/{query_id}",
-        "POST /api/v1/queries/{query_id}/corrections",
+        "GET /api/v1/queries/{token}",
+        "POST /api/v1/queries/{token}/corrections",
     }
 
 

@@ -74,7 +74,7 @@ def test_retrain_links_versions_and_revert_leaves_the_next_one_out(
     )
 
     # The user sees the correction learned: the active model answers with it.
-    stored = client.get(f"/api/v1/queries/{corrected.query_id}").get_json()
+    stored = client.get(f"/api/v1/queries/{corrected.query.token}").get_json()
     validate_against(client.get("/api/v1/openapi.json").get_json(), "StoredQuery", stored)
     [outcome] = stored["corrections"]
     assert outcome["status"] == "approved" and outcome["in_active_model"] is True
@@ -83,7 +83,7 @@ def test_retrain_links_versions_and_revert_leaves_the_next_one_out(
         "fine": "HUM:ind",
         "model_version": first.version,
     }
-    page = client.get(f"/q/{corrected.query_id}").get_data(as_text=True)
+    page = client.get(f"/q/{corrected.query.token}").get_data(as_text=True)
     assert "learned: the active model" in page and first.version in page
 
     # The admin's correction page names the version, marked active, and offers the revert.
@@ -118,7 +118,7 @@ def test_retrain_links_versions_and_revert_leaves_the_next_one_out(
     assert event.details["active_version_contains"] is True
 
     # Until a retrain the active version still carries it, and the pages say so.
-    stored = client.get(f"/api/v1/queries/{corrected.query_id}").get_json()
+    stored = client.get(f"/api/v1/queries/{corrected.query.token}").get_json()
     assert stored["corrections"][0]["status"] == "reverted"
     assert stored["corrections"][0]["in_active_model"] is True
     html = admin_client.get(f"/admin/corrections/details/?id={corrected.id}").get_data(as_text=True)
@@ -134,10 +134,10 @@ def test_retrain_links_versions_and_revert_leaves_the_next_one_out(
 
     assert second.is_active
     app.extensions["qc_models"].refresh(background=False)  # as a worker's watcher would
-    stored = client.get(f"/api/v1/queries/{corrected.query_id}").get_json()
+    stored = client.get(f"/api/v1/queries/{corrected.query.token}").get_json()
     assert stored["corrections"][0]["in_active_model"] is False
     assert stored["corrections"][0]["active_prediction"] is None
-    page = client.get(f"/q/{corrected.query_id}").get_data(as_text=True)
+    page = client.get(f"/q/{corrected.query.token}").get_data(as_text=True)
     assert "the active model does not use it" in page
     listing = admin_client.get(f"/admin/versions/{second.id}").get_data(as_text=True)
     assert "Corrections used (1)" in listing and OTHER_QUESTION in listing

@@ -5,7 +5,7 @@ label and the runner-up, which the review inbox ranks by. Existing predictions g
 the alternatives they stored.
 
 Revision ID: 9746cfbba460
-Revises: 4fe7ed49ba4b
+Revises: b7c41e9a2d15
 Create Date: 2026-12-01 12:56:26.434158
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9746cfbba460"
-down_revision = "4fe7ed49ba4b"
+down_revision = "b7c41e9a2d15"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,11 @@ from flask_login import current_user
 from ..errors import error_response, wants_json
 
 
+def current_user_is_admin() -> bool:
+    """True when the request comes from a logged-in, active account of the admin site (any role)."""
+    return bool(current_user.is_authenticated and current_user.is_active)
+
+
 def current_is_admin() -> bool:
     """Whether the logged-in account has the admin role (False outside a request)."""
     if not has_request_context():
@@ -44,7 +49,7 @@ class AdminAccessMixin:
     admin_only = False
 
     def is_accessible(self) -> bool:
-        if not (current_user.is_authenticated and current_user.is_active):
+        if not current_user_is_admin():
             return False
         return current_is_admin() or not self.admin_only
 

@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
-from sqlalchemy.orm import selectinload
 
 from ..errors import error_response
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..models import Query
 from ..services.feedback import InvalidCorrection, propose_correction
 from ..services.label_help import labels_with_help
@@ -20,6 +19,8 @@ from ..services.queries import (
     classify_and_record,
     client_fingerprint,
     prediction_dict,
+    query_by_token,
+    query_path,
     validate_question,
 )
 from .openapi import build_openapi_document
@@ -111,15 +112,17 @@ def labels():
     return jsonify(labels=labels_with_help())
 
 
-# Ids are 32-bit integers in PostgreSQL; a larger one can only be unknown (404), never an error.
-@bp.get("/queries/<int(max=2147483647):query_id>")
-def get_query(query_id: int):
-    query = db.session.get(
-        Query, query_id, options=[selectinload(Query.prediction), selectinload(Query.corrections)]
-    )
+def public_query(token: str) -> Query:
+    """The query with this public handle, or a 404: integer ids are never accepted here."""
+    query = query_by_token(token)
     if query is None:
-        raise ApiError(404, "not_found", f"There is no query {query_id}.")
-    return jsonify(query_dict(query))
+        raise ApiError(404, "not_found", "There is no query with this id.")
+    return query
+
+
+@bp.get("/queries/<token>")
+def get_query(token: str):
+    return jsonify(query_dict(public_query(token)))
 
 
 def query_dict(query: Query) -> dict[str, Any]:
@@ -127,7 +130,8 @@ def query_dict(query: Query) -> dict[str, Any]:
     outcomes = correction_outcomes(query, current_app.extensions["qc_models"].get_or_none)
     prediction = query.prediction
     return {
-        "id": query.id,
+        "id": query.token,
+        "url": query_path(query.token),
         "question": query.text,
         "created_at": query.created_at.isoformat(),
         "prediction": (
@@ -146,12 +150,10 @@ def query_dict(query: Query) -> dict[str, Any]:
     }
 
 
-@bp.post("/queries/<int(max=2147483647):query_id>/corrections")
-def create_correction(query_id: int):
+@bp.post("/queries/<token>/corrections")
+def create_correction(token: str):
     body = read_json_object({"coarse", "fine", "note"})
-    query = db.session.get(Query, query_id, options=[selectinload(Query.prediction)])
-    if query is None:
-        raise ApiError(404, "not_found", f"There is no query {query_id}.")
+    query = public_query(token)
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 1000):
         raise ApiError(400, "invalid_type", '"note" must be a string of at most 1000 characters.')
@@ -172,7 +174,7 @@ def create_correction(query_id: int):
 def correction_dict(correction) -> dict[str, Any]:
     return {
         "id": correction.id,
-        "query_id": correction.query_id,
+        "query_id": correction.query.token,
         "kind": correction.kind,
         "coarse": correction.coarse,
         "fine": correction.fine,

@@ -32,6 +32,23 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
+# A query's public handle: random and URL-safe; integer ids are never accepted.
+QUERY_TOKEN = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{16,32}$",
+    "description": "The query's unguessable public id, as returned by classify.",
+}
+QUERY_URL = {
+    "type": "string",
+    "format": "uri-reference",
+    "description": "The query's page on this server (a path: /q/{id}).",
+}
+
+
+def _token_parameter() -> dict[str, Any]:
+    return {"name": "token", "in": "path", "required": True, "schema": QUERY_TOKEN}
+
+
 def _schemas() -> dict[str, Any]:
     coarse_enum = list(taxonomy.COARSE_LABELS)
     fine_enum = list(taxonomy.FINE_LABELS)
@@ -110,6 +127,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": [
                 "id",
+                "url",
                 "question",
                 "coarse",
                 "fine",
@@ -118,7 +136,8 @@ def _schemas() -> dict[str, Any]:
                 "model_version",
             ],
             "properties": {
-                "id": {"type": "integer"},
+                "id": QUERY_TOKEN,
+                "url": QUERY_URL,
                 "question": {"type": "string"},
                 "coarse": _ref("Label"),
                 "fine": _ref("Label"),
@@ -172,12 +191,13 @@ def _schemas() -> dict[str, Any]:
                 }
             },
         },
-        **correction_schemas(coarse_enum, fine_enum),
+        **correction_schemas(coarse_enum, fine_enum, QUERY_TOKEN),
         "StoredQuery": {
             "type": "object",
-            "required": ["id", "question", "created_at", "prediction", "corrections"],
+            "required": ["id", "url", "question", "created_at", "prediction", "corrections"],
             "properties": {
-                "id": {"type": "integer"},
+                "id": QUERY_TOKEN,
+                "url": QUERY_URL,
                 "question": {"type": "string"},
                 "created_at": {"type": "string", "format": "date-time"},
                 "prediction": {
@@ -213,7 +233,8 @@ def build_openapi_document() -> dict[str, Any]:
             "description": (
                 "Classify English questions by the kind of answer they expect, using the "
                 "UIUC taxonomy of 6 coarse and 50 fine classes. Every classified question is "
-                "stored and can be read back by its id."
+                "stored and can be read back by its id, an unguessable token that only the "
+                "client who asked the question receives."
             ),
         },
         "servers": [{"url": "/"}],
@@ -254,18 +275,11 @@ def build_openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/queries/{query_id}/corrections": {
+            "/api/v1/queries/{token}/corrections": {
                 "post": {
                     "operationId": "createCorrection",
                     "summary": "Propose the right labels for a stored query (or confirm them).",
-                    "parameters": [
-                        {
-                            "name": "query_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                        }
-                    ],
+                    "parameters": [_token_parameter()],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("CorrectionRequest")}},
@@ -282,21 +296,14 @@ def build_openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/queries/{query_id}": {
+            "/api/v1/queries/{token}": {
                 "get": {
                     "operationId": "getQuery",
                     "summary": (
                         "A stored query with its prediction and corrections: the status of each "
                         "and, once a model trained with it is active, what that model answers."
                     ),
-                    "parameters": [
-                        {
-                            "name": "query_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                        }
-                    ],
+                    "parameters": [_token_parameter()],
                     "responses": {
                         "200": {
                             "description": "The stored query",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def correction_schemas(coarse_enum: list[str], fine_enum: list[str]) -> dict[str, Any]:
+def correction_schemas(
+    coarse_enum: list[str], fine_enum: list[str], query_token: dict[str, Any]
+) -> dict[str, Any]:
     """CorrectionRequest, CorrectionSummary and StoredCorrection (a summary with its outcome)."""
     return {
         "CorrectionRequest": {
@@ -23,7 +25,7 @@ def correction_schemas(coarse_enum: list[str], fine_enum: list[str]) -> dict[str
             "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
             "properties": {
                 "id": {"type": "integer"},
-                "query_id": {"type": "integer"},
+                "query_id": query_token,
                 "kind": {"type": "string", "enum": ["correction", "confirmation"]},
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},

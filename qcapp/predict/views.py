@@ -13,12 +13,11 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 
+from ..admin.access import current_user_is_admin
 from ..errors import error_response
-from ..extensions import db
 from ..models import Query
 from ..services.batch import (
     MAX_BATCH_ROWS,
@@ -37,6 +36,8 @@ from ..services.queries import (
     client_fingerprint,
     current_answer,
     prediction_dict,
+    query_by_internal_id,
+    query_by_token,
     validate_question,
 )
 from . import bp
@@ -60,17 +61,28 @@ def classify():
                 source="web",
                 client_hash=client_fingerprint(request.remote_addr),
             )
-            return redirect(url_for("predict.show_query", query_id=item.id), code=303)
+            return redirect(url_for("predict.show_query", token=item.token), code=303)
     return render_template(
         "home/index.html", form=form, examples=(), taxonomy=taxonomy.as_dict()
     ), 400
 
 
-@bp.get("/q/<int(max=2147483647):query_id>")
-def show_query(query_id: int):
-    query = db.get_or_404(
-        Query, query_id, options=[selectinload(Query.prediction), selectinload(Query.corrections)]
-    )
+def _public_query_or_404(token: str) -> Query:
+    query = query_by_token(token)
+    if query is None:
+        abort(404)
+    return query
+
+
+@bp.get("/q/<token>")
+def show_query(token: str):
+    query = query_by_token(token)
+    if query is None:
+        # Old integer addresses stay readable to an admin only; to everyone else nothing is there.
+        internal = query_by_internal_id(token) if current_user_is_admin() else None
+        if internal is None:
+            abort(404)
+        return redirect(url_for("predict.show_query", token=internal.token))
     prediction = query.prediction
     result = prediction_dict(prediction) if prediction else None
     segments = highlight_segments(query.text, result["explanation"]) if result else []
@@ -149,9 +161,9 @@ def batch_parse():
     )
 
 
-@bp.post("/q/<int(max=2147483647):query_id>/correct")
-def correct(query_id: int):
-    query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
+@bp.post("/q/<token>/correct")
+def correct(token: str):
+    query = _public_query_or_404(token)
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
@@ -163,17 +175,15 @@ def correct(query_id: int):
             )
         except InvalidCorrection as error:
             flash(error.message, "error")
-            return redirect(
-                url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303
-            )
-        flash("Thank you: your correction is waiting for review.", "success")
-        return redirect(url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303)
+        else:
+            flash("Thank you: your correction is waiting for review.", "success")
+        return redirect(url_for("predict.show_query", token=token, _anchor="feedback"), 303)
     abort(400)
 
 
-@bp.post("/q/<int(max=2147483647):query_id>/confirm")
-def confirm(query_id: int):
-    query = db.get_or_404(Query, query_id, options=[selectinload(Query.prediction)])
+@bp.post("/q/<token>/confirm")
+def confirm(token: str):
+    query = _public_query_or_404(token)
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
         abort(400)
     try:
@@ -187,4 +197,4 @@ def confirm(query_id: int):
         flash(error.message, "error")
     else:
         flash("Thank you for confirming the label.", "success")
-    return redirect(url_for("predict.show_query", query_id=query_id, _anchor="feedback"), 303)
+    return redirect(url_for("predict.show_query", token=token, _anchor="feedback"), 303)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 from training.io import normalise_question
 
 from ..extensions import db
-from ..models import Prediction, Query, utcnow
+from ..models import Prediction, Query, new_query_token, utcnow
 from .classifier import LoadedModel
 
 # C0 and C1 control characters; the whitespace ones become a space so words stay apart.
@@ -83,6 +84,7 @@ class Classified:
     """A stored query with its prediction, ready to be shown or serialised."""
 
     id: int
+    token: str
     question: str
     prediction: RecordedPrediction
     model_version: str
@@ -98,6 +100,7 @@ def classify_and_record(
     now = utcnow()
     query_rows = [
         {
+            "token": new_query_token(),
             "text": text,
             "normalized": normalise_question(text)[:600],
             "created_at": now,
@@ -147,8 +150,8 @@ def classify_and_record(
     )
     db.session.commit()
     return [
-        Classified(query_id, text, item, model.version)
-        for query_id, text, item in zip(ids, questions, recorded, strict=True)
+        Classified(query_id, row["token"], text, item, model.version)
+        for query_id, row, text, item in zip(ids, query_rows, questions, recorded, strict=True)
     ]
 
 
@@ -210,8 +213,33 @@ def current_answer(text: str, served: Any | None) -> dict[str, Any] | None:
 def classified_dict(item: Classified) -> dict[str, Any]:
     """The API's answer for one classified question."""
     return {
-        "id": item.id,
+        "id": item.token,
+        "url": query_path(item.token),
         "question": item.question,
         **prediction_dict(item.prediction),
         "model_version": item.model_version,
     }
+
+
+# What new_query_token makes; anything else cannot be a query's handle and is not looked up.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,32}")
+_WITH_ANSWERS = (selectinload(Query.prediction), selectinload(Query.corrections))
+
+
+def query_path(token: str) -> str:
+    """The query's page, as a path on this server (never built from the request's Host)."""
+    return f"/q/{token}"
+
+
+def query_by_token(token: str) -> Query | None:
+    """The query whose public handle is ``token``, with its prediction and corrections."""
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    return db.session.scalar(select(Query).where(Query.token == token).options(*_WITH_ANSWERS))
+
+
+def query_by_internal_id(handle: str) -> Query | None:
+    """The query whose integer id is ``handle`` (digits only); for admins, never the public."""
+    if not handle.isdigit() or len(handle) > 10 or int(handle) > 2**31 - 1:
+        return None
+    return db.session.get(Query, int(handle))

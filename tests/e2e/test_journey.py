@@ -17,7 +17,7 @@ from helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 pytestmark = pytest.mark.incremental
 
 COARSE_CLASSES = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
-RESULT_URL = re.compile(r"/q/\d+(#feedback)?$")
+RESULT_URL = re.compile(r"/q/[A-Za-z0-9_-]{24}(#feedback)?$")
 # A quick retrain of the starter dataset takes seconds; the limit only catches a hung run.
 RETRAIN_TIMEOUT_MS = 120_000
 # Each worker checks for a new active model every 0.5 s and loads it in the background.

@@ -36,7 +36,7 @@ def test_visitor_pages_fit_a_phone_screen(open_tab):
     phone.screenshot("phone-home")
 
     page.locator("button.example").last.tap()
-    page.wait_for_url(re.compile(r"/q/\d+$"))
+    page.wait_for_url(re.compile(r"/q/[A-Za-z0-9_-]{24}$"))
     expect(page.locator("#fine-label")).to_be_visible()
     page.locator("#correct-panel > summary").tap()
     expect(page.locator("select#fine")).to_be_visible()
@@ -57,7 +57,7 @@ def test_visitor_pages_fit_a_phone_screen(open_tab):
     page.locator("select#fine").select_option(fine_choice)
     assert_inside_viewport(phone, "#submit-correction")
     page.locator("#submit-correction").tap()
-    page.wait_for_url(re.compile(r"/q/\d+$"))
+    page.wait_for_url(re.compile(r"/q/[A-Za-z0-9_-]{24}$"))
     expect(page.locator(".flash-success")).to_contain_text("waiting for review")
     expect(page.locator(".feedback-history")).to_contain_text(fine_choice)
     assert_fits_width(phone, PHONE["width"])
@@ -94,7 +94,7 @@ def test_keyboard_reaches_the_question_box_and_submits(open_tab):
     classify = page.get_by_role("button", name="Classify", exact=True)
     expect(classify).to_be_focused()
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/q/\d+$"))
+    page.wait_for_url(re.compile(r"/q/[A-Za-z0-9_-]{24}$"))
     expect(page.locator(".question")).to_have_text("Who wrote the novel Don Quixote?")
 
     # The correction panel opens from the keyboard, and its fields have labels.
