@@ -42,9 +42,18 @@ def _position() -> int:
     return int(at)
 
 
+def _base_label(item: InboxItem) -> str | None:
+    base = contradicted_base_label(item.normalized, "")
+    return base["fine"] if base else None
+
+
 def _choices(item: InboxItem) -> list[str]:
-    """The labels offered as one-key choices: proposals, the model's label, its alternatives."""
+    """The labels offered as one-key choices: proposals, the training label, the model's
+    label and its alternatives."""
     labels = [p.fine for p in item.proposals]
+    base = _base_label(item)
+    if base:
+        labels.append(base)
     if item.model_label:
         labels.append(item.model_label)
     labels += [a["fine"] for a in item.alternatives]
@@ -54,12 +63,13 @@ def _choices(item: InboxItem) -> list[str]:
 
 
 def _default_choice(item: InboxItem, choices: list[str]) -> str | None:
-    """What Enter approves: the consensus, else the most supported proposal, else the model."""
+    """What Enter approves: the consensus, else the most supported proposal, else the
+    training set's label of the question (approving it needs no override), else the model's."""
     if item.consensus:
         return item.consensus
     if item.proposals:
         return item.proposals[0].fine
-    return item.model_label or (choices[0] if choices else None)
+    return _base_label(item) or item.model_label or (choices[0] if choices else None)
 
 
 def _help_by_label() -> dict[str, dict]:
@@ -137,6 +147,7 @@ class InboxView(AdminAccessMixin, BaseView):
             total=total,
             choices=choices,
             default=_default_choice(item, choices) if item else None,
+            base_label=_base_label(item) if item else None,
             help=_help_by_label(),
             nearest=nearest,
             flags=_flags(item) if item else [],
