@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -43,6 +44,8 @@ class Query(db.Model):
     """One question as a user asked it."""
 
     __tablename__ = "queries"
+    # Covers the review inbox's count of how often, and by how many clients, a question is asked.
+    __table_args__ = (Index("ix_queries_normalized_client", "normalized", "client_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The only handle the public sees; the integer id stays internal (admin pages, CLI).
@@ -82,7 +85,7 @@ class Prediction(db.Model):
     coarse_confidence: Mapped[float] = mapped_column(Float, index=True)
     fine_confidence: Mapped[float] = mapped_column(Float)
     # Fine confidence minus the runner-up's: the review inbox ranks small margins first.
-    margin: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float | None] = mapped_column(Float, index=True)
     # Alternatives and explanation, kept so the result page can be shown again later.
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

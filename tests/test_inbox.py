@@ -342,3 +342,19 @@ def test_admin_labels_any_query_from_its_page(admin_client, db):
         select(Correction.fine).where(Correction.status == "approved").order_by(Correction.id)
     ).all()
     assert labels == ["HUM:ind", "HUM:gr"]
+
+
+def test_neighbours_index_finds_nearest_of_each_class():
+    from training.neighbours import NeighbourIndex
+
+    index = NeighbourIndex(
+        ["Who wrote Hamlet?", "Who wrote Macbeth?", "Where is Paris?", "Where is Rome?"],
+        ["HUM:ind", "HUM:ind", "LOC:city", "LOC:city"],
+    )
+    found = index.nearest_of_classes("Who wrote Othello?", ["HUM:ind", "LOC:city", "NUM:date"])
+    assert [n.fine for n in found["HUM:ind"]] == ["HUM:ind", "HUM:ind"]
+    assert found["LOC:city"] and found["NUM:date"] == []
+    [share] = index.disagreement(["Who wrote Othello?"], ["LOC:city"])
+    assert share > 0.5
+    [share] = index.disagreement(["Who wrote Othello?"], ["HUM:ind"])
+    assert share < 0.5

@@ -27,6 +27,14 @@ class Neighbour:
     similarity: float
 
 
+def _top(row: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, largest first (ties by index)."""
+    if len(row) > k:
+        candidates = np.argpartition(-row, k - 1)[:k]
+        return candidates[np.lexsort((candidates, -row[candidates]))]
+    return np.argsort(-row, kind="stable")[:k]
+
+
 class NeighbourIndex:
     """Character n-gram TF-IDF vectors of labelled questions, searched by cosine similarity."""
 
@@ -48,7 +56,7 @@ class NeighbourIndex:
         similarity = self.similarities(texts)
         found = []
         for row in similarity:
-            order = np.argsort(-row, kind="stable")[:k]
+            order = _top(row, k)
             found.append(
                 [Neighbour(self.texts[i], str(self.labels[i]), float(row[i])) for i in order]
             )
@@ -66,12 +74,14 @@ class NeighbourIndex:
             shares.append(other / total)
         return shares
 
-    def nearest_of_class(self, text: str, fine: str, k: int = 3) -> list[Neighbour]:
-        """The ``k`` labelled questions of class ``fine`` most similar to ``text``."""
-        members = np.flatnonzero(self.labels == fine)
-        if not len(members):
-            return []
-        row = self.similarities([text])[0][members]
-        order = members[np.argsort(-row, kind="stable")[:k]]
+    def nearest_of_classes(
+        self, text: str, labels: Sequence[str], k: int = 3
+    ) -> dict[str, list[Neighbour]]:
+        """For each label, the ``k`` labelled questions of that class most similar to ``text``."""
         similarity = self.similarities([text])[0]
-        return [Neighbour(self.texts[i], fine, float(similarity[i])) for i in order]
+        found = {}
+        for label in labels:
+            members = np.flatnonzero(self.labels == label)
+            order = members[_top(similarity[members], k)] if len(members) else members
+            found[label] = [Neighbour(self.texts[i], label, float(similarity[i])) for i in order]
+        return found

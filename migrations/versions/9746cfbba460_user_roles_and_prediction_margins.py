@@ -2,7 +2,8 @@
 
 Accounts get a role (existing ones stay admins); predictions keep the margin between their fine
 label and the runner-up, which the review inbox ranks by. Existing predictions get theirs from
-the alternatives they stored.
+the alternatives they stored. Two indexes serve the inbox: margins, and questions with their
+clients.
 
 Revision ID: 9746cfbba460
 Revises: b7c41e9a2d15
@@ -24,6 +25,12 @@ _BATCH = 5000
 def upgrade():
     with op.batch_alter_table("predictions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("margin", sa.Float(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_predictions_margin"), ["margin"], unique=False)
+
+    with op.batch_alter_table("queries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_queries_normalized_client", ["normalized", "client_hash"], unique=False
+        )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -63,8 +70,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("queries", schema=None) as batch_op:
+        batch_op.drop_index("ix_queries_normalized_client")
+
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("role")
 
     with op.batch_alter_table("predictions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_predictions_margin"))
         batch_op.drop_column("margin")

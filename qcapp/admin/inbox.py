@@ -136,10 +136,7 @@ class InboxView(AdminAccessMixin, BaseView):
     def _render_card(self, item: InboxItem | None, at: int | None, total: int | None):
         choices = _choices(item) if item else []
         index = training_neighbours() if item else None
-        nearest = {
-            label: index.nearest_of_class(item.question, label, 2) if index else []
-            for label in choices
-        }
+        nearest = index.nearest_of_classes(item.question, choices, 2) if index else {}
         return self.render(
             "admin/inbox_card.html",
             item=item,

@@ -3,8 +3,8 @@
 An item is one normalised question (with the near-duplicates grouped under it), how often it
 was asked and by how many clients. Each signal lies between 0 and 1:
 
-* uncertainty ``u``: 1 - the margin between the model's top two fine labels (averaged over the
-  question's stored predictions), weighed by the neighbours' opinion ``n``: the
+* uncertainty ``u``: 1 - the margin between the model's top two fine labels (in the latest
+  stored prediction of the question), weighed by the neighbours' opinion ``n``: the
   similarity-weighted share of the question's 5 nearest training questions labelled otherwise
   than the model answers, as ``u * (0.5 + 0.5 * n)``. A small margin says the model hesitates;
   neighbours with another label say its hesitation is probably about the right thing.
@@ -14,7 +14,7 @@ was asked and by how many clients. Each signal lies between 0 and 1:
   when the proposals name two labels or more (visitors disagree with each other).
 * finder ``f``: the label-issue finder's open score where the question is also a training row
   (a doubtful label's margin p(suggested) - p(given); 0.5 for a near-duplicate).
-* traffic ``a``: log(1 + times asked) / log(1 + the most asked question's count).
+* traffic ``a``: 1 - exp(-(times asked - 1) / 10): 0 for a question asked once, 0.63 at 11.
 
 ``priority = 0.45 u' + 0.30 d + 0.15 f + 0.10 a`` where ``u'`` is the weighed uncertainty.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,10 +46,14 @@ from .trust import NEUTRAL, client_trust
 
 WEIGHTS = {"uncertainty": 0.45, "disagreement": 0.30, "finder": 0.15, "traffic": 0.10}
 # Candidates considered for grouping and the neighbours' opinion, per item shown.
-POOL_FACTOR = 4
-MIN_POOL = 200
+POOL_FACTOR = 2
+MIN_POOL = 120
 NEAR_DUPLICATE_FINDER_SCORE = 0.5
 SPLIT_ACTION = "inbox_split"
+# Smallest-margin predictions read per pooled candidate (several may share a question).
+CANDIDATE_FACTOR = 3
+TRAFFIC_SCALE = 10.0
+_IN_CHUNK = 500  # names per IN (...) list, well within every driver's parameter limit
 
 
 @dataclass
@@ -139,20 +144,71 @@ class _Candidate:
     base: float = 0.0
 
 
-def _question_stats() -> list[_Candidate]:
-    """Every distinct stored question with its traffic and mean margin."""
-    rows = db.session.execute(
-        select(
-            Query.normalized,
-            func.count(Query.id),
-            func.count(distinct(Query.client_hash)),
-            func.max(Query.id),
-            func.avg(Prediction.margin),
+def _question_stats(normalized: Iterable[str]) -> list[_Candidate]:
+    """These stored questions with their traffic and their latest prediction's margin.
+
+    The latest answer is the one that matters (earlier ones may come from older versions), and
+    reading one prediction per question keeps a question asked thousands of times cheap.
+    """
+    names = list(dict.fromkeys(normalized))
+    rows = []
+    for start in range(0, len(names), _IN_CHUNK):
+        rows += db.session.execute(
+            select(
+                Query.normalized,
+                func.count(Query.id),
+                func.count(distinct(Query.client_hash)),
+                func.max(Query.id),
+            )
+            .where(Query.normalized.in_(names[start : start + _IN_CHUNK]))
+            .group_by(Query.normalized)
+        ).all()
+    latest = [int(row[3]) for row in rows]
+    margins = {}
+    for start in range(0, len(latest), _IN_CHUNK):
+        margins.update(
+            db.session.execute(
+                select(Prediction.query_id, Prediction.margin).where(
+                    Prediction.query_id.in_(latest[start : start + _IN_CHUNK])
+                )
+            ).all()
         )
-        .outerjoin(Prediction, Prediction.query_id == Query.id)
-        .group_by(Query.normalized)
-    ).all()
-    return [_Candidate(row[0], int(row[1]), int(row[2]), int(row[3]), row[4]) for row in rows]
+    return [
+        _Candidate(row[0], int(row[1]), int(row[2]), int(row[3]), margins.get(int(row[3])))
+        for row in rows
+    ]
+
+
+def _uncertain_questions(count: int) -> dict[str, float]:
+    """The questions of the ``count`` stored predictions with the smallest margins, and those."""
+    found: dict[str, float] = {}
+    for normalized, margin in db.session.execute(
+        select(Query.normalized, Prediction.margin)
+        .join(Prediction, Prediction.query_id == Query.id)
+        .where(Prediction.margin.is_not(None))
+        .order_by(Prediction.margin, Prediction.id)
+        .limit(count)
+    ):
+        found.setdefault(normalized, float(margin))
+    return found
+
+
+def _proposal_margins() -> dict[str, float]:
+    """The smallest margin among the predictions that visitors' pending proposals answer."""
+    found: dict[str, float] = {}
+    for normalized, margin in db.session.execute(
+        select(Query.normalized, Prediction.margin)
+        .join(Correction, Correction.query_id == Query.id)
+        .join(Prediction, Prediction.query_id == Query.id)
+        .where(Correction.status == "pending")
+    ):
+        value = 0.5 if margin is None else float(margin)
+        found[normalized] = min(value, found.get(normalized, value))
+    return found
+
+
+def _distinct_questions() -> int:
+    return db.session.scalar(select(func.count(distinct(Query.normalized)))) or 0
 
 
 def _decided_questions() -> set[str]:
@@ -244,27 +300,48 @@ def _disagreement(
     return value
 
 
-def _traffic(asked: int, most: int) -> float:
-    return math.log1p(asked) / math.log1p(most) if most > 0 else 0.0
+def _traffic(asked: int) -> float:
+    """0 for a question asked once, rising to 1 as it is asked again (63% at 11 times)."""
+    return 1.0 - math.exp(-(asked - 1) / TRAFFIC_SCALE)
 
 
-def _collect(pool_size: int, with_proposals: bool) -> tuple[list[_Candidate], int, int]:
-    """The best candidates by their upper-bound priority, how many are open, the top traffic."""
-    candidates = _question_stats()
+def _collect(pool_size: int, with_proposals: bool) -> tuple[list[_Candidate], int]:
+    """The best candidates by their upper-bound priority, and how many questions are open.
+
+    Only questions that can rank high are read: those with pending proposals or a finding of
+    the label-issue finder, and those of the smallest margins (an index keeps that cheap on a
+    large table). Another question's priority is at most 0.45 u + 0.10, with ``u`` no more than
+    the pool's smallest-margin cut-off's.
+    """
     decided = _decided_questions()
     pending = _pending_proposals()
     finder = _finder_findings()
+    # A first bound from what is cheap to read (a proposal's own prediction, the smallest
+    # margins): only the best of these get their traffic and mean margin counted.
+    margins = _proposal_margins()
+    if not with_proposals:
+        for normalized, margin in _uncertain_questions(pool_size * CANDIDATE_FACTOR).items():
+            margins[normalized] = min(margin, margins.get(normalized, margin))
+        for normalized in finder:
+            margins.setdefault(normalized, 0.5)
+
+    def bound(normalized: str) -> float:
+        return (
+            WEIGHTS["uncertainty"] * (1.0 - margins[normalized])
+            + WEIGHTS["disagreement"] * (1.0 if normalized in pending else 0.0)
+            + WEIGHTS["finder"] * (finder[normalized]["score"] if normalized in finder else 0.0)
+        )
+
+    names = [
+        n
+        for n in margins
+        if (n in pending or n not in decided) and (n in pending or not with_proposals)
+    ]
+    names = heapq.nlargest(pool_size * CANDIDATE_FACTOR, names, key=bound)
     open_candidates = []
-    for candidate in candidates:
+    for candidate in _question_stats(names):
         candidate.proposals = pending.get(candidate.normalized, [])
-        if candidate.normalized in decided and not candidate.proposals:
-            continue
-        if with_proposals and not candidate.proposals:
-            continue
         candidate.finder = finder.get(candidate.normalized)
-        open_candidates.append(candidate)
-    most = max((c.asked for c in open_candidates), default=0)
-    for candidate in open_candidates:
         # Everything but the neighbours' opinion (taken as its most, 1) and the disagreement
         # (taken as its most when there are proposals): the pool is cut on this upper bound.
         uncertainty = 1.0 - (0.5 if candidate.margin is None else float(candidate.margin))
@@ -272,13 +349,18 @@ def _collect(pool_size: int, with_proposals: bool) -> tuple[list[_Candidate], in
             WEIGHTS["uncertainty"] * uncertainty
             + WEIGHTS["disagreement"] * (1.0 if candidate.proposals else 0.0)
             + WEIGHTS["finder"] * (candidate.finder["score"] if candidate.finder else 0.0)
-            + WEIGHTS["traffic"] * _traffic(candidate.asked, most)
+            + WEIGHTS["traffic"] * _traffic(candidate.asked)
         )
+        open_candidates.append(candidate)
+    if with_proposals:
+        total = len(pending)
+    else:
+        total = _distinct_questions() - len(decided - set(pending))
     pool = heapq.nlargest(pool_size, open_candidates, key=lambda c: (c.base, c.asked, c.latest_id))
-    return pool, len(open_candidates), most
+    return pool, total
 
 
-def _score(pool: list[_Candidate], most: int) -> list[InboxItem]:
+def _score(pool: list[_Candidate]) -> list[InboxItem]:
     """Full priorities and reasons of the pooled candidates, as ungrouped items."""
     predictions = _latest_predictions([c.latest_id for c in pool])
     texts = {
@@ -305,7 +387,7 @@ def _score(pool: list[_Candidate], most: int) -> list[InboxItem]:
             "neighbours": opinion,
             "disagreement": _disagreement(candidate.proposals, model_label, trust),
             "finder": candidate.finder["score"] if candidate.finder else 0.0,
-            "traffic": _traffic(candidate.asked, most),
+            "traffic": _traffic(candidate.asked),
         }
         item = InboxItem(
             query_id=candidate.latest_id,
@@ -445,8 +527,8 @@ def ranked_inbox(
 ) -> tuple[list[InboxItem], int]:
     """One page of the inbox, highest priority first, and how many questions wait in all."""
     pool_size = max(MIN_POOL, (offset + limit) * POOL_FACTOR)
-    pool, total, most = _collect(pool_size, with_proposals)
-    items = _group(_score(pool, most))
+    pool, total = _collect(pool_size, with_proposals)
+    items = _group(_score(pool))
     page = items[offset : offset + limit]
     for item in page:
         _explain(item)
@@ -478,12 +560,6 @@ def item_for_query(query_id: int, *, search: int = MIN_POOL) -> InboxItem | None
     candidate = _Candidate(query.normalized, int(asked), int(clients), int(latest), margin)
     candidate.proposals = _pending_proposals().get(query.normalized, [])
     candidate.finder = _finder_findings().get(query.normalized)
-    most = db.session.scalar(
-        select(func.count(Query.id))
-        .group_by(Query.normalized)
-        .order_by(func.count(Query.id).desc())
-        .limit(1)
-    )
-    [item] = _score([candidate], int(most or asked))
+    [item] = _score([candidate])
     _explain(item)
     return item
