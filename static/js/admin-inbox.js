@@ -25,6 +25,9 @@
     } else if (key === "Enter") {
       var form = document.getElementById("decide-form");
       if (form) { form.requestSubmit(document.getElementById("approve-button")); handled = true; }
+    } else if (key === "o") {
+      var override = document.getElementById("confirm-override");
+      if (override) { override.checked = !override.checked; handled = true; }
     } else if (key === "x") {
       handled = click("reject-button");
     } else if (key === "s") {
