@@ -26,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_sessions(app)
     register_admin(app)
     register_errors(app)
     register_cli(app)
@@ -64,6 +65,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(predict_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+
+
+def register_sessions(app: Flask) -> None:
+    from .auth.sessions import install_sessions
+
+    install_sessions(app)
 
 
 def register_admin(app: Flask) -> None:

@@ -52,12 +52,28 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
+    # Ended after this many seconds without a request, and in any case after the lifetime above.
+    SESSION_IDLE_TIMEOUT = 30 * 60
+
+    # Failed logins allowed within the window per (account, client), per client over all
+    # accounts, and per account over all clients; beyond each, a delay that doubles per failure.
     LOGIN_MAX_FAILURES = 5
-    LOGIN_FAILURE_WINDOW = 60
+    LOGIN_CLIENT_MAX_FAILURES = 20
+    LOGIN_ACCOUNT_MAX_FAILURES = 100
+    LOGIN_FAILURE_WINDOW = 15 * 60
+    LOGIN_BASE_DELAY = 15
+    LOGIN_MAX_DELAY = 5 * 60
+    # Where the login throttle counts: the database unless this (or a shared rate-limit
+    # storage such as redis://) is set.
+    LOGIN_THROTTLE_STORAGE_URI: str | None = None
 
     # The official UIUC training file (Li & Roth) and its published sha256 (335,858 bytes).
     UIUC_TRAIN_URL = "https://cogcomp.seas.upenn.edu/Data/QA/QC/train_5500.label"
     UIUC_TRAIN_SHA256 = "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3"
+
+    # Host names this site answers to (e.g. ["qc.example.org"]); a request naming another
+    # host gets 400, so no link or redirect is ever built from a forged Host header.
+    TRUSTED_HOSTS: list[str] | None = None
 
     API_RATE_LIMIT: str | None = None
     RATE_LIMIT_STORAGE_URI = "memory://"
@@ -92,6 +108,9 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
         app.config["MODELS_DIR"] = str(instance / "models")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
+    if isinstance(app.config["TRUSTED_HOSTS"], str):  # QC_TRUSTED_HOSTS=a.example,b.example
+        hosts = [host.strip() for host in app.config["TRUSTED_HOSTS"].split(",")]
+        app.config["TRUSTED_HOSTS"] = [host for host in hosts if host]
     if app.config["SESSION_COOKIE_SECURE"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -70,6 +70,17 @@ def error_response(status: int, message: str, code: str | None = None) -> Respon
 
 def register_error_handlers(app: Flask) -> None:
     """Handle every HTTP error and any unexpected exception."""
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError):
+        # No page can be built for a host that is not ours (no URL may name it): plain text.
+        message = "This server does not answer to that host name."
+        if wants_json():
+            response = jsonify(error={"code": "untrusted_host", "message": message})
+        else:
+            response = Response(message + "\n", mimetype="text/plain")
+        response.status_code = 400
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

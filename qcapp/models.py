@@ -19,8 +19,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -364,6 +366,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session's user id (see get_id): raising it ends all earlier sessions. It is
+    # raised on logout and, by the listeners below, whenever the password or ``active`` changes.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     ROLES = ("admin", "reviewer")
 
@@ -376,6 +381,14 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login reads this to refuse disabled accounts.
         return self.active
 
+    def get_id(self) -> str:
+        """The id a session stores: the user's id and the session generation it was made in."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Make every session opened so far invalid (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash of ``password``."""
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -386,6 +399,27 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+@event.listens_for(User.password_hash, "set")
+@event.listens_for(User.active, "set")
+def _end_sessions_on_change(user: User, value, old_value, _initiator) -> None:
+    # A new password or a deactivation must not leave an old session (perhaps a stolen one) open.
+    if old_value is not NO_VALUE and old_value is not None and value != old_value:
+        user.end_sessions()
+
+
+class LoginFailure(db.Model):
+    """One failed login; the throttle counts these (every worker sees the same rows)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
 
 
 class AuditEvent(db.Model):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Request, g
+from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
+from .services.redirects import relative_location
+
 API_PREFIX = "/api/"
+PRIVATE_PREFIXES = ("/admin", "/login", "/logout", "/account")
 
 
 class StatelessApiSessions(SecureCookieSessionInterface):
@@ -28,7 +31,7 @@ def csp_nonce() -> str:
 
 
 def install_security_headers(app: Flask) -> None:
-    """Add CSP, framing, sniffing and referrer headers to every response; no API sessions."""
+    """Add CSP, framing, sniffing, referrer and cache headers; keep redirects on this site."""
     app.session_interface = StatelessApiSessions()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
@@ -46,4 +49,9 @@ def install_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith(PRIVATE_PREFIXES):
+            # Admin pages, exports and the login form must not stay in any cache or history.
+            response.headers["Cache-Control"] = "no-store"
+        if response.location:
+            response.location = relative_location(response.location, request.host)
         return response

@@ -20,7 +20,7 @@ ACCEPTED = [
     "What is the capital of 日本?",
     "¿Quién pintó la Gioconda? 🎨👩‍🎨",
     "ما هي عاصمة مصر؟",  # right-to-left
-    "Who is \u202eevil\u202c?",  # bidi override characters are text, not control characters
+    "Who is \u05d3\u05d5\u05d3\u200f?",  # a right-to-left mark stays; overrides do not (see below)
     "<script>alert('x')</script> Who wrote Hamlet?",
     "'; DROP TABLE queries; --",
     "Robert'); DELETE FROM predictions WHERE ('1'='1",

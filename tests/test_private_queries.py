@@ -143,3 +143,10 @@ def test_migration_gives_every_existing_query_a_token_and_keeps_its_corrections(
     with empty_app.app_context():
         count = _db.session.execute(text("SELECT count(*) FROM corrections")).scalar()
         assert count == 1
+
+
+def test_the_admin_query_page_links_to_the_public_page(client, admin_client, db, model_version):
+    body = classify(client)
+    query_id = stored_query(db, body["id"]).id
+    html = admin_client.get(f"/admin/queries/details/?id={query_id}").get_data(as_text=True)
+    assert f'<a href="{body["url"]}">{body["url"]}</a>' in html

@@ -255,15 +255,23 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
         time.sleep(0.05)
     assert served == older.version
     assert holder.current.version == older.version
-    # Delete the now inactive newer version; the active one cannot be deleted.
+    # Neither the active version nor the one that served before it can be deleted; a candidate
+    # that never served can.
+    candidate = train_version(quick=True, actor="test", activate=False)
     page = admin_client.get("/admin/versions/").get_data(as_text=True)
+    assert page.count('data-confirm="Delete version') == 1 and "served traffic: kept" in page
     token = csrf_token_from(page)
-    admin_client.post(f"/admin/versions/{newer.id}/delete", data={"csrf_token": token})
+    refused = admin_client.post(
+        f"/admin/versions/{newer.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert f"Version {newer.version} served traffic" in refused.get_data(as_text=True)
     admin_client.post(f"/admin/versions/{older.id}/delete", data={"csrf_token": token})
+    admin_client.post(f"/admin/versions/{candidate.id}/delete", data={"csrf_token": token})
     db.session.expire_all()
-    names = db.session.scalars(select(ModelVersion.version)).all()
-    assert names == [older.version]
-    assert not (Path(app.config["MODELS_DIR"]) / newer.version).exists()
+    names = db.session.scalars(select(ModelVersion.version).order_by(ModelVersion.id)).all()
+    assert names == [older.version, newer.version]
+    assert (Path(app.config["MODELS_DIR"]) / newer.version).exists()
+    assert not (Path(app.config["MODELS_DIR"]) / candidate.version).exists()
 
 
 def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):

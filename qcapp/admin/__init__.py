@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import flask_admin
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
+from ..services.user_text import reveal_hidden
 from .access import current_is_admin
 from .corrections import CorrectionView
 from .dashboard import DashboardView
@@ -47,6 +52,13 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
     # Templates hide what a reviewer may not do; the views refuse it with 403 as well.
     app.jinja_env.globals["is_admin"] = current_is_admin
+    # Our templates may override one of Flask-Admin's and still reach the original by prefix.
+    library_templates = Path(flask_admin.__file__).parent / "templates" / admin.theme.folder
+    app.jinja_env.loader = ChoiceLoader(
+        [app.jinja_env.loader, PrefixLoader({"flask-admin": FileSystemLoader(library_templates)})]
+    )
+    # Admin pages spell out hidden characters in stored text (⟦U+202E⟧), see services/user_text.
+    app.jinja_env.filters["reveal_hidden"] = reveal_hidden
     # Every admin page shows when the serving model is not the active one, or is missing.
     app.jinja_env.globals["model_problem"] = lambda: app.extensions["qc_models"].problem
     return admin

@@ -20,6 +20,7 @@ from ..services.label_review import (
     relabel_issue,
 )
 from .access import AdminAccessMixin
+from .paging import page_argument
 
 PAGE_SIZE = 50
 
@@ -32,7 +33,7 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
         dataset = active_dataset()
-        page = max(request.args.get("page", 1, type=int), 1)
+        page = page_argument()
         kind = request.args.get("kind", "")
         kind = kind if kind in LabelIssue.KINDS else ""
         issues, total, size = [], 0, 0

@@ -18,6 +18,7 @@ from ..services.feedback import (
 from ..services.merge_guard import describe_flags, needs_confirmation
 from ..services.review_queue import review_queue
 from .access import AdminAccessMixin
+from .paging import page_argument
 
 PAGE_SIZE = 100
 
@@ -29,7 +30,7 @@ class ReviewForm(FlaskForm):
 class ReviewQueueView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
-        page = max(request.args.get("page", 1, type=int), 1)
+        page = page_argument()
         items, total = review_queue(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return self.render(
             "admin/review_queue.html",

@@ -11,7 +11,13 @@ from ..extensions import db
 from ..models import ModelVersion, TrainingRun
 from ..services.flips import stored_flips
 from ..services.provenance import corrections_used
-from ..services.retraining import RunInProgress, current_run, delete_version, start_run
+from ..services.retraining import (
+    RunInProgress,
+    current_run,
+    delete_version,
+    served_version_ids,
+    start_run,
+)
 from ..services.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin, admin_only
 from .review import ReviewForm
@@ -42,6 +48,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
         return self.render(
             "admin/versions.html",
             versions=versions,
+            served=served_version_ids(),
             form=ReviewForm(),
             activations=activation_history(),
         )

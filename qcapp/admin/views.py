@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from flask import abort, url_for
+from flask import abort, render_template, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+from flask_admin.model import typefmt
+from flask_admin.model.template import BaseListRowAction, DeleteRowAction
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -19,7 +23,10 @@ from training import taxonomy
 from ..extensions import db
 from ..models import Example, Prediction, Query
 from ..services.accounts import record_event
+from ..services.queries import query_path
+from ..services.user_text import clean_text, reveal_hidden, rfc3339
 from .access import AdminAccessMixin, current_is_admin
+from .paging import page_argument
 
 
 class AdminCSRFForm(FlaskForm):
@@ -34,6 +41,35 @@ class AdminCSRFForm(FlaskForm):
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
 
+class ConfirmedDeleteRowAction(BaseListRowAction):
+    """A row's delete button that asks first, from our script instead of an inline handler."""
+
+    def render(self, context, row_id, row):
+        return Markup(
+            render_template(
+                "admin/_delete_row.html",
+                url=self._resolve_symbol(context, "get_url")(".delete_view"),
+                form=context.resolve("delete_form"),
+                row_id=row_id,
+                return_url=context.resolve("return_url"),
+            )
+        )
+
+
+def _shown_text(_view, value: str, _name: str) -> str:
+    # Markup comes from our own formatters, already escaped and free of user-typed controls.
+    return value if isinstance(value, Markup) else reveal_hidden(value)
+
+
+def _shown_time(_view, value: datetime, _name: str) -> str:
+    return rfc3339(value.replace(microsecond=0))
+
+
+# Hidden characters in stored text are spelled out (⟦U+202E⟧) so a list cannot read misleadingly.
+LIST_FORMATTERS = {**DEFAULT_FORMATTERS, str: _shown_text, datetime: _shown_time}
+DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, str: _shown_text, datetime: _shown_time}
+
+
 class SecureModelView(AdminAccessMixin, ModelView):
     """A model view behind the login rule whose forms carry a CSRF token."""
 
@@ -41,6 +77,19 @@ class SecureModelView(AdminAccessMixin, ModelView):
     page_size = 50
     can_set_page_size = True
     can_view_details = True
+    column_type_formatters = LIST_FORMATTERS
+    column_type_formatters_detail = DETAIL_FORMATTERS
+
+    def _get_list_extra_args(self):
+        # Flask-Admin reads ?page= as any integer: a huge one overflowed the SQL OFFSET (500).
+        page_argument(first=0)
+        return super()._get_list_extra_args()
+
+    def get_list_row_actions(self):
+        return [
+            ConfirmedDeleteRowAction() if isinstance(action, DeleteRowAction) else action
+            for action in super().get_list_row_actions()
+        ]
 
 
 class ReadOnlyModelView(SecureModelView):
@@ -73,6 +122,9 @@ def _label_link(_view, _context, model, _name) -> Markup:
     # Admins label any stored query directly on its inbox card.
     url = url_for("inbox.query", query_id=model.id)
     return Markup('<a href="{}">{} · label</a>').format(url, model.id)
+def _public_page_link(_view, _context, model, _name) -> Markup:
+    # The token is the query's only public address; the admin may open or share it.
+    return Markup('<a href="{0}">{0}</a>').format(query_path(model.token))
 
 
 def _label_choices(labels) -> list[tuple[str, str]]:
@@ -91,6 +143,7 @@ class QueryView(ReadOnlyModelView):
     )
     column_details_list = (
         "id",
+        "token",
         "created_at",
         "text",
         "normalized",
@@ -104,6 +157,7 @@ class QueryView(ReadOnlyModelView):
         "corrections",
     )
     column_labels = {
+        "token": "Public page",
         "text": "Question",
         "prediction.coarse": "Coarse",
         "prediction.fine": "Fine",
@@ -120,6 +174,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.fine_confidence": _percent,
         "corrections": _corrections_text,
         "id": _label_link,
+        "token": _public_page_link,
     }
     column_searchable_list = ("text",)
     column_filters = (
@@ -175,7 +230,8 @@ class ExampleView(SecureModelView):
     def on_model_change(self, form, model, is_created):
         from training.io import normalise_question
 
-        if not model.text or not model.text.strip():
+        model.text = clean_text(model.text or "").strip()
+        if not model.text:
             raise ValidationError("An example needs a question.")
         if not taxonomy.is_valid_pair(model.coarse, model.fine):
             raise ValidationError(f"{model.fine} is not a fine class of {model.coarse}.")

@@ -1,8 +1,8 @@
-"""The login form."""
+"""The login, logout and password forms."""
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length
 
 
 class LoginForm(FlaskForm):
@@ -12,3 +12,16 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Logging out changes state, so it is a POST that carries a CSRF token."""
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[InputRequired(), Length(max=256)]
+    )
+    new_password = PasswordField(
+        "New password", validators=[InputRequired(), Length(min=8, max=256)]
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[InputRequired(), EqualTo("new_password", message="The passwords differ.")],
+    )

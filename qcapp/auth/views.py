@@ -1,33 +1,24 @@
-"""Login and logout pages."""
+"""Login, logout and the password change page."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from werkzeug.exceptions import TooManyRequests
 
-from ..extensions import db, login_manager
 from ..models import User
-from ..services.accounts import authenticate, record_event, seconds_until_login_allowed
+from ..services.accounts import AccountError, authenticate, change_password, end_sessions
+from ..services.login_throttle import seconds_until_login_allowed
 from ..services.queries import client_fingerprint
+from ..services.redirects import local_target
 from . import bp
-from .forms import LoginForm, LogoutForm
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+from .forms import LoginForm, LogoutForm, PasswordForm
+from .sessions import end_session, start_session
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths may be redirected to after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("admin.index")
+    """Only a path on this site may be redirected to after login."""
+    return local_target(target) or url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,14 +29,14 @@ def login():
         client = client_fingerprint(request.remote_addr)
         wait = seconds_until_login_allowed(username, client)
         if wait:
-            error = TooManyRequests("Too many failed logins. Wait a minute and try again.")
+            error = TooManyRequests(
+                f"Too many failed logins. Try again in {wait} second{'s' if wait != 1 else ''}."
+            )
             error.retry_after = wait
             raise error
         user = authenticate(username, form.password.data, client)
         if user is not None:
-            session.clear()
-            session.permanent = True
-            login_user(user)
+            start_session(user)
             return redirect(safe_next(request.args.get("next")))
         flash("Wrong username or password.", "error")
         return render_template("auth/login.html", form=form), 401
@@ -59,8 +50,25 @@ def logout():
     if not form.validate_on_submit():
         abort(400)
     if current_user.is_authenticated:
-        record_event(current_user.username, "logout", "user", current_user.username)
-        db.session.commit()
-    logout_user()
-    session.clear()
+        # Every copy of this user's session cookie stops working, not only this browser's.
+        end_sessions(current_user, current_user.username, "logout")
+    end_session()
     return redirect(url_for("home.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user: User = current_user._get_current_object()
+        try:
+            change_password(user, form.current_password.data, form.new_password.data)
+        except AccountError as error:
+            form.current_password.errors = [str(error)]
+        else:
+            start_session(user)  # this browser stays logged in; every other session has ended
+            flash("Password changed. Every other session of yours has ended.", "success")
+            return redirect(url_for("admin.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401
     flips,
     history,
     inbox,
+    passwords,
     retraining,
     stats,
     training,

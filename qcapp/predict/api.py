@@ -23,6 +23,7 @@ from ..services.queries import (
     query_path,
     validate_question,
 )
+from ..services.user_text import rfc3339
 from .openapi import build_openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -133,7 +134,7 @@ def query_dict(query: Query) -> dict[str, Any]:
         "id": query.token,
         "url": query_path(query.token),
         "question": query.text,
-        "created_at": query.created_at.isoformat(),
+        "created_at": rfc3339(query.created_at),
         "prediction": (
             {
                 **prediction_dict(prediction),
@@ -154,16 +155,13 @@ def query_dict(query: Query) -> dict[str, Any]:
 def create_correction(token: str):
     body = read_json_object({"coarse", "fine", "note"})
     query = public_query(token)
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise ApiError(400, "invalid_type", '"note" must be a string of at most 1000 characters.')
     try:
         correction = propose_correction(
             query,
             body.get("coarse"),
             body.get("fine"),
             client_hash=client_fingerprint(request.remote_addr),
-            note=note,
+            note=body.get("note"),
         )
     except InvalidCorrection as error:
         status = 409 if error.code == "already_reviewed" else 400
@@ -179,7 +177,7 @@ def correction_dict(correction) -> dict[str, Any]:
         "coarse": correction.coarse,
         "fine": correction.fine,
         "status": correction.status,
-        "created_at": correction.created_at.isoformat(),
+        "created_at": rfc3339(correction.created_at),
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from training import taxonomy
 
+from ..services.user_text import VISIBLE_CHARACTER_PATTERN
 from .openapi_corrections import correction_schemas
 
 
@@ -52,12 +53,12 @@ def _token_parameter() -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     coarse_enum = list(taxonomy.COARSE_LABELS)
     fine_enum = list(taxonomy.FINE_LABELS)
-    # At least one character that is neither white space nor a control character.
+    # At least one character that shows: not white space, a control or an invisible one.
     question = {
         "type": "string",
         "minLength": 1,
         "maxLength": 500,
-        "pattern": "[^\\s\\u0000-\\u001f\\u007f-\\u009f]",
+        "pattern": VISIBLE_CHARACTER_PATTERN,
     }
     return {
         "Error": {
@@ -247,6 +248,17 @@ def build_openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The labels (a single object, or results for a batch)",
+                            # A single classification's id opens the stored query.
+                            "links": {
+                                "GetQuery": {
+                                    "operationId": "getQuery",
+                                    "parameters": {"token": "$response.body#/id"},
+                                },
+                                "CreateCorrection": {
+                                    "operationId": "createCorrection",
+                                    "parameters": {"token": "$response.body#/id"},
+                                },
+                            },
                             "content": {
                                 "application/json": {
                                     "schema": {

@@ -13,10 +13,24 @@ def correction_schemas(
         "CorrectionRequest": {
             "type": "object",
             "required": ["coarse", "fine"],
+            # The fine class must belong to the coarse class, as the API checks.
+            "oneOf": [
+                {
+                    "properties": {
+                        "coarse": {"const": coarse},
+                        "fine": {"enum": [f for f in fine_enum if f.startswith(f"{coarse}:")]},
+                    }
+                }
+                for coarse in coarse_enum
+            ],
             "properties": {
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},
-                "note": {"type": "string", "maxLength": 1000},
+                "note": {
+                    "type": ["string", "null"],
+                    "maxLength": 1000,
+                    "description": "Why the label is right; null or blank means no note.",
+                },
             },
             "additionalProperties": False,
         },

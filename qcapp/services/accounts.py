@@ -1,14 +1,13 @@
-"""Admin accounts: creation, authentication and the throttle on failed logins."""
+"""Admin accounts: creation, authentication, password changes and the end of sessions."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from ..extensions import db
 from ..models import AuditEvent, User, utcnow
+from .login_throttle import forget_failed_logins, record_failed_login
 
 
 class AccountError(ValueError):
@@ -22,8 +21,7 @@ def create_admin(username: str, password: str, role: str = "admin") -> User:
         raise AccountError(f"A role is one of {', '.join(User.ROLES)}, not {role!r}.")
     if not username or len(username) > 80:
         raise AccountError("A username needs 1 to 80 characters.")
-    if len(password) < 8:
-        raise AccountError("A password needs at least 8 characters.")
+    check_password_rules(password)
     if db.session.scalar(select(User).where(User.username == username)):
         raise AccountError(f"There is already an account named {username!r}.")
     user = User(username=username, role=role)
@@ -49,36 +47,63 @@ def record_event(
     return event
 
 
-def seconds_until_login_allowed(username: str, client_hash: str | None) -> int:
-    """0 when a login may be tried; otherwise how long the account or client must wait."""
-    window = current_app.config["LOGIN_FAILURE_WINDOW"]
-    since = utcnow() - timedelta(seconds=window)
-    conditions = [AuditEvent.target_id == username]
-    if client_hash:
-        conditions.append(AuditEvent.details["client"].as_string() == client_hash)
-    failures = db.session.execute(
-        select(func.count(), func.min(AuditEvent.created_at)).where(
-            AuditEvent.action == "login_failed",
-            AuditEvent.created_at >= since,
-            or_(*conditions),
-        )
-    ).one()
-    count, oldest = failures
-    if count < current_app.config["LOGIN_MAX_FAILURES"]:
-        return 0
-    if oldest.tzinfo is None:  # SQLite hands back naive datetimes
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
-    return max(1, int((oldest + timedelta(seconds=window) - utcnow()).total_seconds()) + 1)
+# A scrypt hash of a random password nobody knows, made with the parameters set_password uses:
+# checking a password for an unknown or disabled account costs what checking a real one does,
+# so the answer's timing does not tell which usernames exist.
+DUMMY_PASSWORD_HASH = (
+    "scrypt:32768:8:1$GFRACodh5aGjRFx8$dd82681d77431469582902e8a24e51b276081457070fd31484950e7775"
+    "b4759e08a81c064c54013c8f7ef0fe7bdecdd63620c178bdd616961676844f4ca2f4de"
+)
 
 
 def authenticate(username: str, password: str, client_hash: str | None) -> User | None:
-    """The user when the password matches; a failure is recorded for the throttle."""
+    """The user when the password matches; a failure is counted by the throttle and audited."""
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is not None and user.is_active and user.check_password(password):
+    if user is None or not user.is_active:
+        check_password_hash(DUMMY_PASSWORD_HASH, password)
+    elif user.check_password(password):
         user.last_login_at = utcnow()
+        forget_failed_logins(username, client_hash)
         record_event(username, "login", "user", username)
         db.session.commit()
         return user
+    record_failed_login(username, client_hash)
     record_event(None, "login_failed", "user", username, {"client": client_hash})
     db.session.commit()
     return None
+
+
+def end_sessions(user: User, actor: str, reason: str) -> None:
+    """Invalidate every session of ``user`` opened so far, and record why."""
+    user.end_sessions()
+    record_event(actor, reason, "user", user.username)
+    db.session.commit()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Replace the password after checking the current one; every other session ends."""
+    if not user.check_password(current_password):
+        raise AccountError("The current password is wrong.")
+    check_password_rules(new_password)
+    user.set_password(new_password)  # the model's listener raises the session generation
+    record_event(user.username, "password_changed", "user", user.username)
+    db.session.commit()
+
+
+def set_active(username: str, active: bool, actor: str) -> User:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"There is no account named {username!r}.")
+    user.active = active
+    record_event(actor, "user_enabled" if active else "user_disabled", "user", username)
+    db.session.commit()
+    return user
+
+
+def check_password_rules(password: str) -> None:
+    """Raise AccountError when ``password`` is too short or too long."""
+    if len(password) < 8:
+        raise AccountError("A password needs at least 8 characters.")
+    if len(password) > 256:
+        raise AccountError("A password may have at most 256 characters.")

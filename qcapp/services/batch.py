@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .classifier import LoadedModel
 from .queries import InvalidQuestion, classify_and_record, prediction_dict, validate_question
+from .user_text import spreadsheet_cell
 
 MAX_BATCH_ROWS = 10_000
 CHUNK_SIZE = 500
@@ -25,8 +26,6 @@ OUTPUT_COLUMNS = (
     "model_version",
     "error",
 )
-# A spreadsheet treats a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BatchError(ValueError):
@@ -42,8 +41,7 @@ class BatchRow:
 
 def neutralise_cell(value: object) -> str:
     """A cell that cannot run as a spreadsheet formula: a leading quote is added where needed."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return spreadsheet_cell(value)
 
 
 def read_questions(data: bytes, filename: str = "") -> list[BatchRow]:

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Correction, Query, utcnow
 from .accounts import record_event
 from .merge_guard import flags_for_new, needs_confirmation, with_contradiction
+from .user_text import InvalidText, clean_note
 
 
 class InvalidCorrection(ValueError):
@@ -40,10 +41,14 @@ def check_labels(coarse: object, fine: object) -> tuple[str, str]:
 
 
 def propose_correction(
-    query: Query, coarse: object, fine: object, *, client_hash: str | None, note: str | None = None
+    query: Query, coarse: object, fine: object, *, client_hash: str | None, note: object = None
 ) -> Correction:
     """Store a user's label for a query: a confirmation when it equals the prediction."""
     coarse, fine = check_labels(coarse, fine)
+    try:
+        note = clean_note(note)
+    except InvalidText as error:
+        raise InvalidCorrection(error.message, error.code) from None
     prediction = query.prediction
     kind = "confirmation" if prediction is not None and prediction.fine == fine else "correction"
     earlier = _earlier_from_client(query, client_hash)
@@ -56,7 +61,7 @@ def propose_correction(
         fine=fine,
         status="pending",
         client_hash=client_hash,
-        note=(note or None) and note[:1000],
+        note=note,
     )
     with db.session.no_autoflush:  # the checks must not count the new row
         correction.flags = flags_for_new(correction)

@@ -18,10 +18,7 @@ from training.io import normalise_question
 from ..extensions import db
 from ..models import Prediction, Query, new_query_token, utcnow
 from .classifier import LoadedModel
-
-# C0 and C1 control characters; the whitespace ones become a space so words stay apart.
-_WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]+")
-_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+from .user_text import InvalidText, check_encodable, clean_text, has_visible_character
 
 
 class InvalidQuestion(ValueError):
@@ -34,8 +31,8 @@ class InvalidQuestion(ValueError):
 
 
 def clean_question(text: str) -> str:
-    """The text as it will be stored: control characters removed, nothing else changed."""
-    return _OTHER_CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
+    """The text as it will be stored: controls, reordering bidi controls and tags removed."""
+    return clean_text(text)
 
 
 def validate_question(value: Any, max_length: int | None = None) -> str:
@@ -46,12 +43,17 @@ def validate_question(value: Any, max_length: int | None = None) -> str:
         raise InvalidQuestion("A question must be a string of text.", "invalid_type")
     cleaned = clean_question(value)
     try:
-        cleaned.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidQuestion("The question is not valid Unicode text.", "invalid_text") from None
+        check_encodable(cleaned, "question")
+    except InvalidText as error:
+        raise InvalidQuestion(error.message, error.code) from None
     length = len(cleaned.strip())
     if length == 0:
         raise InvalidQuestion("Please type a question.", "empty_question")
+    if not has_visible_character(cleaned):
+        raise InvalidQuestion(
+            "The question has no visible characters (only spaces or invisible ones).",
+            "invisible_question",
+        )
     if length > max_length:
         raise InvalidQuestion(
             f"A question may be at most {max_length} characters long; this one has {length}.",

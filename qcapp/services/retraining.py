@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import ModelVersion, TrainingRun, utcnow
+from ..models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from .accounts import record_event
 
 
@@ -148,6 +149,9 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
             start_new_session=True,  # survives the worker that started it
             close_fds=True,
         )
+    # Its parent must collect the exit status, or the finished process stays a zombie of the
+    # web worker for as long as the worker lives. A thread that only waits does that.
+    threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
     return process.pid
 
 
@@ -264,14 +268,52 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     return run
 
 
+def served_version_ids() -> set[int]:
+    """Ids of the versions that ever answered a stored question or were ever active."""
+    answered = select(Prediction.model_version_id).where(Prediction.model_version_id.is_not(None))
+    activated = select(VersionActivation.model_version_id).where(
+        VersionActivation.model_version_id.is_not(None)
+    )
+    ids = set(db.session.scalars(answered.distinct()))
+    ids.update(db.session.scalars(activated.distinct()))
+    ids.update(
+        db.session.scalars(select(ModelVersion.id).where(ModelVersion.activated_at.is_not(None)))
+    )
+    return ids
+
+
+def traffic_served(version: ModelVersion) -> str | None:
+    """Why a version that served traffic must be kept, or None when it never did."""
+    answers = db.session.scalar(
+        select(func.count())
+        .select_from(Prediction)
+        .where(Prediction.model_version_id == version.id)
+    )
+    activations = db.session.scalar(
+        select(func.count())
+        .select_from(VersionActivation)
+        .where(VersionActivation.model_version_id == version.id)
+    )
+    if not answers and not activations and version.activated_at is None:
+        return None
+    return (
+        f"Version {version.version} served traffic (active {activations or 1} time(s), "
+        f"{answers} stored answer(s)) and is kept: the history and every stored answer name "
+        "the model that gave it."
+    )
+
+
 def delete_version(version: ModelVersion, *, actor: str | None) -> None:
-    """Delete an inactive version's row and artifact."""
+    """Delete the row and artifact of a version that never served; ValueError says why not."""
     import shutil
 
     from .classifier import resolve_artifact
 
     if version.is_active:
         raise ValueError("The active version cannot be deleted; activate another first.")
+    served = traffic_served(version)
+    if served:
+        raise ValueError(served)
     path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
     db.session.execute(
         update(TrainingRun)
