@@ -331,6 +331,8 @@ def test_admin_labels_any_query_from_its_page(admin_client, db):
     decide_item([query.id], "HUM:ind", actor="someone")  # already settled: left the inbox
     listing = admin_client.get("/admin/queries/").get_data(as_text=True)
     assert f"/admin/inbox/query/{query.id}" in listing
+    details = admin_client.get(f"/admin/queries/details/?id={query.id}").get_data(as_text=True)
+    assert f"/admin/inbox/query/{query.id}" in details
     html = admin_client.get(f"/admin/inbox/query/{query.id}").get_data(as_text=True)
     assert "Who discovered penicillin?" in html
     response = admin_client.post(
