@@ -128,7 +128,9 @@ class StorageFailures:
         from limits.storage import storage_from_string
 
         self.policy = policy
-        self.storage = _storages.setdefault(uri, storage_from_string(uri))
+        if uri not in _storages:
+            _storages[uri] = storage_from_string(uri)
+        self.storage = _storages[uri]
 
     def _scopes(self, username: str, client: str) -> list[tuple[str, int]]:
         return [
