@@ -38,6 +38,8 @@ class DefaultConfig:
     FLIP_QUERY_LIMIT = 100_000
     # More corrections than this from one client within an hour wait for review, flagged.
     CORRECTIONS_BULK_PER_HOUR = 20
+    # Distinct clients proposing one label (and nobody another) that make an inbox consensus.
+    CONSENSUS_MIN = 3
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "json"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -48,6 +49,8 @@ class Query(db.Model):
     """One question as a user asked it."""
 
     __tablename__ = "queries"
+    # Covers the review inbox's count of how often, and by how many clients, a question is asked.
+    __table_args__ = (Index("ix_queries_normalized_client", "normalized", "client_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The only handle the public sees; the integer id stays internal (admin pages, CLI).
@@ -91,6 +94,8 @@ class Prediction(db.Model):
     fine: Mapped[str] = mapped_column(String(24), index=True)
     coarse_confidence: Mapped[float] = mapped_column(Float, index=True)
     fine_confidence: Mapped[float] = mapped_column(Float)
+    # Fine confidence minus the runner-up's: the review inbox ranks small margins first.
+    margin: Mapped[float | None] = mapped_column(Float, index=True)
     # Alternatives and explanation, kept so the result page can be shown again later.
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -358,19 +363,27 @@ class TrainingRun(db.Model):
 
 
 class User(UserMixin, db.Model):
-    """An administrator account."""
+    """An account of the admin site: a reviewer labels, an admin also runs the service."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Part of every session's user id (see get_id): raising it ends all earlier sessions. It is
     # raised on logout and, by the listeners below, whenever the password or ``active`` changes.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    ROLES = ("admin", "reviewer")
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the account may retrain, activate, delete, manage users and export."""
+        return self.role == "admin"
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this to refuse disabled accounts.

@@ -113,7 +113,7 @@ def test_dashboard_draws_every_chart_as_accessible_svg(admin_client, history):
     assert html.count("<svg") == len(CHART_IDS)
     for chart_id in CHART_IDS:
         assert f'id="{chart_id}"' in html and f'aria-labelledby="{chart_id}-title' in html
-    assert html.count('<table class="sr-only">') == len(CHART_IDS)
+    assert html.count('<div class="sr-only"><table>') == len(CHART_IDS)
     for label in taxonomy.COARSE_LABELS:
         assert f">{label}</text>" in html
     # Two corrections of Kyoto over two HUM predictions; the rejected DESC one is left out.

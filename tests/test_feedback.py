@@ -96,8 +96,9 @@ def test_result_page_correction_form(app, db, model_version):
     )
     confirm = client.post(f"/q/{query['id']}/confirm", data={"csrf_token": token})
     assert confirm.status_code == 303
+    # The same visitor's confirmation replaces its correction: it cannot say both.
     kinds = db.session.scalars(select(Correction.kind).order_by(Correction.id)).all()
-    assert kinds == ["correction", "confirmation"]
+    assert kinds == ["confirmation"]
 
 
 def propose(client, question, fine) -> int:
@@ -166,3 +167,44 @@ def test_markup_in_review_queue_is_escaped(admin_client, client, model_version):
     propose(client, "<script>alert(1)</script> where?", "LOC:other")
     html = admin_client.get("/admin/review/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_review_queue_rows_default_to_the_proposal_and_decide_one_by_one(
+    admin_client, client, db, model_version
+):
+    a = propose(client, "What is a kayak?", "ENTY:veh")
+    b = propose(client, "Who is Ada Lovelace?", "HUM:desc")
+    c = propose(client, "Where is the Louvre?", "LOC:other")
+    html = admin_client.get("/admin/review/").get_data(as_text=True)
+    # Each row's menu starts at the visitor's proposal, not at the first label of the taxonomy.
+    for cid, fine in ((a, "ENTY:veh"), (b, "HUM:desc"), (c, "LOC:other")):
+        menu = html.split(f'id="fine-{cid}"')[1].split("</select>")[0]
+        assert f'<option value="{fine}" selected>' in menu
+        assert menu.count(" selected") == 1
+    token = csrf_token_from(html)
+    approve = admin_client.post(
+        "/admin/review/review",
+        data={"csrf_token": token, "row": f"approve:{a}", f"fine_{a}": "ENTY:veh"},
+    )
+    assert approve.status_code == 302
+    admin_client.post("/admin/review/review", data={"csrf_token": token, "row": f"reject:{b}"})
+    admin_client.post(
+        "/admin/review/review",
+        data={"csrf_token": token, "row": f"approve:{c}", f"fine_{c}": "LOC:city"},
+    )
+    db.session.expire_all()
+    assert (db.session.get(Correction, a).status, db.session.get(Correction, a).fine) == (
+        "approved",
+        "ENTY:veh",
+    )
+    assert db.session.get(Correction, b).status == "rejected"
+    assert (db.session.get(Correction, c).status, db.session.get(Correction, c).fine) == (
+        "approved",
+        "LOC:city",
+    )
+    bad = admin_client.post(
+        "/admin/review/review",
+        data={"csrf_token": token, "row": "approve:nope"},
+        follow_redirects=True,
+    )
+    assert bad.status_code == 200 and "Choose a correction" in bad.get_data(as_text=True)

@@ -170,3 +170,51 @@ def near_duplicates(
                 if labels[i] != labels[j]:
                     pairs.append(NearDuplicate(i, int(j), min(1.0, float(row[j]))))
     return sorted(pairs, key=lambda pair: (-pair.similarity, pair.first, pair.second))
+
+
+def similar_groups(
+    texts: Sequence[str],
+    *,
+    threshold: float = DUPLICATE_SIMILARITY,
+    apart: Sequence[bool] = (),
+    vectorizer: object | None = None,
+) -> list[list[int]]:
+    """Indices of texts joined by chains of ``threshold``-similar pairs, each group in order.
+
+    The similarity is the near-duplicate finder's (character n-gram TF-IDF cosine), with the
+    document frequencies of ``vectorizer`` when given (one fitted on a training set); without
+    it, term frequencies alone, since document frequencies of a few texts are noise. Texts
+    marked in ``apart`` are never joined to another one.
+    """
+    count = len(texts)
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if count > 1:
+        if vectorizer is None:
+            vectorizer = char_tfidf()
+            vectorizer.min_df = 1
+            vectorizer.use_idf = False
+            matrix = vectorizer.fit_transform(list(texts)).tocsr()
+        else:
+            matrix = vectorizer.transform(list(texts)).tocsr()
+        separate = np.zeros(count, dtype=bool)
+        separate[: len(apart)] = np.asarray(apart, dtype=bool)[:count]
+        for start in range(0, count, _CHUNK):
+            block = (matrix[start : start + _CHUNK] @ matrix.T).toarray()
+            for offset, row in enumerate(block):
+                i = start + offset
+                if separate[i]:
+                    continue
+                for j in np.flatnonzero(row[i + 1 :] >= threshold - 1e-9) + i + 1:
+                    if not separate[j]:
+                        parent[root(int(j))] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(count):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=lambda group: group[0])

@@ -14,8 +14,10 @@ from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
 from ..services.user_text import reveal_hidden
+from .access import current_is_admin
 from .corrections import CorrectionView
 from .dashboard import DashboardView
+from .inbox import InboxView
 from .label_issues import LabelIssuesView
 from .review import ReviewQueueView
 from .versions import ModelVersionsView, TrainingRunsView
@@ -36,6 +38,7 @@ def build_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/qc_base.html"),
         csp_nonce_generator=csp_nonce,
     )
+    admin.add_view(InboxView(name="Inbox", endpoint="inbox", url="inbox"))
     admin.add_view(QueryView(Query, db, name="Queries", endpoint="queries"))
     admin.add_view(ReviewQueueView(name="Review queue", endpoint="review", url="review"))
     admin.add_view(CorrectionView(Correction, db, name="Corrections", endpoint="corrections"))
@@ -47,6 +50,8 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
     admin.add_view(UserView(User, db, name="Users", endpoint="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    # Templates hide what a reviewer may not do; the views refuse it with 403 as well.
+    app.jinja_env.globals["is_admin"] = current_is_admin
     # Our templates may override one of Flask-Admin's and still reach the original by prefix.
     library_templates = Path(flask_admin.__file__).parent / "templates" / admin.theme.folder
     app.jinja_env.loader = ChoiceLoader(

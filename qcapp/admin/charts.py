@@ -43,9 +43,10 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[object]]
         + "</tr>"
         for row in rows
     )
+    # The hiding wrapper is a div: a table ignores its own 1 px width and widened phone pages.
     return (
-        f'<table class="sr-only"><caption>{escape(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f'<div class="sr-only"><table><caption>{escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 

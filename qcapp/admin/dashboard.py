@@ -24,7 +24,7 @@ from ..services.history import (
 from ..services.quality import LiveQuality, collect_live_quality
 from ..services.stats import CHART_DAYS, CHART_RANGES, DashboardData, collect_dashboard
 from . import charts, quality_charts
-from .access import AdminAccessMixin
+from .access import AdminAccessMixin, admin_only
 
 
 def build_charts(data: DashboardData, quality: LiveQuality) -> dict[str, Markup]:
@@ -93,10 +93,12 @@ class DashboardView(AdminAccessMixin, AdminIndexView):
         )
 
     @expose("/export/history.csv")
+    @admin_only
     def export_history(self):
         return self._csv_download("history", HISTORY_COLUMNS, history_rows())
 
     @expose("/export/training-set.csv")
+    @admin_only
     def export_training_set(self):
         return self._csv_download("training-set", TRAINING_COLUMNS, training_set_rows())
 

@@ -12,10 +12,11 @@ from training import taxonomy
 from ..services.feedback import (
     InvalidCorrection,
     edit_correction,
+    find_corrections,
     review_corrections,
-    review_queue,
 )
 from ..services.merge_guard import describe_flags, needs_confirmation
+from ..services.review_queue import review_queue
 from .access import AdminAccessMixin
 from .paging import page_argument
 
@@ -49,6 +50,8 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         if not form.validate_on_submit():
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
+        if request.form.get("row"):
+            return self._review_row(request.form["row"])
         action = request.form.get("action", "")
         ids = request.form.getlist("ids", type=int)
         status = {"approve": "approved", "reject": "rejected"}.get(action)
@@ -67,6 +70,36 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             flash(error.message, "error")
         else:
             flash(f"{status.capitalize()} {len(done)} correction(s).", "success")
+        return redirect(url_for(".index"))
+
+    def _review_row(self, row: str):
+        """One row's Approve (with the label its menu shows, the proposal unless changed) or
+        Reject button."""
+        action, _, raw = row.partition(":")
+        status = {"approve": "approved", "reject": "rejected"}.get(action)
+        if status is None or not raw.isdigit():
+            flash("Choose a correction and an action.", "error")
+            return redirect(url_for(".index"))
+        correction_id = int(raw)
+        fine = request.form.get(f"fine_{correction_id}", "")
+        try:
+            [correction] = find_corrections([correction_id])
+            if status == "approved" and fine and fine != correction.fine:
+                edit_correction(
+                    correction_id, fine.split(":", 1)[0], fine, actor=current_user.username
+                )
+            review_corrections(
+                [correction_id],
+                status,
+                actor=current_user.username,
+                note=request.form.get("note") or None,
+                confirm_override=bool(request.form.get("confirm_override")),
+            )
+        except InvalidCorrection as error:
+            flash(error.message, "error")
+        else:
+            label = f" as {correction.fine}" if status == "approved" else ""
+            flash(f"{status.capitalize()} correction {correction_id}{label}.", "success")
         return redirect(url_for(".index"))
 
     @expose("/<int(max=2147483647):correction_id>/edit", methods=["POST"])

@@ -19,7 +19,7 @@ from ..services.retraining import (
     start_run,
 )
 from ..services.versions import activate_model_version, activation_history
-from .access import AdminAccessMixin
+from .access import AdminAccessMixin, admin_only
 from .review import ReviewForm
 
 FLIPS_PER_PAGE = 50
@@ -75,6 +75,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
         )
 
     @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
+    @admin_only
     def activate(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
@@ -94,6 +95,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
         return redirect(url_for(".index"))
 
     @expose("/<int(max=2147483647):version_id>/delete", methods=["POST"])
+    @admin_only
     def delete(self, version_id: int):
         version = _version_or_404(version_id)
         if ReviewForm().validate_on_submit():
@@ -115,6 +117,7 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
         return self.render("admin/runs.html", runs=runs, running=current_run(), form=ReviewForm())
 
     @expose("/start", methods=["POST"])
+    @admin_only
     def start(self):
         if not ReviewForm().validate_on_submit():
             flash("The form expired; please try again.", "error")

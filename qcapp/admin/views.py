@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import render_template
+from flask import abort, render_template, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.model import typefmt
@@ -25,7 +26,7 @@ from ..models import Example, Prediction, Query
 from ..services.accounts import record_event
 from ..services.queries import query_path
 from ..services.user_text import clean_text, reveal_hidden, rfc3339
-from .access import AdminAccessMixin
+from .access import AdminAccessMixin, current_is_admin
 from .paging import page_argument
 
 
@@ -122,6 +123,12 @@ def _scope_text(_view, _context, model, _name) -> str:
     return "yes" if model.in_scope else f"out of scope ({model.scope_reason or 'unknown'})"
 
 
+def _label_link(_view, _context, model, _name) -> Markup:
+    # Admins label any stored query directly on its inbox card.
+    url = url_for("inbox.query", query_id=model.id)
+    return Markup('<a href="{}">{} · label</a>').format(url, model.id)
+
+
 def _public_page_link(_view, _context, model, _name) -> Markup:
     # The token is the query's only public address; the admin may open or share it.
     return Markup('<a href="{0}">{0}</a>').format(query_path(model.token))
@@ -180,6 +187,7 @@ class QueryView(ReadOnlyModelView):
         "prediction.fine_confidence": _percent,
         "corrections": _corrections_text,
         "in_scope": _scope_text,
+        "id": _label_link,
         "token": _public_page_link,
     }
     column_searchable_list = ("text",)
@@ -207,6 +215,22 @@ class QueryView(ReadOnlyModelView):
 
 
 class ExampleView(SecureModelView):
+    # Reviewers label examples; deleting training data is an admin's decision.
+    @property
+    def can_delete(self) -> bool:
+        return current_is_admin()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not current_is_admin():
+            abort(403, description="Only an admin may delete examples.")
+        return super().delete_view()
+
+    def delete_model(self, model):
+        if not current_is_admin():
+            abort(403, description="Only an admin may delete examples.")
+        return super().delete_model(model)
+
     column_list = ("id", "text", "coarse", "fine", "source", "dataset.name", "updated_at")
     column_labels = {"dataset.name": "Dataset"}
     column_searchable_list = ("text",)
@@ -263,13 +287,14 @@ def _previous_values(model, names: tuple[str, ...]) -> dict:
 
 
 class UserView(ReadOnlyModelView):
+    admin_only = True
     # Listed explicitly everywhere so the password hash is never shown, even by accident.
-    column_list = ("username", "active", "created_at", "last_login_at")
-    column_details_list = ("id", "username", "active", "created_at", "last_login_at")
+    column_list = ("username", "role", "active", "created_at", "last_login_at")
+    column_details_list = ("id", "username", "role", "active", "created_at", "last_login_at")
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_searchable_list = ("username",)
-    column_filters = ("active",)
+    column_filters = ("active", "role")
     column_sortable_list = ("username", "created_at", "last_login_at")
 
 

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401
     datasets,
     flips,
     history,
+    inbox,
     passwords,
     retraining,
     stats,

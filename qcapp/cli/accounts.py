@@ -22,11 +22,18 @@ def read_password() -> str:
 
 @qc.command("create-admin")
 @click.argument("username")
-def create_admin_command(username: str) -> None:
-    """Create an admin account; the password is asked for, never taken as an argument."""
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "reviewer"]),
+    default="admin",
+    show_default=True,
+    help="A reviewer labels and reviews; an admin also retrains, activates, deletes and exports.",
+)
+def create_admin_command(username: str, role: str) -> None:
+    """Create an account of the admin site; the password is asked for, never an argument."""
     password = read_password()
     try:
-        create_admin(username, password)
+        create_admin(username, password, role=role)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Created admin {username}.")
+    click.echo(f"Created {role} {username}.")

@@ -8,9 +8,9 @@ from ..services.feedback import (
     InvalidCorrection,
     approve_all_pending,
     review_corrections,
-    review_queue,
 )
 from ..services.provenance import revert_correction
+from ..services.review_queue import review_queue
 from . import qc
 
 

@@ -174,7 +174,8 @@ def create_correction(token: str):
             note=body.get("note"),
         )
     except InvalidCorrection as error:
-        raise ApiError(400, error.code, error.message) from None
+        status = 409 if error.code == "already_reviewed" else 400
+        raise ApiError(status, error.code, error.message) from None
     return jsonify(correction_dict(correction)), 201
 
 

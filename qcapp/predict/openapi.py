@@ -27,6 +27,7 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     descriptions = {
         400: "Invalid input",
         404: "Not found",
+        409: "This client's earlier answer on the query was already reviewed",
         413: "Body larger than 1 MiB",
         415: "Body is not application/json",
         429: "Rate limit reached",
@@ -333,10 +334,13 @@ def build_openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": {
-                            "description": "Stored; pending until an admin reviews it",
+                            "description": (
+                                "Stored; pending until an admin reviews it. A client's later "
+                                "answer on the same query replaces its pending earlier one."
+                            ),
                             "content": {"application/json": {"schema": _ref("CorrectionSummary")}},
                         },
-                        **_error_responses(400, 404, 413, 415, 429),
+                        **_error_responses(400, 404, 409, 413, 415, 429),
                     },
                 }
             },

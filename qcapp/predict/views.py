@@ -27,13 +27,14 @@ from ..services.batch import (
     read_table,
     write_csv,
 )
-from ..services.feedback import InvalidCorrection, propose_correction
+from ..services.feedback import InvalidCorrection, is_reviewed, propose_correction
 from ..services.label_help import labels_with_help
 from ..services.provenance import correction_outcomes
 from ..services.queries import (
     InvalidQuestion,
     classify_and_record,
     client_fingerprint,
+    current_answer,
     prediction_dict,
     query_by_internal_id,
     query_by_token,
@@ -94,6 +95,7 @@ def show_query(token: str):
     labels = [result["coarse"]["label"], result["fine"]["label"]] if result else []
     labels += [alternative["label"] for alternative in result["alternatives"]] if result else []
     version = prediction.model_version.version if prediction and prediction.model_version else None
+    served = current_app.extensions["qc_models"].get_or_none
     return render_template(
         "predict/result.html",
         query=query,
@@ -109,9 +111,11 @@ def show_query(token: str):
         ),
         confirm_form=ConfirmForm(),
         taxonomy=labels_with_help(),
-        outcomes=correction_outcomes(query, current_app.extensions["qc_models"].get_or_none),
+        outcomes=correction_outcomes(query, served),
         definitions={label: taxonomy.describe(label).definition for label in labels},
         scope=scope_dict(query.in_scope, query.scope_reason)["scope"],
+        current=current_answer(query.text, served()) if prediction else None,
+        reviewed=is_reviewed(query),
     )
 
 
@@ -210,11 +214,15 @@ def confirm(token: str):
     query = _public_query_or_404(token)
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
         abort(400)
-    propose_correction(
-        query,
-        query.prediction.coarse,
-        query.prediction.fine,
-        client_hash=client_fingerprint(request.remote_addr),
-    )
-    flash("Thank you for confirming the label.", "success")
+    try:
+        propose_correction(
+            query,
+            query.prediction.coarse,
+            query.prediction.fine,
+            client_hash=client_fingerprint(request.remote_addr),
+        )
+    except InvalidCorrection as error:
+        flash(error.message, "error")
+    else:
+        flash("Thank you for confirming the label.", "success")
     return redirect(url_for("predict.show_query", token=token, _anchor="feedback"), 303)

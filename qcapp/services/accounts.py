@@ -14,18 +14,20 @@ class AccountError(ValueError):
     """An account cannot be created or changed as asked."""
 
 
-def create_admin(username: str, password: str) -> User:
-    """Create an admin account; refuses duplicates and weak passwords."""
+def create_admin(username: str, password: str, role: str = "admin") -> User:
+    """Create an account of the admin site; refuses unknown roles, duplicates, weak passwords."""
     username = username.strip()
+    if role not in User.ROLES:
+        raise AccountError(f"A role is one of {', '.join(User.ROLES)}, not {role!r}.")
     if not username or len(username) > 80:
         raise AccountError("A username needs 1 to 80 characters.")
     check_password_rules(password)
     if db.session.scalar(select(User).where(User.username == username)):
         raise AccountError(f"There is already an account named {username!r}.")
-    user = User(username=username)
+    user = User(username=username, role=role)
     user.set_password(password)
     db.session.add(user)
-    record_event(None, "user_created", "user", username)
+    record_event(None, "user_created", "user", username, {"role": role})
     db.session.commit()
     return user
 

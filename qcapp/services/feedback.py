@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 
 from ..extensions import db
-from ..models import Correction, Prediction, Query, utcnow
+from ..models import Correction, Query, utcnow
 from .accounts import record_event
 from .merge_guard import flags_for_new, needs_confirmation, with_contradiction
 from .user_text import InvalidText, clean_note
@@ -52,6 +51,9 @@ def propose_correction(
         raise InvalidCorrection(error.message, error.code) from None
     prediction = query.prediction
     kind = "confirmation" if prediction is not None and prediction.fine == fine else "correction"
+    earlier = _earlier_from_client(query, client_hash)
+    if earlier is not None:
+        return _replace(earlier, kind, coarse, fine, note)
     correction = Correction(
         query=query,
         kind=kind,
@@ -66,6 +68,69 @@ def propose_correction(
     db.session.add(correction)
     db.session.commit()
     return correction
+
+
+def _earlier_from_client(query: Query, client_hash: str | None) -> Correction | None:
+    """This client's latest verdict on this query, or InvalidCorrection once it is reviewed."""
+    if not client_hash or query.id is None:
+        return None
+    earlier = db.session.scalar(
+        select(Correction)
+        .where(Correction.query_id == query.id, Correction.client_hash == client_hash)
+        .order_by(Correction.id.desc())
+        .limit(1)
+    )
+    if earlier is not None and earlier.status != "pending":
+        raise InvalidCorrection(
+            "Your earlier answer on this question has already been reviewed.", "already_reviewed"
+        )
+    return earlier
+
+
+def _replace(
+    earlier: Correction, kind: str, coarse: str, fine: str, note: str | None
+) -> Correction:
+    """A client's later verdict on the same query replaces its pending earlier one.
+
+    One visitor cannot both correct and confirm a label; the audit trail keeps what it said first.
+    """
+    record_event(
+        None,
+        "correction_replaced",
+        "correction",
+        earlier.id,
+        {
+            "client": earlier.client_hash,
+            "before": {"kind": earlier.kind, "coarse": earlier.coarse, "fine": earlier.fine},
+            "after": {"kind": kind, "coarse": coarse, "fine": fine},
+            "sent_at": earlier.created_at.isoformat() if earlier.created_at else None,
+        },
+    )
+    earlier.kind, earlier.coarse, earlier.fine = kind, coarse, fine
+    earlier.note = (note or None) and note[:1000]
+    earlier.created_at = utcnow()
+    earlier.flags = {
+        **with_contradiction(earlier, {}),
+        **{k: v for k, v in (earlier.flags or {}).items() if k == "bulk_client"},
+    }
+    db.session.commit()
+    return earlier
+
+
+def is_reviewed(query: Query) -> bool:
+    """Whether a reviewer has decided this query's question (approved or rejected a verdict)."""
+    return (
+        db.session.scalar(
+            select(Correction.id)
+            .join(Query, Correction.query_id == Query.id)
+            .where(
+                Query.normalized == query.normalized,
+                Correction.status.in_(("approved", "rejected")),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def find_corrections(ids: Iterable[int]) -> list[Correction]:
@@ -96,9 +161,24 @@ def review_corrections(
     Approving a correction that contradicts the base dataset takes ``confirm_override``;
     without it nothing is approved and InvalidCorrection says which ones need it.
     """
+    corrections = find_corrections(ids)
+    apply_review(corrections, status, actor=actor, note=note, confirm_override=confirm_override)
+    db.session.commit()
+    return corrections
+
+
+def apply_review(
+    corrections: list[Correction],
+    status: str,
+    *,
+    actor: str | None,
+    note: str | None = None,
+    confirm_override: bool = False,
+    details: dict | None = None,
+) -> None:
+    """Set the review status of corrections with their audit events, without committing."""
     if status not in ("approved", "rejected"):
         raise ValueError(f"unknown review status {status!r}")
-    corrections = find_corrections(ids)
     # The active dataset may have changed since the correction was proposed: check again.
     flags = {
         c.id: with_contradiction(c, c.flags or {}) if status == "approved" else c.flags or {}
@@ -124,14 +204,17 @@ def review_corrections(
         correction.reviewed_by_id = user_id_of(actor)
         if note:
             correction.note = note[:1000]
-        details = {"from": previous, "coarse": correction.coarse, "fine": correction.fine}
+        event = {
+            "from": previous,
+            "coarse": correction.coarse,
+            "fine": correction.fine,
+            **(details or {}),
+        }
         if correction in flagged:
-            details["confirmed_override"] = correction.flags["contradicts_base"]
+            event["confirmed_override"] = correction.flags["contradicts_base"]
         if correction.flags.get("bulk_client") and status == "approved":
-            details["bulk_client"] = correction.flags["bulk_client"]
-        record_event(actor, f"correction_{status}", "correction", correction.id, details)
-    db.session.commit()
-    return corrections
+            event["bulk_client"] = correction.flags["bulk_client"]
+        record_event(actor, f"correction_{status}", "correction", correction.id, event)
 
 
 def edit_correction(correction_id: int, coarse: str, fine: str, *, actor: str | None) -> Correction:
@@ -181,49 +264,3 @@ def user_id_of(username: str | None) -> int | None:
     from ..models import User
 
     return db.session.scalar(select(User.id).where(User.username == username))
-
-
-@dataclass
-class QueueItem:
-    """A pending correction with what the review needs beside it."""
-
-    correction: Correction
-    agreeing: int  # pending proposals of the same label for the same normalised question
-    conflicting: list[Correction]  # pending proposals of other labels for that question
-
-
-def review_queue(limit: int = 200, offset: int = 0) -> tuple[list[QueueItem], int]:
-    """Pending corrections, lowest model confidence first, with agreement and conflicts."""
-    pending = (
-        select(Correction)
-        .join(Query, Correction.query_id == Query.id)
-        .outerjoin(Prediction, Prediction.query_id == Query.id)
-        .where(Correction.status == "pending")
-        .order_by(Prediction.fine_confidence.asc().nulls_first(), Correction.id)
-        .options(selectinload(Correction.query).selectinload(Query.prediction))
-    )
-    total = db.session.scalar(
-        select(func.count()).select_from(Correction).where(Correction.status == "pending")
-    )
-    page = db.session.scalars(pending.limit(limit).offset(offset)).all()
-    normalized = {c.query.normalized for c in page}
-    siblings = db.session.scalars(
-        select(Correction)
-        .join(Query, Correction.query_id == Query.id)
-        .where(Correction.status == "pending", Query.normalized.in_(normalized))
-        .options(selectinload(Correction.query))
-    ).all()
-    by_question: dict[str, list[Correction]] = {}
-    for sibling in siblings:
-        by_question.setdefault(sibling.query.normalized, []).append(sibling)
-    items = []
-    for correction in page:
-        group = by_question.get(correction.query.normalized, [correction])
-        items.append(
-            QueueItem(
-                correction=correction,
-                agreeing=sum(1 for c in group if c.fine == correction.fine),
-                conflicting=[c for c in group if c.fine != correction.fine],
-            )
-        )
-    return items, total or 0

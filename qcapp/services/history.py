@@ -199,13 +199,15 @@ def seed_history(
 
 def _prediction_row(rng: random.Random, query_id: int, fine: str, version_id: int | None) -> dict:
     coarse_confidence = round(rng.betavariate(5, 1.5), 4)
+    fine_confidence = round(coarse_confidence * rng.uniform(0.6, 1.0), 4)
     return {
         "query_id": query_id,
         "model_version_id": version_id,
         "coarse": fine.split(":", 1)[0],
         "fine": fine,
         "coarse_confidence": coarse_confidence,
-        "fine_confidence": round(coarse_confidence * rng.uniform(0.6, 1.0), 4),
+        "fine_confidence": fine_confidence,
+        "margin": round(fine_confidence * rng.uniform(0.0, 1.0), 4),
         "scores": {"label_source": "synthetic"},
     }
 

@@ -155,6 +155,7 @@ def classify_and_record(
                 "fine": item.fine,
                 "coarse_confidence": item.coarse_confidence,
                 "fine_confidence": item.fine_confidence,
+                "margin": prediction_margin(item.fine_confidence, item.scores["alternatives"]),
                 "scores": item.scores,
             }
             for query_id, item in zip(ids, recorded, strict=True)
@@ -173,6 +174,12 @@ def classify_and_record(
         )
         for query_id, row, item in zip(ids, query_rows, recorded, strict=True)
     ]
+
+
+def prediction_margin(fine_confidence: float, alternatives: list[dict]) -> float:
+    """How far the chosen fine label leads the runner-up (the whole confidence without one)."""
+    runner_up = max((float(a["confidence"]) for a in alternatives), default=0.0)
+    return round(max(0.0, float(fine_confidence) - runner_up), 6)
 
 
 def label_dict(label: str, confidence: float | None) -> dict[str, Any]:
@@ -210,6 +217,18 @@ def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, An
             }
             for item in scores.get("explanation", [])
         ],
+    }
+
+
+def current_answer(text: str, served: Any | None) -> dict[str, Any] | None:
+    """What the served model (with its approved overrides) answers for ``text`` now."""
+    if served is None:
+        return None
+    answer = served.classifier.predict(text)
+    return {
+        "coarse": label_dict(answer.coarse, answer.coarse_confidence),
+        "fine": label_dict(answer.fine, answer.fine_confidence),
+        "model_version": served.version,
     }
 
 
