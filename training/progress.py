@@ -79,9 +79,9 @@ class Steps:
         """End the current step and begin ``name``; its message becomes one log line."""
         self._close()
         self.current, self.message, self.started = name, message, time.perf_counter()
+        self._report(0.0)
         if self.sink is not None:
             self.sink.log(message)
-        self._report(0.0)
 
     def advance(self, within: float, message: str | None = None) -> None:
         """Progress inside the current step (0 to 1); ``message`` updates the status only."""

@@ -7,8 +7,11 @@ import time
 import pandas as pd
 from sklearn.base import clone
 
+from .progress import Steps
 from .select import candidate_estimators
 from .train import TrainResult, fit_classifier, library_versions
+
+REFIT_STEP_SECONDS = {"final fit": 4.0}
 
 
 def estimators_from_params(params: dict) -> tuple[object, object]:
@@ -21,10 +24,12 @@ def estimators_from_params(params: dict) -> tuple[object, object]:
     return chosen[0], chosen[1]
 
 
-def refit_model(frame: pd.DataFrame, params: dict) -> TrainResult:
+def refit_model(frame: pd.DataFrame, params: dict, progress: Steps | None = None) -> TrainResult:
     """Fit the recorded model choices on ``frame`` without searching again."""
     started = time.perf_counter()
     frame = frame.reset_index(drop=True)
+    if progress is not None:
+        progress.start("final fit", f"fitting the models on {len(frame):,} questions")
     classifier = fit_classifier(
         list(frame["text"]),
         frame["coarse"].to_numpy(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np

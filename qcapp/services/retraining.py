@@ -82,7 +82,8 @@ def start_run(
 ) -> TrainingRun:
     """Queue a training run and start its process; RunInProgress when one is under way.
 
-    ``settings`` may name a ``dataset``, a ``features`` set and ``activate="never"``.
+    ``settings`` may name a ``dataset``, a ``features`` set, ``select=True`` (a full run with
+    model selection instead of a refit when one is possible) and ``activate="never"``.
     """
     mark_abandoned_runs()
     existing = current_run()
@@ -102,7 +103,10 @@ def start_run(
     except IntegrityError:
         db.session.rollback()
         raise RunInProgress(current_run()) from None
-    record_event(actor, "retrain_started", "training_run", run.id, {"quick": quick})
+    record_event(
+        actor, "retrain_started", "training_run", run.id,
+        {"quick": quick, "select": bool(settings.get("select"))},
+    )
     db.session.commit()
     if spawn:
         run.pid = spawn_training_process(current_app._get_current_object(), run.id)
@@ -181,18 +185,24 @@ def wait_for_run(
 
 
 class RunReporter:
-    """Writes a run's progress and log lines to its row as it goes.
+    """Writes a run's progress, status message and log to its row as it goes.
 
-    Each write is one UPDATE committed at once: a training process must never sit inside a
-    transaction, because on SQLite that would hold the write lock the web workers need.
+    The log gets one line per step and per result, never the same line twice in a row; the
+    progress only moves forward. Each write is one UPDATE committed at once: a training process
+    must never sit inside a transaction, because on SQLite that would hold the write lock the
+    web workers need.
     """
+
+    MIN_INTERVAL = 0.25  # seconds between progress-only writes
 
     def __init__(
         self, run_id: int, log: str = "", echo: Callable[[str, float], None] | None = None
     ):
         self.run_id = run_id
         self.lines = log
+        self.last_line = ""
         self.last_write = 0.0
+        self.fraction = 0.0
         self.echo = echo
 
     def _write(self, **values) -> None:
@@ -203,21 +213,28 @@ class RunReporter:
         self.last_write = time.monotonic()
 
     def log(self, message: str) -> None:
+        """One log line (also the status message), written at once."""
+        if message == self.last_line:
+            return
+        self.last_line = message
         if self.echo:
-            self.echo(message, -1.0)
+            self.echo(message, self.fraction)
         self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-        self._write(log=self.lines, message=message[:500])
+        self._write(log=self.lines, message=message[:500], progress=self.fraction)
 
-    def __call__(
-        self, message: str, fraction: float, *, span: tuple[float, float] = (0, 1)
-    ) -> None:
-        low, high = span
-        progress = round(low + (high - low) * max(0.0, min(1.0, fraction)), 3)
-        if self.echo:
-            self.echo(message, progress)
-        if time.monotonic() - self.last_write > 0.5:
-            self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-            self._write(progress=progress, message=message[:500], log=self.lines)
+    def progress(self, fraction: float, message: str) -> None:
+        """Move the bar (never backwards) and update the status message."""
+        self.fraction = max(self.fraction, min(1.0, round(fraction, 4)))
+        if time.monotonic() - self.last_write >= self.MIN_INTERVAL:
+            self._write(progress=self.fraction, message=message[:500])
+
+    def plan(self, kind: str, reason: str) -> None:
+        """Record what kind of run this is and why."""
+        self._write(kind=kind, kind_reason=reason[:300])
+
+    def timings(self, seconds: dict[str, float]) -> None:
+        """Record how long each step took, for the next run's progress bar and estimate."""
+        self._write(step_seconds=seconds)
 
 
 def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -> TrainingRun:
@@ -251,6 +268,7 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     reporter.log(f"finished: version {version.version} is {version.status}")
     run = db.session.get(TrainingRun, run_id)
     run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+    run.message = f"finished: version {version.version} is {version.status}"
     run.finished_at = utcnow()
     run.model_version_id = version.id
     record_event(

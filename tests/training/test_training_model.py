@@ -10,8 +10,9 @@ import pytest
 
 from training.evaluate import evaluate, expected_calibration_error, format_metrics_table
 from training.predictor import Prediction
+from training.progress import Steps
 from training.taxonomy import is_valid_pair
-from training.train import train_model
+from training.train import default_step_seconds, train_model
 
 QUESTIONS = [
     "Who invented the telephone?",
@@ -23,15 +24,32 @@ QUESTIONS = [
 ]
 
 
+class RecordingSink:
+    """Keeps every log line and progress value a run reports."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.fractions: list[float] = []
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.fractions.append(fraction)
+
+
 def test_quick_training_reports_params_metrics_and_progress(tiny_frame) -> None:
-    steps: list[tuple[str, float]] = []
-    result = train_model(tiny_frame, quick=True, seed=1, progress=lambda m, f: steps.append((m, f)))
+    sink = RecordingSink()
+    steps = Steps(default_step_seconds(quick=True), sink)
+    result = train_model(tiny_frame, quick=True, seed=1, progress=steps)
     assert result.params["feature_set"] == "default" and result.params["seed"] == 1
     assert set(result.params["versions"]) >= {"python", "sklearn", "numpy", "pandas"}
     assert 0.0 <= result.metrics["fine_accuracy"] <= 1.0
     assert "coarse_ece" in result.metrics
-    assert steps[-1] == ("done", 1.0)
-    assert all(0.0 <= fraction <= 1.0 for _, fraction in steps)
+    timings = steps.finish()
+    assert list(timings) == ["estimate", "final fit"]
+    assert sink.lines[0].startswith("estimating") and sink.lines[1].startswith("fitting")
+    assert sink.fractions == sorted(sink.fractions) and 0.0 <= sink.fractions[-1] < 1.0
     assert result.timings["total"] > 0
 
 
