@@ -27,7 +27,7 @@ from ..models import Dataset, ModelVersion, TrainingRun, utcnow
 from .classifier import apply_overrides
 from .datasets import active_dataset, get_dataset
 from .flips import record_flip_report, report_for_run, served_labeller
-from .label_cache import ModelLabels
+from .label_cache import ModelLabels, cache_path
 from .merge import MergedSet, merged_training_set
 from .provenance import link_corrections
 from .versions import activate_model_version, active_version, new_version_name
@@ -346,6 +346,10 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     )
     db.session.add(version)
     db.session.flush()
+    if promote:
+        # The next run compares with this version: its labels are already known.
+        candidate_labels.path = cache_path(version)
+        candidate_labels.save()
     record_flip_report(version, active, flips, decision)
     link_corrections(version, merged.correction_ids)
     if promote:

@@ -87,7 +87,7 @@ class ModelLabels:
 
     def save(self) -> None:
         """Write the labels atomically when any were added; keep only the newest files."""
-        if not self.added or self.path is None:
+        if not self.rows or self.path is None or (self.path.exists() and not self.added):
             return
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)

@@ -155,6 +155,66 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     return process.pid
 
 
+def _as_utc(moment):
+    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
+
+
+def last_duration(kind: str | None) -> float | None:
+    """Seconds the last successful run of ``kind`` took, start to finish."""
+    if not kind:
+        return None
+    row = db.session.execute(
+        select(TrainingRun.started_at, TrainingRun.finished_at)
+        .where(
+            TrainingRun.kind == kind,
+            TrainingRun.status == "succeeded",
+            TrainingRun.started_at.is_not(None),
+            TrainingRun.finished_at.is_not(None),
+        )
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return max(0.0, (_as_utc(row.finished_at) - _as_utc(row.started_at)).total_seconds())
+
+
+def remaining_seconds(run: TrainingRun) -> float | None:
+    """An estimate of the seconds a running run still needs, or None when nothing is known.
+
+    The bar's shares are the last run's step durations, so once it has moved a little the
+    pace so far extrapolates well, busy machine included; before that, the last run of the
+    same kind's duration minus the time spent.
+    """
+    if run.in_progress is None or run.started_at is None:
+        return None
+    elapsed = max(0.0, (utcnow() - _as_utc(run.started_at)).total_seconds())
+    fraction = float(run.progress or 0.0)
+    if fraction >= 0.1:
+        return elapsed * (1.0 - fraction) / fraction
+    previous = last_duration(run.kind)
+    return max(0.0, previous - elapsed) if previous is not None else None
+
+
+def run_outcome(run: TrainingRun) -> str | None:
+    """What a finished run came to, in one sentence (None while it runs)."""
+    if run.status == "failed":
+        first_line = (run.error or "unknown error").strip().splitlines()[0]
+        return f"Training run {run.id} failed: {first_line}"
+    if run.status == "succeeded":
+        version = run.model_version
+        if version is None:
+            return f"Training run {run.id} succeeded; its version has since been deleted."
+        if version.is_active:
+            return f"Training run {run.id} succeeded: version {version.version} is active."
+        reason = f" ({version.status_reason})" if version.status_reason else ""
+        return (
+            f"Training run {run.id} succeeded: version {version.version} is a "
+            f"{version.status}, not activated{reason}."
+        )
+    return None
+
+
 def wait_for_run(
     run_id: int,
     timeout: float = 3600.0,
