@@ -60,6 +60,7 @@ class CorrectedClassifier:
     def predict(self, text: str) -> Any:
         return self.predict_many([text])[0]
 
+
     def predict_labels(self, texts: list[str]) -> Any:
         """Labels only, for many questions, with the same overrides as ``predict_many``."""
         return apply_overrides(self.model.predict_labels(texts), texts, self.overrides)
@@ -271,6 +272,8 @@ class ModelHolder:
 
         try:
             classifier = load_version(resolve_artifact(self.models_dir, ref.artifact_path))
+            # Off the request path: an encoder loads here, not on the first question.
+            classifier.prepare()
         except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
             reason = f"Model version {ref.version} cannot be loaded: {error}"
             log.error(reason)
