@@ -17,7 +17,12 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 import training.embeddings  # noqa: F401  (registers the optional 'embeddings' feature set)
-from training.estimators import LinearHead, explainer_weights, linear_head
+from training.estimators import (
+    LinearHead,
+    explainer_weights,
+    linear_head,
+    temperature_scaled,
+)
 from training.evaluate import evaluate, merge_fold_metrics
 from training.features import build_features
 from training.predictor import QuestionClassifier
@@ -84,10 +89,19 @@ def _repeat_rare_classes(
     return matrix[index], labels[index]
 
 
-def fit_probabilistic(estimator: object, matrix: object, labels: np.ndarray, seed: int) -> object:
-    """Fit a classifier that yields probabilities; margin classifiers get temperature scaling."""
+def fit_probabilistic(
+    estimator: object, matrix: object, labels: np.ndarray, seed: int,
+    temperature: float | None = None,
+) -> object:
+    """Fit a classifier that yields probabilities; margin classifiers get temperature scaling
+    (calibrated on cross-validation folds unless a known ``temperature`` is given)."""
     if hasattr(estimator, "predict_proba") and not isinstance(estimator, LinearSVC):
         return clone(estimator).fit(matrix, labels)
+    if temperature is not None and isinstance(estimator, LinearSVC):
+        fitted = clone(estimator).fit(matrix, labels)
+        calibrated = temperature_scaled(fitted, temperature, matrix.shape[1])
+        if calibrated is not None:
+            return calibrated
     matrix, labels = _repeat_rare_classes(matrix, labels, CALIBRATION_FOLDS)
     calibrated = CalibratedClassifierCV(
         clone(estimator),
@@ -106,6 +120,7 @@ def fit_classifier(
     estimators: tuple[object, object],
     seed: int,
     fitted: tuple[object, object] | None = None,
+    temperatures: tuple[float | None, float | None] = (None, None),
 ) -> QuestionClassifier:
     """Fit features (unless given fitted with their matrix) and both calibrated models."""
     if fitted is None:
@@ -115,8 +130,8 @@ def fit_classifier(
         extractor, matrix = fitted
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        coarse_model = fit_probabilistic(estimators[0], matrix, coarse, seed)
-        fine_model = fit_probabilistic(estimators[1], matrix, fine, seed)
+        coarse_model = fit_probabilistic(estimators[0], matrix, coarse, seed, temperatures[0])
+        fine_model = fit_probabilistic(estimators[1], matrix, fine, seed, temperatures[1])
     explainers = tuple(
         _explainer(model, matrix, labels)
         for model, labels in ((coarse_model, coarse), (fine_model, fine))
@@ -125,6 +140,14 @@ def fit_classifier(
         extractor, coarse_model, fine_model, feature_set=features, coarse_blend=COARSE_BLEND,
         explainers=explainers,
     )
+
+
+def fitted_temperatures(classifier: QuestionClassifier, rows: int) -> dict | None:
+    """The temperatures the calibration found, for refits to reuse (None if not scaled)."""
+    heads = [linear_head(model) for model in (classifier.coarse_model, classifier.fine_model)]
+    if any(head is None for head in heads):
+        return None
+    return {"coarse": heads[0].beta, "fine": heads[1].beta, "rows": rows}
 
 
 def _explainer(model: object, matrix: object, labels: np.ndarray) -> LinearHead:
@@ -234,6 +257,7 @@ def train_model(
     timings["final_fit"] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - started
     params["calibration"] = "temperature (CalibratedClassifierCV)"
+    params["temperatures"] = fitted_temperatures(classifier, len(frame))
     params["coarse_blend"] = COARSE_BLEND
     params["versions"] = library_versions()
     if progress is None:

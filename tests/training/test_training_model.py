@@ -171,3 +171,38 @@ class TestRealDataset:
             durations.append(time.perf_counter() - started)
         # The target is 2 ms; allow slack for a loaded test machine.
         assert np.median(durations) < 0.006
+
+
+def test_a_known_temperature_gives_the_calibrated_model_without_its_folds(tiny_frame) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from training.estimators import linear_head, temperature_scaled
+    from training.train import fit_probabilistic
+
+    matrix = TfidfVectorizer().fit_transform(tiny_frame["text"])
+    labels = tiny_frame["coarse"].to_numpy()
+    calibrated = fit_probabilistic(LinearSVC(C=1.0), matrix, labels, seed=0)
+    beta = linear_head(calibrated).beta
+    final = calibrated.calibrated_classifiers_[0].estimator
+    rebuilt = temperature_scaled(final, beta, matrix.shape[1])
+    assert np.allclose(rebuilt.predict_proba(matrix), calibrated.predict_proba(matrix))
+    reused = fit_probabilistic(LinearSVC(C=1.0), matrix, labels, seed=0, temperature=beta)
+    assert linear_head(reused).beta == beta
+    assert np.allclose(reused.predict_proba(matrix), calibrated.predict_proba(matrix), atol=1e-4)
+
+
+def test_refit_reuses_temperatures_until_the_rows_grow(tiny_frame) -> None:
+    from training.refit import refit_model, reusable_temperatures
+
+    full = train_model(tiny_frame, quick=True)
+    recorded = full.params["temperatures"]
+    assert recorded["rows"] == len(tiny_frame) and recorded["fine"] > 0
+    assert reusable_temperatures(full.params, len(tiny_frame)) == (
+        recorded["coarse"], recorded["fine"]
+    )
+    assert reusable_temperatures(full.params, int(len(tiny_frame) * 1.2)) == (None, None)
+    refit = refit_model(tiny_frame, full.params)
+    assert refit.params["calibration"].startswith("temperature reused")
+    question = "Who discovered the radio?"
+    assert refit.classifier.predict(question).fine == full.classifier.predict(question).fine
