@@ -118,5 +118,6 @@ def register_encoder(app: Flask) -> None:
 
     embeddings.configure(
         threads=int(app.config["ENCODER_THREADS"]),
+        precision=str(app.config["ENCODER_PRECISION"]),
         cache_dir=Path(app.instance_path) / "cache" / "encoders",
     )

