@@ -308,12 +308,79 @@ def encode(texts: list[str], encoder: OnnxEncoder | None = None) -> np.ndarray:
         return run(list(texts)) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
     key = encoder.digest if encoder is not None else "legacy"
     missing = [text for text in dict.fromkeys(texts) if (key, text) not in _cache]
+    if missing and encoder is not None:
+        missing = _from_disk(key, missing)
     if missing:
-        for text, vector in zip(missing, run(missing), strict=True):
-            _cache[(key, text)] = np.asarray(vector, dtype=np.float32)
-            if len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+        vectors = run(missing)
+        for text, vector in zip(missing, vectors, strict=True):
+            _remember(key, text, vector)
+        if encoder is not None:
+            _to_disk(key, missing, vectors)
     return np.vstack([_cache[(key, text)] for text in texts])
+
+
+def _remember(key: str, text: str, vector: np.ndarray) -> None:
+    _cache[(key, text)] = np.asarray(vector, dtype=np.float32)
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+
+
+def _vectors_file(key: str) -> Path | None:
+    """Where an encoder's vectors of training questions are kept between processes."""
+    folder = _settings["cache_dir"]
+    return Path(folder) / f"vectors-{key[:32]}.joblib" if folder else None
+
+
+def _from_disk(key: str, texts: list[str]) -> list[str]:
+    """Fill the memo from the vectors an earlier process computed; returns what is still missing.
+
+    A retrain is a new process that encodes the same base questions as the last one: a vector
+    depends only on the encoder graph (its digest names the file) and the text.
+    """
+    path = _vectors_file(key)
+    if path is None or not path.exists():
+        return texts
+    import joblib
+
+    try:
+        stored = joblib.load(path)
+    except Exception:  # noqa: BLE001  (an unreadable cache is recomputed, never trusted)
+        return texts
+    missing = []
+    for text in texts:
+        vector = stored.get(text) if isinstance(stored, dict) else None
+        if vector is None:
+            missing.append(text)
+        else:
+            _remember(key, text, vector)
+    return missing
+
+
+def _to_disk(key: str, texts: list[str], vectors: np.ndarray) -> None:
+    """Add newly computed vectors to the encoder's file (atomically; at most CACHE_SIZE)."""
+    path = _vectors_file(key)
+    if path is None or len(texts) < 2:
+        return
+    import joblib
+
+    try:
+        stored = joblib.load(path) if path.exists() else {}
+    except Exception:  # noqa: BLE001
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    stored.update(zip(texts, (np.asarray(v, dtype=np.float32) for v in vectors), strict=True))
+    while len(stored) > CACHE_SIZE:
+        stored.pop(next(iter(stored)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        joblib.dump(stored, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def clear_cache() -> None:

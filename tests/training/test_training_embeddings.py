@@ -150,3 +150,19 @@ def test_a_stored_encoder_needs_only_its_runtime(monkeypatch, tmp_path, tiny_res
     assert not embeddings.serving_available() and not embeddings.available()
     with pytest.raises(embeddings.EmbeddingsUnavailable, match="run make embeddings"):
         embeddings.OnnxEncoder(b"", "{}").prepare()
+
+
+@needs_extra
+def test_training_vectors_are_kept_between_processes(tmp_path, monkeypatch) -> None:
+    encoder = embeddings.onnx_encoder()
+    monkeypatch.setitem(embeddings._settings, "cache_dir", str(tmp_path))
+    questions = ["Who wrote Hamlet?", "What is the speed of light?"]
+    first = embeddings.encode(questions, encoder)
+    assert (tmp_path / f"vectors-{encoder.digest[:32]}.joblib").exists()
+    embeddings.clear_cache()  # as in a new process
+
+    def must_not_encode(texts):
+        raise AssertionError(f"encoded {texts} again")
+
+    monkeypatch.setattr(encoder, "encode", must_not_encode)
+    assert np.array_equal(embeddings.encode(questions, encoder), first)
