@@ -24,22 +24,7 @@ QUESTIONS = [
 ]
 
 
-class RecordingSink:
-    """Keeps every log line and progress value a run reports."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.fractions: list[float] = []
-
-    def log(self, message: str) -> None:
-        self.lines.append(message)
-
-    def progress(self, fraction: float, message: str) -> None:
-        self.fractions.append(fraction)
-
-
-def test_quick_training_reports_params_metrics_and_progress(tiny_frame) -> None:
-    sink = RecordingSink()
+def test_quick_training_reports_params_metrics_and_progress(tiny_frame, sink) -> None:
     steps = Steps(default_step_seconds(quick=True), sink)
     result = train_model(tiny_frame, quick=True, seed=1, progress=steps)
     assert result.params["feature_set"] == "default" and result.params["seed"] == 1

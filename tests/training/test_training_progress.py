@@ -7,20 +7,7 @@ import pytest
 from training.progress import Steps
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.fractions: list[float] = []
-
-    def log(self, message: str) -> None:
-        self.lines.append(message)
-
-    def progress(self, fraction: float, message: str) -> None:
-        self.fractions.append(fraction)
-
-
-def test_each_step_starts_where_the_weights_before_it_end() -> None:
-    sink = Sink()
+def test_each_step_starts_where_the_weights_before_it_end(sink) -> None:
     steps = Steps({"a": 1.0, "b": 3.0}, sink)
     steps.start("a", "doing a")
     steps.advance(0.5)
@@ -31,8 +18,7 @@ def test_each_step_starts_where_the_weights_before_it_end() -> None:
     assert list(steps.finish()) == ["a", "b"]
 
 
-def test_the_bar_never_moves_backwards_and_notes_do_not_move_it() -> None:
-    sink = Sink()
+def test_the_bar_never_moves_backwards_and_notes_do_not_move_it(sink) -> None:
     steps = Steps({"a": 1.0, "b": 1.0}, sink)
     steps.start("a", "a")
     steps.advance(0.9)
@@ -43,8 +29,7 @@ def test_the_bar_never_moves_backwards_and_notes_do_not_move_it() -> None:
     assert sink.lines == ["a", "a result", "b"]
 
 
-def test_a_child_shares_out_its_parents_step() -> None:
-    sink = Sink()
+def test_a_child_shares_out_its_parents_step(sink) -> None:
     steps = Steps({"prepare": 1.0, "train": 2.0, "save": 1.0}, sink)
     steps.start("prepare", "prepare")
     steps.start("train", "train")
@@ -59,8 +44,7 @@ def test_a_child_shares_out_its_parents_step() -> None:
     assert set(child.finish()) == {"fit one", "fit two"}
 
 
-def test_unknown_steps_take_no_share_but_are_timed() -> None:
-    sink = Sink()
+def test_unknown_steps_take_no_share_but_are_timed(sink) -> None:
     steps = Steps({"known": 1.0}, sink)
     steps.start("extra", "an unplanned step")
     steps.start("known", "known")
