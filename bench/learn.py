@@ -6,9 +6,10 @@ same base dataset, e.g. after `qc dataset import ... --name uiuc` and `qc train`
     python bench/learn.py                 # idle
     python bench/learn.py --clients 8     # under 8 clients of classify load (wrk)
 
-It asks a question, proposes another label for it, then starts the clock, approves the
-correction with `qc corrections approve`, starts a retrain with `qc retrain` (a refit unless the
-server's state asks for a full run) and asks the question again every 50 ms. The time counts
+It asks a question and proposes another label for it, approves the correction with
+`qc corrections approve`, and from that moment (the approval committed) starts a retrain with
+`qc retrain` (a refit unless the server's state asks for a full run; the command's own start-up
+counts) and asks the question again every 50 ms. The time counts
 until STREAK answers in a row carry the corrected label: with sync workers every request may
 reach any worker, so 20 in a row leave about one chance in a million that a worker still
 answered with the old version unseen. With --clients, wrk runs for as long as that takes, after
@@ -79,6 +80,7 @@ def learn_once(url: str, attempt: int, timeout: float = 600.0) -> dict:
     qc("corrections", "approve", str(correction["id"]), "--actor", "bench")
     approved = time.monotonic()
     run_line = qc("retrain").strip().splitlines()[-1]
+    started, approve_seconds = approved, approved - started
     streak, first_right, checks = 0, None, 0
     while time.monotonic() - started < timeout:
         reply = post(url, "/api/v1/classify", {"question": question})
@@ -99,7 +101,7 @@ def learn_once(url: str, attempt: int, timeout: float = 600.0) -> dict:
         "question": question,
         "from": current,
         "to": target,
-        "approve_s": approved - started,
+        "approve_s": approve_seconds,
         "seconds": first_right - started,
         "checks": checks,
         "run": run_line,
