@@ -4,7 +4,8 @@ For each concurrency level it runs wrk for a fixed time with questions drawn fro
 checks with `qc stats --json` that every answered request's query was stored.
 
     python bench/serve.py --url http://127.0.0.1:5000 --connections 1,8,32 --duration 20
-    python bench/serve.py --retrain   # 8 clients: idle run, then a run during retrain + activation
+    python bench/serve.py --retrain   # 8 clients: idle run, then a run during a refit + activation
+    python bench/serve.py --retrain --select   # the same during a full retrain
 
 Needs `wrk` (Debian package). Run it from the repository root with the same QC_* environment
 as the server, so the stats command reads the server's database.
@@ -138,7 +139,25 @@ def table(rows: list[dict], title: str) -> str:
     return "\n".join(lines)
 
 
-def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
+def worker_memory() -> list[float]:
+    """Resident memory (MB) of each gunicorn worker serving qcapp on this machine."""
+    processes = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            command = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "gunicorn" in command and "qcapp" in command:
+            processes[int(status.parent.name)] = (
+                int(fields["PPid"]), int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+            )
+    return [rss for parent, rss in processes.values() if parent in processes]
+
+
+def retrain_scenario(url: str, duration: int, script: Path, select: bool) -> str:
     """8 clients idle, then 8 clients while a retrain runs and a version is activated."""
     idle = measured(url, 8, duration, script)
     previous = stats()["active_model_version"]
@@ -146,7 +165,7 @@ def retrain_scenario(url: str, duration: int, script: Path, quick: bool) -> str:
 
     def retrain_and_activate() -> None:
         started = time.monotonic()
-        command = FLASK + ["qc", "retrain", "--wait"] + (["--quick"] if quick else [])
+        command = FLASK + ["qc", "retrain", "--wait"] + (["--select"] if select else [])
         done = subprocess.run(command, capture_output=True, text=True)
         events.append(
             f"retrain exit {done.returncode} after {time.monotonic() - started:.1f} s: "
@@ -196,7 +215,9 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--retrain", action="store_true", help="run the retrain scenario")
-    parser.add_argument("--full", action="store_true", help="retrain with model selection")
+    parser.add_argument(
+        "--select", action="store_true", help="a full retrain (model selection), not a refit"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -205,12 +226,14 @@ def main() -> None:
         script = Path(directory) / "classify.lua"
         script.write_text(LUA % {"questions": questions, "seed": 7})
         if args.retrain:
-            print(retrain_scenario(args.url, args.duration, script, quick=not args.full))
+            print(retrain_scenario(args.url, args.duration, script, select=args.select))
             return
         rows = [
             measured(args.url, int(c), args.duration, script) for c in args.connections.split(",")
         ]
         print(table(rows, f"POST /api/v1/classify, {args.duration} s per level"))
+        memory = ", ".join(f"{rss:.0f} MB" for rss in sorted(worker_memory()))
+        print(f"\nresident memory per worker after the runs: {memory or 'no worker found'}")
 
 
 if __name__ == "__main__":

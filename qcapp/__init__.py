@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_security_headers(app)
     register_rate_limit(app)
+    register_encoder(app)
     return app
 
 
@@ -119,3 +120,14 @@ def register_rate_limit(app: Flask) -> None:
         headers_enabled=True,
     )
     limiter.limit(limit)(app.blueprints["api"])
+
+
+def register_encoder(app: Flask) -> None:
+    """Threads of the optional sentence encoder, and where its exported graph is kept."""
+    from training import embeddings
+
+    embeddings.configure(
+        threads=int(app.config["ENCODER_THREADS"]),
+        precision=str(app.config["ENCODER_PRECISION"]),
+        cache_dir=Path(app.instance_path) / "cache" / "encoders",
+    )

@@ -356,10 +356,17 @@ class TrainingRun(db.Model):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL")
     )
+    # "refit" (the last selection's choices on the merged set), "full" (model selection again)
+    # or "quick" (fixed defaults), and why the run became that kind.
+    kind: Mapped[str | None] = mapped_column(String(16))
+    kind_reason: Mapped[str | None] = mapped_column(String(300))
+    # Seconds each step took: the next run of the same kind weighs its progress bar by them.
+    step_seconds: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
     model_version: Mapped[ModelVersion | None] = relationship()
 
     STATUSES = ("queued", "running", "succeeded", "failed")
+    KINDS = ("refit", "full", "quick")
 
 
 class User(UserMixin, db.Model):

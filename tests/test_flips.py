@@ -145,7 +145,7 @@ def test_a_failing_flip_report_is_logged_and_stored_not_fatal(app, db, starter_i
     def broken(*args, **kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(flips, "compare_models", broken)
+    monkeypatch.setattr(flips, "compare_labels", broken)
     second = train_version(quick=True, actor="test")
     run = db.session.scalar(select(TrainingRun).order_by(TrainingRun.id.desc()))
     assert run.status == "succeeded" and "flip report failed: OSError: disk on fire" in run.log

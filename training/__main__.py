@@ -10,7 +10,8 @@ from pathlib import Path
 from training.artifacts import save_version
 from training.evaluate import format_metrics_table
 from training.io import DatasetError, load_dataset
-from training.train import train_model
+from training.progress import PrintSink, Steps
+from training.train import default_step_seconds, train_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{loaded.duplicates_dropped} duplicates dropped")
     result = train_model(
         loaded.frame, quick=args.quick, features=args.features, seed=args.seed,
-        progress=lambda message, fraction: print(f"[{fraction:4.0%}] {message}"),
+        progress=Steps(default_step_seconds(args.quick), PrintSink()),
     )
     version = args.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     info = save_version(result, args.out, version)

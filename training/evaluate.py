@@ -13,6 +13,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from training.predictor import LabelBatch
+
 ECE_BINS = 10
 
 
@@ -66,14 +68,21 @@ def _task_metrics(truth: list[str], predicted: list[str], confidences: list[floa
 
 def metrics_from_predictions(frame: pd.DataFrame, predictions: Sequence) -> dict:
     """Metric dict comparing predictions with the frame's coarse and fine labels."""
-    coarse = _task_metrics(
-        list(frame["coarse"]),
-        [p.coarse for p in predictions],
-        [p.coarse_confidence for p in predictions],
+    return metrics_from_labels(
+        frame,
+        LabelBatch(
+            coarse=[p.coarse for p in predictions],
+            coarse_confidence=[p.coarse_confidence for p in predictions],
+            fine=[p.fine for p in predictions],
+            fine_confidence=[p.fine_confidence for p in predictions],
+        ),
     )
-    fine = _task_metrics(
-        list(frame["fine"]), [p.fine for p in predictions], [p.fine_confidence for p in predictions]
-    )
+
+
+def metrics_from_labels(frame: pd.DataFrame, labels: LabelBatch) -> dict:
+    """Metric dict comparing a batch of labels with the frame's coarse and fine labels."""
+    coarse = _task_metrics(list(frame["coarse"]), labels.coarse, labels.coarse_confidence)
+    fine = _task_metrics(list(frame["fine"]), labels.fine, labels.fine_confidence)
     return {
         "n": len(frame),
         "coarse_accuracy": coarse["accuracy"],

@@ -100,16 +100,32 @@ def find_flips(
     changed coarse label is a changed fine label too. ``progress`` gets the rows labelled so far,
     counting both models (up to twice the row count).
     """
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
-    for name, values in (("gold_fine", gold_fine), ("query_ids", query_ids)):
-        if values is not None and len(values) != len(texts):
-            raise ValueError(f"{name} has {len(values)} items for {len(texts)} texts")
     count = len(texts)
     before = label_in_batches(old, texts, batch_size, progress)
     after = label_in_batches(
         new, texts, batch_size, (lambda done: progress(count + done)) if progress else None
     )
+    return flips_between(before, after, texts, source=source, gold_fine=gold_fine,
+                         query_ids=query_ids)
+
+
+def flips_between(
+    before: LabelBatch,
+    after: LabelBatch,
+    texts: Sequence[str],
+    *,
+    source: str,
+    gold_fine: Sequence[str] | None = None,
+    query_ids: Sequence[int | None] | None = None,
+) -> FlipComparison:
+    """The flips between two models' labels of the same ``texts`` (labelled beforehand)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    count = len(texts)
+    for name, values in (("gold_fine", gold_fine), ("query_ids", query_ids),
+                         ("old labels", before.fine), ("new labels", after.fine)):
+        if values is not None and len(values) != count:
+            raise ValueError(f"{name} has {len(values)} items for {count} texts")
     flips = [
         FlipRow(
             source=source,

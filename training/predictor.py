@@ -85,6 +85,15 @@ class QuestionClassifier:
                 self._membership[fine_position, coarse_position] = 1.0
         self._prepare_explanations()
 
+    def prepare(self) -> None:
+        """Load what the features need (an encoder, say) and answer once, so that the first
+        real question is as fast as any other: a worker calls this before swapping models."""
+        for _, transformer in getattr(self.features, "transformer_list", []):
+            prepare = getattr(transformer, "prepare", None)
+            if callable(prepare):
+                prepare()
+        self.predict("What is the tallest mountain in the world?")
+
     @property
     def labels(self) -> dict[str, list[str]]:
         """Coarse and fine labels in model column order (for the label-map JSON)."""

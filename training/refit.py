@@ -7,8 +7,13 @@ import time
 import pandas as pd
 from sklearn.base import clone
 
+from .progress import Steps
 from .select import candidate_estimators
-from .train import TrainResult, fit_classifier, library_versions
+from .train import TrainResult, fit_classifier, fitted_temperatures, library_versions
+
+REFIT_STEP_SECONDS = {"final fit": 2.0}
+# A refit reuses the last calibration's temperatures until the rows grow by more than this.
+RECALIBRATE_GROWTH = 0.10
 
 
 def estimators_from_params(params: dict) -> tuple[object, object]:
@@ -21,10 +26,23 @@ def estimators_from_params(params: dict) -> tuple[object, object]:
     return chosen[0], chosen[1]
 
 
-def refit_model(frame: pd.DataFrame, params: dict) -> TrainResult:
+def reusable_temperatures(params: dict, rows: int) -> tuple[float | None, float | None]:
+    """The recorded temperatures, unless the rows grew by more than a tenth since they were
+    calibrated (then the refit calibrates again)."""
+    recorded = params.get("temperatures") or {}
+    calibrated_rows = recorded.get("rows") or 0
+    if not calibrated_rows or rows > calibrated_rows * (1 + RECALIBRATE_GROWTH):
+        return None, None
+    return recorded.get("coarse"), recorded.get("fine")
+
+
+def refit_model(frame: pd.DataFrame, params: dict, progress: Steps | None = None) -> TrainResult:
     """Fit the recorded model choices on ``frame`` without searching again."""
     started = time.perf_counter()
     frame = frame.reset_index(drop=True)
+    if progress is not None:
+        progress.start("final fit", f"fitting the models on {len(frame):,} questions")
+    temperatures = reusable_temperatures(params, len(frame))
     classifier = fit_classifier(
         list(frame["text"]),
         frame["coarse"].to_numpy(),
@@ -32,7 +50,16 @@ def refit_model(frame: pd.DataFrame, params: dict) -> TrainResult:
         params.get("feature_set", "default"),
         estimators_from_params(params),
         params.get("seed", 0),
+        temperatures=temperatures,
     )
     refit_params = {**params, "rows": len(frame), "versions": library_versions()}
+    if temperatures == (None, None):
+        refit_params["temperatures"] = fitted_temperatures(classifier, len(frame))
+        refit_params["calibration"] = "temperature (CalibratedClassifierCV)"
+    else:
+        refit_params["calibration"] = (
+            f"temperature reused from the last calibration "
+            f"({params['temperatures']['rows']:,} rows)"
+        )
     elapsed = time.perf_counter() - started
     return TrainResult(classifier, refit_params, {}, {"final_fit": elapsed, "total": elapsed})

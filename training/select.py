@@ -149,7 +149,7 @@ def select_model(
     best = max(scores.values())
     tied = [name for name in SERVING_PREFERENCE if scores.get(name, -1.0) >= best - TIE_TOLERANCE]
     winner = tied[0] if tied else max(scores, key=scores.get)
-    report(f"best family {winner} ({scores[winner]:.3f})")
+    report(f"best family {winner}, cross-validated accuracy {scores[winner]:.1%}")
     best_params, best_score = tune(texts, labels, winner, candidates[winner], features, seed)
     estimator = clone(candidates[winner]).set_params(**best_params)
     return {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,13 +17,17 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 import training.embeddings  # noqa: F401  (registers the optional 'embeddings' feature set)
-from training.estimators import LinearHead, explainer_weights, linear_head
+from training.estimators import (
+    LinearHead,
+    explainer_weights,
+    linear_head,
+    temperature_scaled,
+)
 from training.evaluate import evaluate, merge_fold_metrics
 from training.features import build_features
 from training.predictor import QuestionClassifier
+from training.progress import Steps
 from training.select import SELECTION_FOLDS, Fold, build_fold_cache, select_model
-
-Progress = Callable[[str, float], None]
 
 # Defaults used by quick mode; chosen by the model selection on the UIUC training set.
 QUICK_FAMILY = "linear_svc"
@@ -35,6 +38,18 @@ CALIBRATION_FOLDS = 3
 COARSE_BLEND = 0.7
 QUICK_HOLDOUT_FOLDS = 5  # quick mode measures on one fold in five
 MIN_ROWS_FOR_METRICS = 50
+# Seconds each step of train_model took on the tutorial dataset (5,380 rows, 2 cores): the
+# progress bar's shares until a previous run of the same kind has measured its own.
+FULL_STEP_SECONDS = {
+    "fold features": 8.0, "select coarse": 28.0, "select fine": 45.0,
+    "estimate": 5.0, "final fit": 4.0,
+}
+QUICK_STEP_SECONDS = {"estimate": 2.0, "final fit": 4.0}
+
+
+def default_step_seconds(quick: bool) -> dict[str, float]:
+    """The expected durations of train_model's steps when nothing better is known."""
+    return dict(QUICK_STEP_SECONDS if quick else FULL_STEP_SECONDS)
 
 
 @dataclass
@@ -74,10 +89,19 @@ def _repeat_rare_classes(
     return matrix[index], labels[index]
 
 
-def fit_probabilistic(estimator: object, matrix: object, labels: np.ndarray, seed: int) -> object:
-    """Fit a classifier that yields probabilities; margin classifiers get temperature scaling."""
+def fit_probabilistic(
+    estimator: object, matrix: object, labels: np.ndarray, seed: int,
+    temperature: float | None = None,
+) -> object:
+    """Fit a classifier that yields probabilities; margin classifiers get temperature scaling
+    (calibrated on cross-validation folds unless a known ``temperature`` is given)."""
     if hasattr(estimator, "predict_proba") and not isinstance(estimator, LinearSVC):
         return clone(estimator).fit(matrix, labels)
+    if temperature is not None and isinstance(estimator, LinearSVC):
+        fitted = clone(estimator).fit(matrix, labels)
+        calibrated = temperature_scaled(fitted, temperature, matrix.shape[1])
+        if calibrated is not None:
+            return calibrated
     matrix, labels = _repeat_rare_classes(matrix, labels, CALIBRATION_FOLDS)
     calibrated = CalibratedClassifierCV(
         clone(estimator),
@@ -96,6 +120,7 @@ def fit_classifier(
     estimators: tuple[object, object],
     seed: int,
     fitted: tuple[object, object] | None = None,
+    temperatures: tuple[float | None, float | None] = (None, None),
 ) -> QuestionClassifier:
     """Fit features (unless given fitted with their matrix) and both calibrated models."""
     if fitted is None:
@@ -105,8 +130,8 @@ def fit_classifier(
         extractor, matrix = fitted
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        coarse_model = fit_probabilistic(estimators[0], matrix, coarse, seed)
-        fine_model = fit_probabilistic(estimators[1], matrix, fine, seed)
+        coarse_model = fit_probabilistic(estimators[0], matrix, coarse, seed, temperatures[0])
+        fine_model = fit_probabilistic(estimators[1], matrix, fine, seed, temperatures[1])
     explainers = tuple(
         _explainer(model, matrix, labels)
         for model, labels in ((coarse_model, coarse), (fine_model, fine))
@@ -115,6 +140,14 @@ def fit_classifier(
         extractor, coarse_model, fine_model, feature_set=features, coarse_blend=COARSE_BLEND,
         explainers=explainers,
     )
+
+
+def fitted_temperatures(classifier: QuestionClassifier, rows: int) -> dict | None:
+    """The temperatures the calibration found, for refits to reuse (None if not scaled)."""
+    heads = [linear_head(model) for model in (classifier.coarse_model, classifier.fine_model)]
+    if any(head is None for head in heads):
+        return None
+    return {"coarse": heads[0].beta, "fine": heads[1].beta, "rows": rows}
 
 
 def _explainer(model: object, matrix: object, labels: np.ndarray) -> LinearHead:
@@ -155,13 +188,17 @@ def train_model(
     quick: bool = False,
     features: str = "default",
     seed: int = 0,
-    progress: Progress | None = None,
+    progress: Steps | None = None,
     with_metrics: bool = True,
 ) -> TrainResult:
-    """Train coarse and fine models (with model selection unless quick) on a labelled frame."""
+    """Train coarse and fine models (with model selection unless quick) on a labelled frame.
+
+    ``progress`` receives one step per stage ("fold features", "select coarse", "select fine",
+    "estimate", "final fit"); their measured durations are returned in ``timings``.
+    """
     _check_frame(frame)
     build_features(features)  # fail early on an unknown feature set
-    report = progress or (lambda message, fraction: None)
+    steps = progress or Steps(default_step_seconds(quick))
     frame = frame.reset_index(drop=True)
     texts = list(frame["text"])
     coarse, fine = frame["coarse"].to_numpy(), frame["fine"].to_numpy()
@@ -177,18 +214,23 @@ def train_model(
         params["coarse_model"] = {"family": QUICK_FAMILY, "params": QUICK_PARAMS["coarse"]}
         params["fine_model"] = {"family": QUICK_FAMILY, "params": QUICK_PARAMS["fine"]}
     else:
-        report("computing cross-validation features", 0.05)
+        steps.start("fold features", "computing cross-validation features")
         cache = build_fold_cache(texts, fine, features, SELECTION_FOLDS, seed)
         timings["fold_features"] = time.perf_counter() - started
         chosen = []
-        for position, (task, labels) in enumerate((("coarse", coarse), ("fine", fine))):
-            report(f"selecting the {task} model", 0.1 + 0.35 * position)
+        for task, labels in (("coarse", coarse), ("fine", fine)):
+            steps.start(f"select {task}", f"selecting the {task} model")
             step = time.perf_counter()
             selection = select_model(
                 texts, labels, cache, features, seed,
-                report=lambda message, fraction=0.1 + 0.35 * position: report(message, fraction),
+                report=lambda message, task=task: steps.note(f"{task}: {message}"),
             )
             timings[f"select_{task}"] = time.perf_counter() - step
+            settings = ", ".join(f"{key}={value}" for key, value in selection["params"].items())
+            steps.note(
+                f"{task}: {selection['family']} ({settings or 'defaults'}), "
+                f"cross-validated accuracy {selection['tuned_score']:.1%}"
+            )
             chosen.append(selection["estimator"])
             params[f"{task}_model"] = {
                 "family": selection["family"],
@@ -199,7 +241,7 @@ def train_model(
         estimators = tuple(chosen)
 
     if measurable:
-        report("measuring held-out accuracy", 0.8)
+        steps.start("estimate", "estimating accuracy on one held-out fold")
         step = time.perf_counter()
         if not cache:
             cache = build_fold_cache(texts, fine, features, QUICK_HOLDOUT_FOLDS, seed, limit=1)
@@ -209,13 +251,15 @@ def train_model(
         metrics["method"] = f"held-out split ({held_out:.0%} of rows)"
         timings["metrics"] = time.perf_counter() - step
 
-    report("fitting the final models", 0.9)
+    steps.start("final fit", f"fitting the final models on {len(frame):,} questions")
     step = time.perf_counter()
     classifier = fit_classifier(texts, coarse, fine, features, estimators, seed)
     timings["final_fit"] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - started
     params["calibration"] = "temperature (CalibratedClassifierCV)"
+    params["temperatures"] = fitted_temperatures(classifier, len(frame))
     params["coarse_blend"] = COARSE_BLEND
     params["versions"] = library_versions()
-    report("done", 1.0)
+    if progress is None:
+        steps.finish()
     return TrainResult(classifier=classifier, params=params, metrics=metrics, timings=timings)

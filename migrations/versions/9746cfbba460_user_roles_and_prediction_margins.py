@@ -6,7 +6,7 @@ the alternatives they stored. Two indexes serve the inbox: margins, and question
 clients.
 
 Revision ID: 9746cfbba460
-Revises: 0f0d1d839b6a
+Revises: 48c3372937b0
 Create Date: 2026-12-01 12:56:26.434158
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9746cfbba460"
-down_revision = "0f0d1d839b6a"
+down_revision = "48c3372937b0"
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,8 @@ from ..services.retraining import (
     RunInProgress,
     current_run,
     delete_version,
+    remaining_seconds,
+    run_outcome,
     served_version_ids,
     start_run,
 )
@@ -123,29 +125,39 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
         try:
-            run = start_run(actor=current_user.username, quick=bool(request.form.get("quick")))
+            run = start_run(actor=current_user.username, select=bool(request.form.get("select")))
         except RunInProgress as error:
             flash(f"{error} Wait for it to finish.", "error")
             return redirect(url_for(".index"))
-        flash(f"Training run {run.id} started.", "success")
+        # No "started" banner: the run's page shows its state and, at the end, its outcome.
         return redirect(url_for(".details", run_id=run.id))
 
     @expose("/<int(max=2147483647):run_id>")
     def details(self, run_id: int):
         run = db.get_or_404(TrainingRun, run_id)
-        return self.render("admin/run_details.html", run=run)
+        return self.render(
+            "admin/run_details.html",
+            run=run,
+            remaining=remaining_seconds(run),
+            outcome=run_outcome(run),
+        )
 
     @expose("/<int(max=2147483647):run_id>/status.json")
     def status(self, run_id: int):
         run = db.get_or_404(TrainingRun, run_id)
         version = run.model_version
+        remaining = remaining_seconds(run)
         return jsonify(
             id=run.id,
             status=run.status,
+            kind=run.kind,
+            kind_reason=run.kind_reason,
             progress=run.progress,
+            remaining_seconds=round(remaining) if remaining is not None else None,
             message=run.message,
             log=run.log,
             error=run.error,
+            outcome=run_outcome(run),
             version=version.version if version else None,
             version_status=version.status if version else None,
         )

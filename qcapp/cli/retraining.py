@@ -20,11 +20,22 @@ from . import qc
 
 @qc.command("retrain")
 @click.option("--wait", is_flag=True, help="Wait for the run; exit non-zero when it fails.")
-@click.option("--quick", is_flag=True, help="Skip model selection.")
-def retrain_command(wait: bool, quick: bool) -> None:
-    """Start a training run on the base dataset plus approved corrections."""
+@click.option("--quick", is_flag=True, help="Fixed settings, no model selection.")
+@click.option(
+    "--select", is_flag=True,
+    help="Run model selection again (a full retrain) instead of refitting the active choice.",
+)
+def retrain_command(wait: bool, quick: bool, select: bool) -> None:
+    """Start a training run on the base dataset plus approved corrections.
+
+    By default a refit: the active version's model choice fitted on the merged set, which takes
+    seconds. A full retrain runs when --select asks for it, or when the choice cannot be reused
+    (no active version, another base dataset or feature set).
+    """
+    if quick and select:
+        raise click.UsageError("--quick and --select exclude each other.")
     try:
-        run = start_run(actor="cli", quick=quick)
+        run = start_run(actor="cli", quick=quick, select=select)
     except RunInProgress as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Started training run {run.id} (process {run.pid}).")

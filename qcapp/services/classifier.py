@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+
+from training.predictor import LabelBatch
 
 from ..database import read_only_connection
 from ..errors import ServiceUnavailable
@@ -57,17 +60,10 @@ class CorrectedClassifier:
     def predict(self, text: str) -> Any:
         return self.predict_many([text])[0]
 
+
     def predict_labels(self, texts: list[str]) -> Any:
         """Labels only, for many questions, with the same overrides as ``predict_many``."""
-        from training.io import normalise_question
-
-        batch = self.model.predict_labels(texts)
-        for i, text in enumerate(texts):
-            label = self.overrides.get(normalise_question(text))
-            if label is not None and label[1] != batch.fine[i]:
-                batch.coarse[i], batch.fine[i] = label
-                batch.coarse_confidence[i] = batch.fine_confidence[i] = 1.0
-        return batch
+        return apply_overrides(self.model.predict_labels(texts), texts, self.overrides)
 
     def _apply(self, text: str, prediction: Any) -> Any:
         from training.io import normalise_question
@@ -93,6 +89,24 @@ class CorrectedClassifier:
         )
         corrected.label_source = "correction"
         return corrected
+
+
+def apply_overrides(
+    batch: LabelBatch, texts: Sequence[str], overrides: dict[str, list[str]] | None
+) -> LabelBatch:
+    """A copy of ``batch`` in which reviewed labels of exact questions replace the model's."""
+    from training.io import normalise_question
+
+    result = LabelBatch(
+        list(batch.coarse), list(batch.coarse_confidence),
+        list(batch.fine), list(batch.fine_confidence),
+    )
+    for i, text in enumerate(texts if overrides else ()):
+        label = overrides.get(normalise_question(text))
+        if label is not None and label[1] != result.fine[i]:
+            result.coarse[i], result.fine[i] = label
+            result.coarse_confidence[i] = result.fine_confidence[i] = 1.0
+    return result
 
 
 def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
@@ -258,6 +272,8 @@ class ModelHolder:
 
         try:
             classifier = load_version(resolve_artifact(self.models_dir, ref.artifact_path))
+            # Off the request path: an encoder loads here, not on the first question.
+            classifier.prepare()
         except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
             reason = f"Model version {ref.version} cannot be loaded: {error}"
             log.error(reason)

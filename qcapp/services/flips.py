@@ -13,13 +13,22 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from training.artifacts import load_version
-from training.flips import FlipComparison, FlipRow, class_counts, find_flips, held_out_test
+from training.flips import (
+    FlipComparison,
+    FlipRow,
+    class_counts,
+    flips_between,
+    held_out_test,
+    label_in_batches,
+)
+from training.predictor import LabelBatch
 
 from ..database import read_only_connection
 from ..extensions import db
 from ..models import ModelVersion, Query, VersionFlip, utcnow
-from .classifier import resolve_artifact, with_overrides
+from .classifier import apply_overrides, resolve_artifact, with_overrides
 from .datasets import active_dataset, get_dataset
+from .label_cache import ModelLabels, cache_path
 from .merge import merged_training_set
 
 QUERY_ROWS_NOTE = "the most recent query of each distinct normalised question"
@@ -42,10 +51,14 @@ class FlipReport:
         return self.held_out.flips + self.queries.flips
 
 
+def version_model(version: ModelVersion) -> Any:
+    """A version's own model, loaded from its artifact."""
+    return load_version(resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path))
+
+
 def served_model(version: ModelVersion) -> Any:
     """A version's model as the workers serve it: with the reviewed labels it was trained on."""
-    model = load_version(resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path))
-    return with_overrides(model, (version.data_sources or {}).get("overrides"))
+    return with_overrides(version_model(version), (version.data_sources or {}).get("overrides"))
 
 
 def stored_questions(limit: int) -> tuple[list[int], list[str]]:
@@ -71,40 +84,29 @@ def held_out_frame(dataset_name: str | None) -> pd.DataFrame:
     return merged_training_set(dataset).held_out
 
 
-def compare_models(
-    old: Any,
-    new: Any,
+Labeller = Callable[[list[str]], LabelBatch]
+
+
+def model_labeller(model: Any) -> Labeller:
+    """Labels from a model, in fixed-size batches."""
+    return lambda texts: label_in_batches(model, texts)
+
+
+def compare_labels(
+    old: Labeller,
+    new: Labeller,
     held_out: pd.DataFrame,
     questions: tuple[list[int], list[str]],
-    *,
-    progress: Callable[[str, float], None] | None = None,
 ) -> FlipReport:
-    """Label the held-out rows and the stored questions with both models; summarise the flips."""
+    """Label the held-out rows and the stored questions on both sides; summarise the flips."""
     started = time.monotonic()
     query_ids, texts = questions
-    total = 2 * (len(held_out) + len(texts)) or 1
-
-    def step(offset: int, what: str) -> Callable[[int], None] | None:
-        if progress is None:
-            return None
-        return lambda done: progress(f"flip report: {what}", (offset + done) / total)
-
-    held = find_flips(
-        old,
-        new,
-        list(held_out["text"]),
-        source="held_out",
-        gold_fine=list(held_out["fine"]),
-        progress=step(0, f"{len(held_out)} held-out questions"),
+    held_texts = list(held_out["text"])
+    held = flips_between(
+        old(held_texts), new(held_texts), held_texts,
+        source="held_out", gold_fine=list(held_out["fine"]),
     )
-    asked = find_flips(
-        old,
-        new,
-        texts,
-        source="query",
-        query_ids=query_ids,
-        progress=step(2 * len(held_out), f"{len(texts)} stored questions"),
-    )
+    asked = flips_between(old(texts), new(texts), texts, source="query", query_ids=query_ids)
     report = FlipReport(held_out=held, queries=asked)
     report.summary = summarise(report, seconds=time.monotonic() - started)
     return report
@@ -144,45 +146,56 @@ def diff_versions(baseline: ModelVersion, candidate: ModelVersion) -> FlipReport
     at FLIP_QUERY_LIMIT.
     """
     try:
-        old, new = served_model(baseline), served_model(candidate)
+        old, new = version_model(baseline), version_model(candidate)
     except Exception as error:  # noqa: BLE001  (any unreadable artifact is the caller's error)
         raise FlipReportError(f"Cannot load a model: {error}") from None
     held_out = held_out_frame(candidate.dataset_name)
     questions = stored_questions(int(current_app.config["FLIP_QUERY_LIMIT"]))
     db.session.commit()  # no transaction stays open while the models work
-    report = compare_models(old, new, held_out, questions)
+    old_labels, old_raw = served_labeller(baseline, old)
+    new_labels, new_raw = served_labeller(candidate, new)
+    report = compare_labels(old_labels, new_labels, held_out, questions)
+    old_raw.save()
+    new_raw.save()
     report.summary.update(baseline=baseline.version, candidate=candidate.version)
     return report
 
 
+def served_labeller(version: ModelVersion, model: Any = None) -> tuple[Labeller, ModelLabels]:
+    """Labels as ``version`` serves them (its reviewed labels on top), its model's own labels
+    remembered on disk by artifact; the model is loaded only for questions not seen before."""
+
+    raw = ModelLabels(
+        (lambda: model) if model is not None else (lambda: version_model(version)),
+        cache_path(version),
+    )
+    overrides = (version.data_sources or {}).get("overrides")
+    return (lambda texts: apply_overrides(raw.labels(texts), texts, overrides)), raw
+
+
 def report_for_run(
-    baseline: ModelVersion | None, candidate_model: Any, merged, report
+    baseline: ModelVersion | None, old: Labeller | None, new: Labeller, held_out: pd.DataFrame,
+    note: Callable[[str], None],
 ) -> FlipReport | str | None:
     """The run's flip report against the active version: the report, None without a baseline,
     or the error text when it failed (the run goes on; the failure is logged and stored)."""
-    if baseline is None:
-        report.log("flip report: no active version to compare with")
+    if baseline is None or old is None:
+        note("flip report: no active version to compare with")
         return None
     try:
-        old = served_model(baseline)
         questions = stored_questions(int(current_app.config["FLIP_QUERY_LIMIT"]))
         db.session.commit()
-        result = compare_models(
-            old,
-            with_overrides(candidate_model, merged.overrides),
-            merged.held_out,
-            questions,
-            progress=lambda message, fraction: report(message, fraction, span=(0.85, 0.9)),
-        )
+        result = compare_labels(old, new, held_out, questions)
     except Exception as error:  # noqa: BLE001  (a report must never fail the run)
         db.session.rollback()
         text = f"{type(error).__name__}: {error}"
-        report.log(f"flip report failed: {text}\n{traceback.format_exc(limit=3)}")
+        note(f"flip report failed: {text}")
+        current_app.logger.warning("flip report failed\n%s", traceback.format_exc(limit=5))
         return text
     summary = result.summary
-    report.log(
-        f"flip report: {summary['held_out']['flips']} of {summary['held_out']['compared']} "
-        f"held-out and {summary['queries']['flips']} of {summary['queries']['compared']} "
+    note(
+        f"flip report: {summary['held_out']['flips']} of {summary['held_out']['compared']:,} "
+        f"held-out and {summary['queries']['flips']} of {summary['queries']['compared']:,} "
         f"stored questions change label; McNemar p = {summary['mcnemar']['p_value']:.3g}"
     )
     return result

@@ -83,7 +83,8 @@ def start_run(
 ) -> TrainingRun:
     """Queue a training run and start its process; RunInProgress when one is under way.
 
-    ``settings`` may name a ``dataset``, a ``features`` set and ``activate="never"``.
+    ``settings`` may name a ``dataset``, a ``features`` set, ``select=True`` (a full run with
+    model selection instead of a refit when one is possible) and ``activate="never"``.
     """
     mark_abandoned_runs()
     existing = current_run()
@@ -103,7 +104,10 @@ def start_run(
     except IntegrityError:
         db.session.rollback()
         raise RunInProgress(current_run()) from None
-    record_event(actor, "retrain_started", "training_run", run.id, {"quick": quick})
+    record_event(
+        actor, "retrain_started", "training_run", run.id,
+        {"quick": quick, "select": bool(settings.get("select"))},
+    )
     db.session.commit()
     if spawn:
         run.pid = spawn_training_process(current_app._get_current_object(), run.id)
@@ -155,6 +159,66 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     return process.pid
 
 
+def _as_utc(moment):
+    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
+
+
+def last_duration(kind: str | None) -> float | None:
+    """Seconds the last successful run of ``kind`` took, start to finish."""
+    if not kind:
+        return None
+    row = db.session.execute(
+        select(TrainingRun.started_at, TrainingRun.finished_at)
+        .where(
+            TrainingRun.kind == kind,
+            TrainingRun.status == "succeeded",
+            TrainingRun.started_at.is_not(None),
+            TrainingRun.finished_at.is_not(None),
+        )
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return max(0.0, (_as_utc(row.finished_at) - _as_utc(row.started_at)).total_seconds())
+
+
+def remaining_seconds(run: TrainingRun) -> float | None:
+    """An estimate of the seconds a running run still needs, or None when nothing is known.
+
+    The bar's shares are the last run's step durations, so once it has moved a little the
+    pace so far extrapolates well, busy machine included; before that, the last run of the
+    same kind's duration minus the time spent.
+    """
+    if run.in_progress is None or run.started_at is None:
+        return None
+    elapsed = max(0.0, (utcnow() - _as_utc(run.started_at)).total_seconds())
+    fraction = float(run.progress or 0.0)
+    if fraction >= 0.1:
+        return elapsed * (1.0 - fraction) / fraction
+    previous = last_duration(run.kind)
+    return max(0.0, previous - elapsed) if previous is not None else None
+
+
+def run_outcome(run: TrainingRun) -> str | None:
+    """What a finished run came to, in one sentence (None while it runs)."""
+    if run.status == "failed":
+        first_line = (run.error or "unknown error").strip().splitlines()[0]
+        return f"Training run {run.id} failed: {first_line}"
+    if run.status == "succeeded":
+        version = run.model_version
+        if version is None:
+            return f"Training run {run.id} succeeded; its version has since been deleted."
+        if version.is_active:
+            return f"Training run {run.id} succeeded: version {version.version} is active."
+        reason = f" ({version.status_reason})" if version.status_reason else ""
+        return (
+            f"Training run {run.id} succeeded: version {version.version} is a "
+            f"{version.status}, not activated{reason}."
+        )
+    return None
+
+
 def wait_for_run(
     run_id: int,
     timeout: float = 3600.0,
@@ -185,18 +249,24 @@ def wait_for_run(
 
 
 class RunReporter:
-    """Writes a run's progress and log lines to its row as it goes.
+    """Writes a run's progress, status message and log to its row as it goes.
 
-    Each write is one UPDATE committed at once: a training process must never sit inside a
-    transaction, because on SQLite that would hold the write lock the web workers need.
+    The log gets one line per step and per result, never the same line twice in a row; the
+    progress only moves forward. Each write is one UPDATE committed at once: a training process
+    must never sit inside a transaction, because on SQLite that would hold the write lock the
+    web workers need.
     """
+
+    MIN_INTERVAL = 0.25  # seconds between progress-only writes
 
     def __init__(
         self, run_id: int, log: str = "", echo: Callable[[str, float], None] | None = None
     ):
         self.run_id = run_id
         self.lines = log
+        self.last_line = ""
         self.last_write = 0.0
+        self.fraction = 0.0
         self.echo = echo
 
     def _write(self, **values) -> None:
@@ -207,21 +277,28 @@ class RunReporter:
         self.last_write = time.monotonic()
 
     def log(self, message: str) -> None:
+        """One log line (also the status message), written at once."""
+        if message == self.last_line:
+            return
+        self.last_line = message
         if self.echo:
-            self.echo(message, -1.0)
+            self.echo(message, self.fraction)
         self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-        self._write(log=self.lines, message=message[:500])
+        self._write(log=self.lines, message=message[:500], progress=self.fraction)
 
-    def __call__(
-        self, message: str, fraction: float, *, span: tuple[float, float] = (0, 1)
-    ) -> None:
-        low, high = span
-        progress = round(low + (high - low) * max(0.0, min(1.0, fraction)), 3)
-        if self.echo:
-            self.echo(message, progress)
-        if time.monotonic() - self.last_write > 0.5:
-            self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-            self._write(progress=progress, message=message[:500], log=self.lines)
+    def progress(self, fraction: float, message: str) -> None:
+        """Move the bar (never backwards) and update the status message."""
+        self.fraction = max(self.fraction, min(1.0, round(fraction, 4)))
+        if time.monotonic() - self.last_write >= self.MIN_INTERVAL:
+            self._write(progress=self.fraction, message=message[:500])
+
+    def plan(self, kind: str, reason: str) -> None:
+        """Record what kind of run this is and why."""
+        self._write(kind=kind, kind_reason=reason[:300])
+
+    def timings(self, seconds: dict[str, float]) -> None:
+        """Record how long each step took, for the next run's progress bar and estimate."""
+        self._write(step_seconds=seconds)
 
 
 def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -> TrainingRun:
@@ -255,6 +332,7 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     reporter.log(f"finished: version {version.version} is {version.status}")
     run = db.session.get(TrainingRun, run_id)
     run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+    run.message = f"finished: version {version.version} is {version.status}"
     run.finished_at = utcnow()
     run.model_version_id = version.id
     record_event(

@@ -40,7 +40,8 @@ def train_version(
         raise TrainingError(f"There is no dataset named {dataset_name!r}.")
     if not dataset_name and active_dataset() is None:
         raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
-    settings = {"features": features}
+    # An explicit training selects the model again unless quick; retrains default to refits.
+    settings = {"features": features, "select": not quick}
     if dataset_name:
         settings["dataset"] = dataset_name
     if not activate:

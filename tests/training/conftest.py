@@ -65,3 +65,23 @@ def tiny_result(tiny_frame: pd.DataFrame) -> TrainResult:
 def real_result(real_frame: pd.DataFrame) -> TrainResult:
     """A quick model trained once on the full shared dataset."""
     return train_model(real_frame, quick=True, with_metrics=False)
+
+
+class RecordingSink:
+    """Keeps every log line and progress value that training reports."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.fractions: list[float] = []
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.fractions.append(fraction)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    """A progress sink that records what it is told."""
+    return RecordingSink()

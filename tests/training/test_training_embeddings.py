@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from training import embeddings
@@ -48,7 +50,10 @@ def test_default_path_never_imports_torch(tmp_path) -> None:
 
 def _simulate_missing_extra(monkeypatch) -> None:
     """Pretend torch and sentence-transformers cannot be imported."""
-    monkeypatch.setattr(embeddings, "missing_modules", lambda: ["torch", "sentence_transformers"])
+    monkeypatch.setattr(
+        embeddings, "missing_modules", lambda modules=(): ["torch", "sentence_transformers"]
+    )
+    monkeypatch.setattr(embeddings, "_encoder", None)
     monkeypatch.setattr(embeddings, "_model", None)
 
 
@@ -92,3 +97,72 @@ def test_train_save_load_predict_with_embeddings(tmp_path, tiny_frame) -> None:
     prediction = classifier.predict("Which city is home to the largest museum?")
     assert prediction.coarse == "LOC"
     assert prediction.fine.startswith("LOC:")
+
+
+@needs_extra
+@pytest.mark.slow
+def test_stored_encoder_matches_sentence_transformers_and_serves_without_torch(
+    tmp_path, tiny_frame
+) -> None:
+    questions = ["Who painted the Mona Lisa?", "How far is the Moon?", "What does NATO mean?"]
+    encoder = embeddings.onnx_encoder()
+    ours = encoder.encode(questions)
+    theirs = embeddings._legacy_encode(questions)
+    # The exported graph gives sentence-transformers' vectors.
+    cosines = (ours * theirs).sum(axis=1)
+    assert ours.shape == (3, embeddings.DIMENSIONS) and cosines.min() > 0.9999, cosines
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-3)
+
+    result = train_model(tiny_frame, quick=True, features="embeddings")
+    info = save_version(result, tmp_path, "emb-onnx")
+    assert info.manifest["encoder"] == f"onnx-fp32 sha256:{encoder.digest}"
+    expected = result.classifier.predict("Which river flows through Paris?").to_dict()
+    script = (
+        "import json, sys\n"
+        "from training.artifacts import load_version\n"
+        f"classifier = load_version({str(info.path)!r})\n"
+        "classifier.prepare()\n"
+        "print(json.dumps(classifier.predict('Which river flows through Paris?').to_dict()))\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
+        "print(json.dumps(sorted(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    served, heavy = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert heavy == []
+    assert served["fine"] == expected["fine"]
+    assert served["fine_confidence"] == pytest.approx(expected["fine_confidence"], abs=1e-4)
+
+
+def test_a_stored_encoder_needs_only_its_runtime(monkeypatch, tmp_path, tiny_result) -> None:
+    tiny_result.classifier.feature_set = "embeddings"
+    try:
+        info = save_version(tiny_result, tmp_path, "emb-v2")
+    finally:
+        tiny_result.classifier.feature_set = "default"
+    manifest = json.loads((info.path / "manifest.json").read_text())
+    assert manifest["encoder"] is None  # this stand-in stores none: the whole extra is needed
+    missing = {"onnxruntime"}
+    monkeypatch.setattr(
+        embeddings, "missing_modules", lambda modules=(): [m for m in modules if m in missing]
+    )
+    assert not embeddings.serving_available() and not embeddings.available()
+    with pytest.raises(embeddings.EmbeddingsUnavailable, match="run make embeddings"):
+        embeddings.OnnxEncoder(b"", "{}").prepare()
+
+
+@needs_extra
+def test_training_vectors_are_kept_between_processes(tmp_path, monkeypatch) -> None:
+    encoder = embeddings.onnx_encoder()
+    monkeypatch.setitem(embeddings._settings, "cache_dir", str(tmp_path))
+    questions = ["Who wrote Hamlet?", "What is the speed of light?"]
+    first = embeddings.encode(questions, encoder)
+    assert (tmp_path / f"vectors-{encoder.digest[:32]}.joblib").exists()
+    embeddings.clear_cache()  # as in a new process
+
+    def must_not_encode(texts):
+        raise AssertionError(f"encoded {texts} again")
+
+    monkeypatch.setattr(encoder, "encode", must_not_encode)
+    assert np.array_equal(embeddings.encode(questions, encoder), first)

@@ -10,8 +10,9 @@ import pytest
 
 from training.evaluate import evaluate, expected_calibration_error, format_metrics_table
 from training.predictor import Prediction
+from training.progress import Steps
 from training.taxonomy import is_valid_pair
-from training.train import train_model
+from training.train import default_step_seconds, train_model
 
 QUESTIONS = [
     "Who invented the telephone?",
@@ -23,15 +24,17 @@ QUESTIONS = [
 ]
 
 
-def test_quick_training_reports_params_metrics_and_progress(tiny_frame) -> None:
-    steps: list[tuple[str, float]] = []
-    result = train_model(tiny_frame, quick=True, seed=1, progress=lambda m, f: steps.append((m, f)))
+def test_quick_training_reports_params_metrics_and_progress(tiny_frame, sink) -> None:
+    steps = Steps(default_step_seconds(quick=True), sink)
+    result = train_model(tiny_frame, quick=True, seed=1, progress=steps)
     assert result.params["feature_set"] == "default" and result.params["seed"] == 1
     assert set(result.params["versions"]) >= {"python", "sklearn", "numpy", "pandas"}
     assert 0.0 <= result.metrics["fine_accuracy"] <= 1.0
     assert "coarse_ece" in result.metrics
-    assert steps[-1] == ("done", 1.0)
-    assert all(0.0 <= fraction <= 1.0 for _, fraction in steps)
+    timings = steps.finish()
+    assert list(timings) == ["estimate", "final fit"]
+    assert sink.lines[0].startswith("estimating") and sink.lines[1].startswith("fitting")
+    assert sink.fractions == sorted(sink.fractions) and 0.0 <= sink.fractions[-1] < 1.0
     assert result.timings["total"] > 0
 
 
@@ -153,3 +156,38 @@ class TestRealDataset:
             durations.append(time.perf_counter() - started)
         # The target is 2 ms; allow slack for a loaded test machine.
         assert np.median(durations) < 0.006
+
+
+def test_a_known_temperature_gives_the_calibrated_model_without_its_folds(tiny_frame) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from training.estimators import linear_head, temperature_scaled
+    from training.train import fit_probabilistic
+
+    matrix = TfidfVectorizer().fit_transform(tiny_frame["text"])
+    labels = tiny_frame["coarse"].to_numpy()
+    calibrated = fit_probabilistic(LinearSVC(C=1.0), matrix, labels, seed=0)
+    beta = linear_head(calibrated).beta
+    final = calibrated.calibrated_classifiers_[0].estimator
+    rebuilt = temperature_scaled(final, beta, matrix.shape[1])
+    assert np.allclose(rebuilt.predict_proba(matrix), calibrated.predict_proba(matrix))
+    reused = fit_probabilistic(LinearSVC(C=1.0), matrix, labels, seed=0, temperature=beta)
+    assert linear_head(reused).beta == beta
+    assert np.allclose(reused.predict_proba(matrix), calibrated.predict_proba(matrix), atol=1e-4)
+
+
+def test_refit_reuses_temperatures_until_the_rows_grow(tiny_frame) -> None:
+    from training.refit import refit_model, reusable_temperatures
+
+    full = train_model(tiny_frame, quick=True)
+    recorded = full.params["temperatures"]
+    assert recorded["rows"] == len(tiny_frame) and recorded["fine"] > 0
+    assert reusable_temperatures(full.params, len(tiny_frame)) == (
+        recorded["coarse"], recorded["fine"]
+    )
+    assert reusable_temperatures(full.params, int(len(tiny_frame) * 1.2)) == (None, None)
+    refit = refit_model(tiny_frame, full.params)
+    assert refit.params["calibration"].startswith("temperature reused")
+    question = "Who discovered the radio?"
+    assert refit.classifier.predict(question).fine == full.classifier.predict(question).fine

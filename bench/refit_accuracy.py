@@ -1,0 +1,90 @@
+"""Does a refit lose accuracy against a full retrain? Measured on the tutorial dataset.
+
+    python bench/refit_accuracy.py ../shared/data/dataset.csv [--fractions 0.8]
+
+The base rows are split as the application splits them (a fixed fifth held out by a hash of
+the normalised question). A full run (model selection) on all training rows is the reference.
+For each fraction, a full run on that share of the training rows stands for the version whose
+selection a refit reuses; the refit then fits those choices (and, within a tenth more rows,
+its temperatures) on all training rows, as after a stream of corrections. Both are scored on
+the held-out rows, with McNemar's exact test on the questions where they differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from qcapp.services.merge import is_held_out
+from training.evaluate import evaluate
+from training.flips import mcnemar
+from training.io import load_dataset, normalise_question
+from training.refit import refit_model
+from training.train import train_model
+
+
+def score(result, held_out) -> tuple[dict, list[bool]]:
+    metrics = evaluate(result.classifier, held_out)
+    predicted = [p.fine for p in result.classifier.predict_many(list(held_out["text"]))]
+    right = [p == gold for p, gold in zip(predicted, held_out["fine"], strict=True)]
+    return metrics, right
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--fractions", default="0.8")
+    parser.add_argument("--features", default="default")
+    args = parser.parse_args()
+    frame = load_dataset(args.dataset).frame
+    held = frame["text"].map(lambda text: is_held_out(normalise_question(text)))
+    train, held_out = frame[~held].reset_index(drop=True), frame[held].reset_index(drop=True)
+    print(f"{len(train):,} training rows, {len(held_out):,} held out; features {args.features}")
+
+    started = time.perf_counter()
+    full = train_model(train, features=args.features)
+    full_seconds = time.perf_counter() - started
+    full_metrics, full_right = score(full, held_out)
+    rows = [("full run on all training rows", full_seconds, full_metrics, None)]
+
+    started = time.perf_counter()
+    same = refit_model(train, full.params)
+    rows.append(("refit of that selection, same rows", time.perf_counter() - started,
+                 score(same, held_out)[0], None))
+
+    for fraction in (float(value) for value in args.fractions.split(",")):
+        subset = train.sample(frac=fraction, random_state=0).reset_index(drop=True)
+        selected = train_model(subset, features=args.features)
+        started = time.perf_counter()
+        refit = refit_model(train, selected.params)
+        seconds = time.perf_counter() - started
+        metrics, right = score(refit, held_out)
+        old_right = sum(f and not r for f, r in zip(full_right, right, strict=True))
+        new_right = sum(r and not f for f, r in zip(full_right, right, strict=True))
+        test = mcnemar(old_right, new_right)
+        choice = ", ".join(
+            f"{task} {selected.params[f'{task}_model']['family']} "
+            f"{selected.params[f'{task}_model']['params']}"
+            for task in ("coarse", "fine")
+        )
+        rows.append((
+            f"refit on all rows of a selection made on {fraction:.0%} ({choice}; "
+            f"{refit.params['calibration']})",
+            seconds, metrics,
+            f"full right {old_right}, refit right {new_right}, p = {test['p_value']:.3g}",
+        ))
+
+    print("\n| run | seconds | coarse | fine | vs full (held-out questions where they differ) |")
+    print("|---|---|---|---|---|")
+    for name, seconds, metrics, versus in rows:
+        print(
+            f"| {name} | {seconds:.1f} | {metrics['coarse_accuracy']:.4f} | "
+            f"{metrics['fine_accuracy']:.4f} | {versus or ''} |"
+        )
+    print(f"\nfull selection chose: coarse {full.params['coarse_model']['params']}, "
+          f"fine {full.params['fine_model']['params']}")
+
+
+if __name__ == "__main__":
+    main()

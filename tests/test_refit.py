@@ -1,0 +1,164 @@
+"""Refit or full run: which one a retrain is and why, what a refit reuses, what it records,
+and the run page's progress as an admin sees it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import select
+
+from qcapp.models import Dataset, ModelVersion, TrainingRun
+from qcapp.services.gate import plan_run
+from qcapp.services.retraining import execute_run, start_run
+from qcapp.services.versions import train_version
+
+from helpers import csrf_token_from
+
+SELECTION = {
+    "feature_set": "default",
+    "seed": 0,
+    "quick": False,
+    "coarse_model": {"family": "linear_svc", "params": {"C": 0.6}},
+    "fine_model": {"family": "linear_svc", "params": {"C": 2.0}},
+}
+
+
+def version(**fields) -> ModelVersion:
+    values = {
+        "version": "v1",
+        "feature_set": "default",
+        "params": dict(SELECTION),
+        "dataset_name": "uiuc",
+        "dataset_fingerprint": "abc",
+    }
+    return ModelVersion(**{**values, **fields})
+
+
+DATASET = Dataset(name="uiuc", fingerprint="abc", rows=10)
+
+
+@pytest.mark.parametrize(
+    ("settings", "active", "kind", "why"),
+    [
+        ({}, version(), "refit", "reusing the model selection of version v1"),
+        ({"select": True}, version(), "full", "model selection was asked for"),
+        ({"quick": True}, version(), "quick", "quick run was asked for"),
+        ({}, None, "full", "no active version"),
+        ({}, version(params={**SELECTION, "quick": True}), "full", "no model selection"),
+        ({}, version(params={"feature_set": "default"}), "full", "no model selection"),
+        ({"features": "embeddings"}, version(), "full", "feature set changes"),
+        ({}, version(dataset_name="starter"), "full", "base dataset changed"),
+        ({}, version(dataset_fingerprint="old"), "full", "base dataset changed"),
+    ],
+)
+def test_plan_chooses_the_kind_and_says_why(settings, active, kind, why):
+    plan = plan_run(settings, active, DATASET)
+    assert plan.kind == kind and why in plan.reason
+    if kind == "refit":
+        assert plan.reuse["selection_version"] == "v1" and plan.reuse["refit_of"] == "v1"
+        assert plan.features == "default"
+
+
+def test_a_refit_of_a_refit_names_the_original_selection():
+    refitted = version(version="v2", params={**SELECTION, "selection_version": "v1"})
+    plan = plan_run({}, refitted, DATASET)
+    assert plan.kind == "refit" and "version v1" in plan.reason
+    assert plan.reuse["selection_version"] == "v1" and plan.reuse["refit_of"] == "v2"
+
+
+@pytest.fixture
+def selected_version(app, db, starter_dataset):
+    """An active version whose params record a model selection (as a full run leaves them)."""
+    first = train_version(quick=True, actor="test")
+    first.params = {**first.params, **SELECTION}
+    db.session.commit()
+    return first
+
+
+@pytest.fixture
+def starter_dataset(app, db):
+    from qcapp.services.datasets import import_dataset, starter_dataset_path
+
+    dataset, _ = import_dataset(starter_dataset_path(), "starter")
+    return dataset
+
+
+@pytest.mark.slow
+def test_refit_reuses_the_selection_and_records_kind_steps_and_a_readable_log(
+    app, db, selected_version, monkeypatch
+):
+    from qcapp.services import flips
+
+    run = execute_run(start_run(actor="test", spawn=False).id)
+    assert run.status == "succeeded", run.error
+    assert run.kind == "refit" and selected_version.version in run.kind_reason
+    new = run.model_version
+    assert new.params["run"]["kind"] == "refit"
+    assert new.params["selection_version"] == selected_version.version
+    assert new.params["fine_model"]["params"] == {"C": 2.0}
+    assert {"training set", "train", "evaluate", "flip report", "save", "train/final fit"} <= set(
+        run.step_seconds
+    )
+    lines = [line.split(" ", 1)[1] for line in run.log.strip().splitlines()]
+    assert len(lines) == len(set(lines)), run.log  # no line twice
+    assert not any(re.search(r"[{}\[\]]|\w+=\{", line) for line in lines), run.log  # no reprs
+    assert any(line.startswith("training set: 2,") for line in lines), run.log
+    assert sum("flip report:" in line for line in lines) == 1
+
+    # The next run compares with this version without loading it: its labels are on disk.
+    def must_not_load(version):
+        raise AssertionError(f"loaded {version.version} although its labels were known")
+
+    monkeypatch.setattr(flips, "version_model", must_not_load)
+    again = execute_run(start_run(actor="test", spawn=False).id)
+    assert again.status == "succeeded", again.error
+    assert again.model_version.flip_summary["held_out"]["compared"] > 0
+    assert "error" not in again.model_version.flip_summary
+
+
+@pytest.mark.slow
+def test_run_page_progress_only_moves_forward_and_ends_with_the_outcome(
+    app, db, admin_client, selected_version
+):
+    page = admin_client.get("/admin/runs/").get_data(as_text=True)
+    assert 'name="select"' in page  # the full-retrain checkbox
+    response = admin_client.post("/admin/runs/start", data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    seen, deadline = [], time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status = admin_client.get(f"/admin/runs/{run_id}/status.json").get_json()
+        # Requests share the test's app context and session: end its transaction, as a real
+        # request's teardown would, so the training process can write.
+        db.session.rollback()
+        seen.append(status["progress"])
+        if status["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert status["status"] == "succeeded", status["error"]
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert len(set(seen)) > 2  # it was watched moving, not only at its start and end
+    assert status["kind"] == "refit" and status["remaining_seconds"] is None
+    assert status["outcome"].startswith(f"Training run {run_id} succeeded: version")
+    details = admin_client.get(f"/admin/runs/{run_id}").get_data(as_text=True)
+    assert status["outcome"] in details and "started." not in details
+    assert "refit" in details
+
+
+def test_admin_checkbox_asks_for_a_full_run(app, db, admin_client, starter_dataset, monkeypatch):
+    from qcapp.services import retraining
+
+    monkeypatch.setattr(retraining, "spawn_training_process", lambda app, run_id: None)
+    page = admin_client.get("/admin/runs/").get_data(as_text=True)
+    admin_client.post(
+        "/admin/runs/start", data={"csrf_token": csrf_token_from(page), "select": "1"}
+    )
+    run = db.session.scalar(select(TrainingRun).order_by(TrainingRun.id.desc()))
+    assert run.params["select"] is True
+
+
+def test_retrain_rejects_quick_with_select(runner, db):
+    result = runner.invoke(args=["qc", "retrain", "--quick", "--select"])
+    assert result.exit_code == 2 and "exclude each other" in result.output
