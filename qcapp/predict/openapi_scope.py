@@ -104,6 +104,9 @@ ERROR_EXAMPLES = {
         "question_too_long", "A question may be at most 500 characters long; this one has 612."
     ),
     404: _error("not_found", "There is no such query."),
+    409: _error(
+        "already_reviewed", "Your earlier answer on this question has already been reviewed."
+    ),
     413: _error("payload_too_large", "The request is too large."),
     415: _error("unsupported_media_type", "Send the body as application/json."),
     429: _error("rate_limited", "Too many requests; slow down and try again shortly."),
