@@ -21,13 +21,15 @@ from qcapp.services.trust import client_trust, trust_from_counts
 from training.io import normalise_question
 
 
-def store(db, text, fine="HUM:ind", *, margin=0.5, client=None, confidence=0.6) -> Query:
+def store(
+    db, text, fine="HUM:ind", *, margin=0.5, client=None, confidence=0.6, coarse_confidence=None
+) -> Query:
     """A stored query with its prediction, without a model."""
     query = Query(text=text, normalized=normalise_question(text), client_hash=client)
     query.prediction = Prediction(
         coarse=fine.split(":")[0],
         fine=fine,
-        coarse_confidence=confidence,
+        coarse_confidence=confidence if coarse_confidence is None else coarse_confidence,
         fine_confidence=confidence,
         margin=margin,
         scores={"alternatives": [{"coarse": "LOC", "fine": "LOC:city", "confidence": 0.1}]},
@@ -59,6 +61,24 @@ def test_smaller_margin_ranks_higher(db):
     assert questions(items) == ["What is a pandemic?", "How far is the moon?", "Who wrote Hamlet?"]
     assert items[0].priority > items[1].priority > items[2].priority
     assert any("hesitates" in reason for reason in items[0].reasons)
+
+
+def test_uncertainty_adds_the_fine_and_coarse_doubts_to_the_margin(db):
+    # The same margin everywhere: the spread fine confidence and the doubtful coarse class decide.
+    # Stored in the reverse of their rank, so the newest-first tie-break cannot decide.
+    store(db, "How far is the moon?", margin=0.2, confidence=0.3, coarse_confidence=0.4)
+    store(db, "What is a pandemic?", margin=0.2, confidence=0.3, coarse_confidence=0.95)
+    store(db, "Who wrote Hamlet?", margin=0.2, confidence=0.7, coarse_confidence=0.95)
+    items, _total = ranked_inbox()
+    assert questions(items) == ["How far is the moon?", "What is a pandemic?", "Who wrote Hamlet?"]
+    doubts = [
+        item.signals["uncertainty"] / (0.5 + 0.5 * item.signals["neighbours"]) for item in items
+    ]
+    assert doubts == pytest.approx(
+        [(0.8 + 0.7 + 0.6) / 3, (0.8 + 0.7 + 0.05) / 3, (0.8 + 0.3 + 0.05) / 3]
+    )
+    assert any("unsure even of the kind of answer: HUM at 0.40" in r for r in items[0].reasons)
+    assert not any("kind of answer" in r for item in items[1:] for r in item.reasons)
 
 
 def test_visitor_dissent_and_traffic_raise_priority(db):

@@ -3,11 +3,18 @@
 An item is one normalised question (with the near-duplicates grouped under it), how often it
 was asked and by how many clients. Each signal lies between 0 and 1:
 
-* uncertainty ``u``: 1 - the margin between the model's top two fine labels (in the latest
-  stored prediction of the question), weighed by the neighbours' opinion ``n``: the
+* uncertainty ``u``: the mean of three doubts in the latest stored prediction of the question,
+  ``u = ((1 - margin) + (1 - fine confidence) + (1 - coarse confidence)) / 3``: the margin
+  between the model's top two fine labels (it hesitates between two labels), the chosen fine
+  label's own confidence (the probability is spread over many labels, which a margin alone
+  misses) and the coarse class's confidence (the model is unsure even of the kind of answer;
+  a mistake there takes the fine label with it). Each is stored with the prediction, so the
+  classify path pays nothing for it. ``u`` is weighed by the neighbours' opinion ``n``: the
   similarity-weighted share of the question's 5 nearest training questions labelled otherwise
-  than the model answers, as ``u * (0.5 + 0.5 * n)``. A small margin says the model hesitates;
-  neighbours with another label say its hesitation is probably about the right thing.
+  than the model answers, as ``u * (0.5 + 0.5 * n)``; neighbours with another label say the
+  model's doubt is probably about the right thing. Since the coarse confidence is at least the
+  fine one and the fine one at least the margin, ``u`` is never more than ``1 - margin``,
+  which lets the smallest margins (an index) bound which questions can rank high.
 * disagreement ``d``: visitor proposals that differ from the model, each counted by its
   client's trust ``t`` (see ``trust``): ``dissent = 1 - prod(1 - t)`` over the differing ones,
   ``support`` the same over confirmations, ``d = dissent * (1 - support / 2)``; at least 0.5
@@ -53,6 +60,7 @@ SPLIT_ACTION = "inbox_split"
 # Smallest-margin predictions read per pooled candidate (several may share a question).
 CANDIDATE_FACTOR = 3
 TRAFFIC_SCALE = 10.0
+COARSE_DOUBT = 0.5  # below this coarse confidence a reason names the coarse class's doubt
 _IN_CHUNK = 500  # names per IN (...) list, well within every driver's parameter limit
 
 
@@ -97,6 +105,7 @@ class InboxItem:
     margin: float | None
     model_label: str | None = None
     confidence: float | None = None
+    coarse_confidence: float | None = None
     alternatives: list[dict] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     finder: dict | None = None
@@ -139,6 +148,8 @@ class _Candidate:
     clients: int
     latest_id: int
     margin: float | None
+    confidence: float | None = None
+    coarse_confidence: float | None = None
     proposals: list[tuple[int, str, str | None]] = field(default_factory=list)
     finder: dict | None = None
     base: float = 0.0
@@ -164,19 +175,34 @@ def _question_stats(normalized: Iterable[str]) -> list[_Candidate]:
             .group_by(Query.normalized)
         ).all()
     latest = [int(row[3]) for row in rows]
-    margins = {}
+    doubts: dict[int, tuple] = {}
     for start in range(0, len(latest), _IN_CHUNK):
-        margins.update(
-            db.session.execute(
-                select(Prediction.query_id, Prediction.margin).where(
-                    Prediction.query_id.in_(latest[start : start + _IN_CHUNK])
-                )
-            ).all()
-        )
+        for query_id, *values in db.session.execute(
+            select(
+                Prediction.query_id,
+                Prediction.margin,
+                Prediction.fine_confidence,
+                Prediction.coarse_confidence,
+            ).where(Prediction.query_id.in_(latest[start : start + _IN_CHUNK]))
+        ):
+            doubts[query_id] = tuple(values)
     return [
-        _Candidate(row[0], int(row[1]), int(row[2]), int(row[3]), margins.get(int(row[3])))
+        _Candidate(
+            row[0], int(row[1]), int(row[2]), int(row[3]), *doubts.get(int(row[3]), (None,) * 3)
+        )
         for row in rows
     ]
+
+
+def _uncertainty(
+    margin: float | None, confidence: float | None, coarse_confidence: float | None
+) -> float:
+    """The mean doubt of a stored prediction (see the module's docstring); 0.5 without one."""
+    if margin is None:
+        return 0.5
+    doubts = [1.0 - float(margin)]
+    doubts += [1.0 - float(value) for value in (confidence, coarse_confidence) if value is not None]
+    return sum(doubts) / len(doubts)
 
 
 def _uncertain_questions(count: int) -> dict[str, float]:
@@ -344,7 +370,9 @@ def _collect(pool_size: int, with_proposals: bool) -> tuple[list[_Candidate], in
         candidate.finder = finder.get(candidate.normalized)
         # Everything but the neighbours' opinion (taken as its most, 1) and the disagreement
         # (taken as its most when there are proposals): the pool is cut on this upper bound.
-        uncertainty = 1.0 - (0.5 if candidate.margin is None else float(candidate.margin))
+        uncertainty = _uncertainty(
+            candidate.margin, candidate.confidence, candidate.coarse_confidence
+        )
         candidate.base = (
             WEIGHTS["uncertainty"] * uncertainty
             + WEIGHTS["disagreement"] * (1.0 if candidate.proposals else 0.0)
@@ -381,7 +409,8 @@ def _score(pool: list[_Candidate]) -> list[InboxItem]:
     for candidate, model_label, opinion in zip(pool, labels, opinions, strict=True):
         prediction = predictions.get(candidate.latest_id)
         margin = None if candidate.margin is None else float(candidate.margin)
-        uncertainty = (1.0 - (0.5 if margin is None else margin)) * (0.5 + 0.5 * opinion)
+        doubt = _uncertainty(margin, candidate.confidence, candidate.coarse_confidence)
+        uncertainty = doubt * (0.5 + 0.5 * opinion)
         signals = {
             "uncertainty": uncertainty,
             "neighbours": opinion,
@@ -398,6 +427,7 @@ def _score(pool: list[_Candidate]) -> list[InboxItem]:
             margin=margin,
             model_label=model_label,
             confidence=prediction.fine_confidence if prediction else None,
+            coarse_confidence=prediction.coarse_confidence if prediction else None,
             alternatives=list((prediction.scores or {}).get("alternatives", []))
             if prediction
             else [],
@@ -486,6 +516,11 @@ def _explain(item: InboxItem) -> None:
         )
     elif item.margin is None:
         reasons.append("No stored prediction for this question.")
+    if item.coarse_confidence is not None and item.coarse_confidence < COARSE_DOUBT:
+        reasons.append(
+            f"The model is unsure even of the kind of answer: {item.model_label.split(':')[0]} "
+            f"at {item.coarse_confidence:.2f}."
+        )
     if signals.get("neighbours", 0) >= 0.5:
         reasons.append(
             f"Most similar training questions carry another label than {item.model_label}."
@@ -547,17 +582,27 @@ def item_for_query(query_id: int, *, search: int = MIN_POOL) -> InboxItem | None
     for item in items:
         if query.normalized in {item.normalized, *(m.normalized for m in item.members)}:
             return item
-    asked, clients, latest, margin = db.session.execute(
+    asked, clients, latest, margin, confidence, coarse_confidence = db.session.execute(
         select(
             func.count(Query.id),
             func.count(distinct(Query.client_hash)),
             func.max(Query.id),
             func.avg(Prediction.margin),
+            func.avg(Prediction.fine_confidence),
+            func.avg(Prediction.coarse_confidence),
         )
         .outerjoin(Prediction, Prediction.query_id == Query.id)
         .where(Query.normalized == query.normalized)
     ).one()
-    candidate = _Candidate(query.normalized, int(asked), int(clients), int(latest), margin)
+    candidate = _Candidate(
+        query.normalized,
+        int(asked),
+        int(clients),
+        int(latest),
+        margin,
+        confidence,
+        coarse_confidence,
+    )
     candidate.proposals = _pending_proposals().get(query.normalized, [])
     candidate.finder = _finder_findings().get(query.normalized)
     [item] = _score([candidate])
