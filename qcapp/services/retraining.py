@@ -329,6 +329,7 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
         )
         db.session.commit()
         return run
+    reporter.progress(1.0, "finished")
     reporter.log(f"finished: version {version.version} is {version.status}")
     run = db.session.get(TrainingRun, run_id)
     run.status, run.in_progress, run.progress = "succeeded", None, 1.0
