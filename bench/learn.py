@@ -6,10 +6,12 @@ same base dataset, e.g. after `qc dataset import ... --name uiuc` and `qc train`
     python bench/learn.py                 # idle
     python bench/learn.py --clients 8     # under 8 clients of classify load (wrk)
 
-It asks a question and proposes another label for it, approves the correction with
-`qc corrections approve`, and from that moment (the approval committed) starts a retrain with
-`qc retrain` (a refit unless the server's state asks for a full run; the command's own start-up
-counts) and asks the question again every 50 ms. The time counts
+It asks a question and proposes another label for it; then, as an admin does in the browser,
+it approves the correction on the review queue and presses "Retrain now" on the training runs
+page (with --cli: `qc corrections approve` and `qc retrain`, each a new Python process). From
+the moment the approval is committed it asks the question again every 50 ms; the retrain is a
+refit unless the server's state asks for a full run. The benchmark creates an admin account of
+its own for this. The time counts
 until STREAK answers in a row carry the corrected label: with sync workers every request may
 reach any worker, so 20 in a row leave about one chance in a million that a worker still
 answered with the old version unseen. With --clients, wrk runs for as long as that takes, after
@@ -20,13 +22,17 @@ have been stored. Run it from the repository root with the server's QC_* environ
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +58,38 @@ def post(url: str, path: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
+class AdminBrowser:
+    """An admin's session on the server: logs in, approves, starts a retrain (with CSRF)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.username = f"bench-{secrets.token_hex(3)}"
+        password = secrets.token_urlsafe(16)
+        subprocess.run(
+            FLASK + ["qc", "create-admin", self.username, "--role", "admin"],
+            input=password + "\n", text=True, check=True, capture_output=True,
+        )
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.post_form("/login", "/login", {"username": self.username, "password": password})
+
+    def post_form(self, page: str, action: str, fields: dict) -> str:
+        html = self.opener.open(self.url + page, timeout=10).read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode({**fields, "csrf_token": token}).encode()
+        return self.opener.open(self.url + action, data=body, timeout=30).read().decode()
+
+    def approve(self, correction_id: int) -> None:
+        self.post_form("/admin/review/", "/admin/review/review",
+                       {"action": "approve", "ids": str(correction_id)})
+
+    def retrain(self) -> str:
+        page = self.post_form("/admin/runs/", "/admin/runs/start", {})
+        match = re.search(r"Training run #(\d+)", page)
+        return f"training run {match.group(1)}" if match else "a training run"
+
+
 def qc(*arguments: str) -> str:
     done = subprocess.run(FLASK + ["qc", *arguments], capture_output=True, text=True)
     if done.returncode != 0:
@@ -67,7 +105,9 @@ def pick_question(url: str, attempt: int) -> tuple[str, dict]:
     return question, post(url, "/api/v1/classify", {"question": question})
 
 
-def learn_once(url: str, attempt: int, timeout: float = 600.0) -> dict:
+def learn_once(
+    url: str, attempt: int, admin: AdminBrowser | None, timeout: float = 600.0
+) -> dict:
     """One correction from approval to every worker's answer; returns the timings."""
     question, answer = pick_question(url, attempt)
     current = answer["fine"]["label"]
@@ -77,9 +117,12 @@ def learn_once(url: str, attempt: int, timeout: float = 600.0) -> dict:
         {"coarse": target.split(":")[0], "fine": target},
     )
     started = time.monotonic()
-    qc("corrections", "approve", str(correction["id"]), "--actor", "bench")
+    if admin is None:
+        qc("corrections", "approve", str(correction["id"]), "--actor", "bench")
+    else:
+        admin.approve(correction["id"])
     approved = time.monotonic()
-    run_line = qc("retrain").strip().splitlines()[-1]
+    run_line = qc("retrain").strip().splitlines()[-1] if admin is None else admin.retrain()
     started, approve_seconds = approved, approved - started
     streak, first_right, checks = 0, None, 0
     while time.monotonic() - started < timeout:
@@ -117,14 +160,16 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=0, help="wrk connections during it")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--cli", action="store_true", help="approve and retrain with qc commands")
     args = parser.parse_args()
+    admin = None if args.cli else AdminBrowser(args.url)
     results, loads = [], []
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "classify.lua"
         script.write_text(LUA % {"questions": question_file(Path(directory)), "seed": 11})
         for attempt in range(args.repeat):
             if not args.clients:
-                results.append(learn_once(args.url, attempt))
+                results.append(learn_once(args.url, attempt, admin))
                 continue
             outcome: dict = {}
             finished = threading.Event()
@@ -135,7 +180,7 @@ def main() -> None:
             ) -> None:
                 try:
                     time.sleep(2)  # the load is under way before the clock starts
-                    outcome.update(learn_once(args.url, attempt))
+                    outcome.update(learn_once(args.url, attempt, admin))
                 finally:
                     finished.set()
 
@@ -158,9 +203,10 @@ def main() -> None:
             loads.append((idle, during))
     for result, load in zip(results, loads or [None] * len(results), strict=True):
         print(
-            f"- {result['question']!r}: {result['from']} -> {result['to']}; approved in "
-            f"{result['approve_s']:.1f} s; every worker answered {result['to']} after "
-            f"{result['seconds']:.1f} s ({result['run']}; now {result['version']})"
+            f"- {result['question']!r}: {result['from']} -> {result['to']}; approving "
+            f"took {result['approve_s']:.1f} s; from approval, every worker answered "
+            f"{result['to']} after {result['seconds']:.1f} s ({result['run']} "
+            f"now {result['version']})"
         )
         if load:
             idle, during = load

@@ -20,7 +20,7 @@ def register_copy(db, trained_artifact, tmp_path, name) -> ModelVersion:
 
 
 def corrupt(path: Path) -> None:
-    model = next(p for p in path.iterdir() if p.suffix == ".joblib")
+    model = next(p for p in path.iterdir() if p.name.startswith("model."))
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))

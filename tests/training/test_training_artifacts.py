@@ -24,7 +24,7 @@ def saved(tiny_result, tmp_path: Path):
 
 def test_save_writes_expected_files_and_loads(saved, tiny_result) -> None:
     names = {path.name for path in saved.path.iterdir()}
-    assert names == {"model.joblib", "labels.json", "metrics.json", "params.json", "manifest.json"}
+    assert names == {"model.pickle", "labels.json", "metrics.json", "params.json", "manifest.json"}
     assert set(saved.manifest["files"]) == names - {"manifest.json"}
     assert saved.manifest["feature_set"] == "default"
     labels = json.loads((saved.path / "labels.json").read_text())
@@ -41,11 +41,11 @@ def test_existing_version_is_not_overwritten(saved, tiny_result) -> None:
 
 
 def test_one_changed_byte_is_refused(saved) -> None:
-    model = saved.path / "model.joblib"
+    model = saved.path / "model.pickle"
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0x01
     model.write_bytes(bytes(data))
-    with pytest.raises(ArtifactError, match=r"model\.joblib: checksum"):
+    with pytest.raises(ArtifactError, match=r"model\.pickle: checksum"):
         load_version(saved.path)
 
 
@@ -74,7 +74,7 @@ def test_failed_save_leaves_nothing_behind(tiny_result, tmp_path: Path, monkeypa
     def broken_dump(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(artifacts.joblib, "dump", broken_dump)
+    monkeypatch.setattr(artifacts.pickle, "dumps", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         save_version(tiny_result, tmp_path, "v2")
     assert list(tmp_path.iterdir()) == []
@@ -82,9 +82,28 @@ def test_failed_save_leaves_nothing_behind(tiny_result, tmp_path: Path, monkeypa
 
 def test_cleanup_temporary(tmp_path: Path) -> None:
     (tmp_path / ".tmp-v3-abcd").mkdir()
-    (tmp_path / ".tmp-v3-abcd" / "model.joblib").write_bytes(b"x")
+    (tmp_path / ".tmp-v3-abcd" / "model.pickle").write_bytes(b"x")
     (tmp_path / "v1").mkdir()
     removed = cleanup_temporary(tmp_path)
     assert [path.name for path in removed] == [".tmp-v3-abcd"]
     assert [path.name for path in tmp_path.iterdir()] == ["v1"]
     assert cleanup_temporary(tmp_path / "absent") == []
+
+
+def test_a_version_saved_with_joblib_still_loads(saved, tiny_result) -> None:
+    import hashlib
+
+    import joblib
+
+    legacy = saved.path.parent / "v0"
+    legacy.mkdir()
+    joblib.dump(tiny_result.classifier, legacy / "model.joblib", compress=3)
+    manifest = json.loads((saved.path / "manifest.json").read_text())
+    data = (legacy / "model.joblib").read_bytes()
+    manifest["files"] = {
+        "model.joblib": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    }
+    del manifest["model_compression"]
+    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    text = "How many radios are there?"
+    assert load_version(legacy).predict(text) == tiny_result.classifier.predict(text)
