@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion
 
 from training.features import QuestionFeatures, char_tfidf, register_feature_set, word_tfidf
+from training.files import dump_atomically
 from training.text import untokenise
 
 FEATURE_SET = "embeddings"
@@ -372,15 +373,7 @@ def _to_disk(key: str, texts: list[str], vectors: np.ndarray) -> None:
     stored.update(zip(texts, (np.asarray(v, dtype=np.float32) for v in vectors), strict=True))
     while len(stored) > CACHE_SIZE:
         stored.pop(next(iter(stored)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        joblib.dump(stored, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    dump_atomically(stored, path)
 
 
 def clear_cache() -> None:

@@ -9,9 +9,7 @@ only the newest few stay. Labels here are the model's own; serving overrides go 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import joblib
 from flask import current_app
 
+from training.files import dump_atomically
 from training.flips import label_in_batches
 from training.predictor import LabelBatch
 
@@ -89,16 +88,8 @@ class ModelLabels:
         """Write the labels atomically when any were added; keep only the newest files."""
         if not self.rows or self.path is None or (self.path.exists() and not self.added):
             return
+        dump_atomically(self.rows, self.path)
         folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        os.close(handle)
-        try:
-            joblib.dump(self.rows, temporary)
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
         files = sorted(folder.glob("*.joblib"), key=lambda path: path.stat().st_mtime)
         for stale in files[:-KEEP_FILES]:
             stale.unlink(missing_ok=True)

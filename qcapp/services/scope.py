@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +17,7 @@ import joblib
 from flask import current_app
 
 from training import scope as scope_training
+from training.files import dump_atomically
 from training.io import load_dataset
 from training.scope import REASONS, ScopeModel, ScopeVerdict
 
@@ -90,15 +89,7 @@ def _load(path: Path) -> ScopeModel | None:
 
 def _save(model: ScopeModel, path: Path) -> None:
     """Write atomically, so another process never loads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-scope-")
-    os.close(handle)
-    try:
-        joblib.dump(model, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    dump_atomically(model, path)
 
 
 def check_scope(texts: list[str]) -> list[ScopeVerdict]:
