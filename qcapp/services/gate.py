@@ -346,10 +346,6 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     )
     db.session.add(version)
     db.session.flush()
-    if promote:
-        # The next run compares with this version: its labels are already known.
-        candidate_labels.path = cache_path(version)
-        candidate_labels.save()
     record_flip_report(version, active, flips, decision)
     link_corrections(version, merged.correction_ids)
     if promote:
@@ -358,6 +354,10 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     db.session.commit()
     if promote:
         steps.note(f"version {name} is active; every worker switches within seconds")
+        # The next run compares with this version: its labels are already known. Written after
+        # the commit, so no disk write happens while the database's write lock is held.
+        candidate_labels.path = cache_path(version)
+        candidate_labels.save()
 
     # After the decision, so the corrected answers are served while this is measured.
     user_rows = int((merged.train["source"] != "base").sum())
