@@ -64,7 +64,7 @@ def main() -> None:
         with app.app_context():
             db.create_all()
             from qcapp.services.datasets import STARTER_DATASET, import_dataset
-            from qcapp.services.versions import train_version
+            from qcapp.services.retraining import train_version
 
             import_dataset(starter_dataset_path(), STARTER_DATASET)
             train_version(quick=True, actor="bench")

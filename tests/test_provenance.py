@@ -7,7 +7,7 @@ from qcapp import create_app
 from qcapp.extensions import db as _db
 from qcapp.models import AuditEvent, Correction, Prediction, Query, VersionActivation
 from qcapp.services.merge import merged_training_set
-from qcapp.services.versions import train_version
+from qcapp.services.retraining import train_version
 from training.io import normalise_question
 
 from helpers import csrf_token_from

@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from qcapp.models import Dataset, ModelVersion, TrainingRun
 from qcapp.services.gate import plan_run
-from qcapp.services.retraining import execute_run, start_run
-from qcapp.services.versions import train_version
+from qcapp.services.retraining import execute_run, start_run, train_version
 
 from helpers import csrf_token_from
 

@@ -225,7 +225,7 @@ def test_retrain_wait_fails_with_nonzero_exit(app, runner, db):
 
 @pytest.mark.slow
 def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
-    from qcapp.services.versions import train_version
+    from qcapp.services.retraining import train_version
 
     from helpers import csrf_token_from
 
@@ -299,7 +299,7 @@ def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, m
 
 @pytest.mark.slow
 def test_candidate_worse_than_margin_is_kept_with_reason(app, db, admin_client, starter_in_db):
-    from qcapp.services.versions import train_version
+    from qcapp.services.retraining import train_version
 
     first = train_version(quick=True, actor="test")
     # A negative margin demands the candidate beat the active version by 100 points: impossible.

@@ -116,24 +116,6 @@ def merge_fold_metrics(fold_metrics: list[dict]) -> dict:
     return merged
 
 
-def cross_validate_config(
-    frame: pd.DataFrame, features: str, quick: bool, folds: int = 5, seed: int = 0
-) -> dict:
-    """Stratified k-fold CV of the whole training procedure (model selection included)."""
-    from training.select import stratified_splits
-    from training.train import train_model
-
-    splits = stratified_splits(frame["fine"].to_numpy(), folds, seed)
-    results = []
-    for train_index, test_index in splits:
-        trained = train_model(
-            frame.iloc[train_index], quick=quick, features=features, seed=seed,
-            with_metrics=False,
-        )
-        results.append(evaluate(trained.classifier, frame.iloc[test_index]))
-    return merge_fold_metrics(results)
-
-
 def format_metrics_table(metrics: dict) -> str:
     """A short plain-text table of the headline metrics."""
     rows = [("", "coarse", "fine")]

@@ -20,9 +20,9 @@ from ..services.datasets import (
     import_dataset,
     starter_dataset_path,
 )
-from ..services.retraining import mark_abandoned_runs
+from ..services.retraining import TrainingError, mark_abandoned_runs, train_version
 from ..services.scope import ensure_scope_model, scope_dict
-from ..services.versions import TrainingError, active_version, get_version, train_version
+from ..services.versions import active_version, get_version
 from . import qc
 
 

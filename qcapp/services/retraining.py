@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from .accounts import record_event
+from .datasets import active_dataset, get_dataset
 
 
 class RunInProgress(RuntimeError):
@@ -405,3 +406,34 @@ def delete_version(version: ModelVersion, *, actor: str | None) -> None:
     models_dir = Path(current_app.config["MODELS_DIR"]).resolve()
     if path.resolve().is_relative_to(models_dir) and path.exists():
         shutil.rmtree(path, ignore_errors=True)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or did not finish; the message says why."""
+
+
+def train_version(
+    dataset_name: str | None = None,
+    *,
+    quick: bool = False,
+    features: str = "default",
+    actor: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    activate: bool = True,
+) -> ModelVersion:
+    """Train in this process through the same run, gate and records as a retrain."""
+    if dataset_name and get_dataset(dataset_name) is None:
+        raise TrainingError(f"There is no dataset named {dataset_name!r}.")
+    if not dataset_name and active_dataset() is None:
+        raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
+    # An explicit training selects the model again unless quick; retrains default to refits.
+    settings = {"features": features, "select": not quick}
+    if dataset_name:
+        settings["dataset"] = dataset_name
+    if not activate:
+        settings["activate"] = "never"
+    run = start_run(actor=actor, quick=quick, spawn=False, **settings)
+    run = execute_run(run.id, echo=progress)
+    if run.status != "succeeded":
+        raise TrainingError(f"Training failed: {(run.error or '').splitlines()[0]}")
+    return run.model_version

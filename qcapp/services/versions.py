@@ -1,9 +1,8 @@
-"""Model versions: train one, register it, activate it."""
+"""Model versions: name, register, activate, look up and their history."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,45 +11,11 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import ModelVersion, VersionActivation, utcnow
 from .accounts import record_event
-from .datasets import active_dataset, get_dataset
-
-
-class TrainingError(RuntimeError):
-    """Training cannot start or did not finish; the message says why."""
 
 
 def new_version_name() -> str:
     """A sortable, unique version name such as ``20261126-214500-3fa2``."""
     return f"{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def train_version(
-    dataset_name: str | None = None,
-    *,
-    quick: bool = False,
-    features: str = "default",
-    actor: str | None = None,
-    progress: Callable[[str, float], None] | None = None,
-    activate: bool = True,
-) -> ModelVersion:
-    """Train in this process through the same run, gate and records as a retrain."""
-    from .retraining import execute_run, start_run
-
-    if dataset_name and get_dataset(dataset_name) is None:
-        raise TrainingError(f"There is no dataset named {dataset_name!r}.")
-    if not dataset_name and active_dataset() is None:
-        raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
-    # An explicit training selects the model again unless quick; retrains default to refits.
-    settings = {"features": features, "select": not quick}
-    if dataset_name:
-        settings["dataset"] = dataset_name
-    if not activate:
-        settings["activate"] = "never"
-    run = start_run(actor=actor, quick=quick, spawn=False, **settings)
-    run = execute_run(run.id, echo=progress)
-    if run.status != "succeeded":
-        raise TrainingError(f"Training failed: {(run.error or '').splitlines()[0]}")
-    return run.model_version
 
 
 def activate_model_version(
