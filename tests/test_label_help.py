@@ -116,7 +116,7 @@ def test_labels_still_served_when_the_database_fails(app, client, db, monkeypatc
     def broken():
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(label_help, "_dataset_state", broken)
+    monkeypatch.setattr(label_help, "dataset_state", broken)
     response = client.get("/api/v1/labels")
     assert response.status_code == 200
     assert all(f["examples"] == [] for c in response.get_json()["labels"] for f in c["fine"])

@@ -25,7 +25,7 @@ _LOCK = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-def _dataset_state() -> tuple | None:
+def dataset_state() -> tuple | None:
     """What identifies the active dataset's current labels; None without an active dataset."""
     dataset = active_dataset()
     if dataset is None:
@@ -52,7 +52,7 @@ def _compute() -> dict[str, list[str]]:
 
 def typical_questions_by_label() -> dict[str, list[str]]:
     """Typical questions of every coarse and fine label in the active dataset, cached."""
-    state = _dataset_state()
+    state = dataset_state()
     if state is None:
         return {}
     cache = current_app.extensions.setdefault("qc_label_help", {})

@@ -13,24 +13,23 @@ from training.text import untokenise
 from ..extensions import db
 from ..models import Correction, Example
 from .datasets import active_dataset
+from .label_help import dataset_state
 from .merge import approved_corrections
 
 _LOCK = threading.Lock()
 
 
 def _state() -> tuple | None:
-    dataset = active_dataset()
-    if dataset is None:
+    """The active dataset's labels (as label help keys them) and the approved corrections."""
+    labels = dataset_state()
+    if labels is None:
         return None
-    count, changed = db.session.execute(
-        select(func.count(), func.max(Example.updated_at)).where(Example.dataset_id == dataset.id)
-    ).one()
     reviewed = db.session.execute(
         select(func.count(), func.max(Correction.reviewed_at)).where(
             Correction.status == "approved"
         )
     ).one()
-    return (dataset.id, count, str(changed), reviewed[0], str(reviewed[1]))
+    return (*labels, reviewed[0], str(reviewed[1]))
 
 
 def _build() -> NeighbourIndex:
