@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from admin_pages import PASSWORD, USERNAME, log_in, time_page  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from qcapp import create_app  # noqa: E402
@@ -52,7 +52,6 @@ DATASET = Path(
 TOP = 50
 SHUFFLES = 1000
 BATCH = 100
-USERNAME, PASSWORD = "bench-admin", "bench-password"
 RENDER_TARGET_SECONDS = 0.3
 
 
@@ -220,17 +219,6 @@ def seed_traffic(count: int, seed: int = 0) -> dict:
     return written
 
 
-def log_in(app):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, "login failed"
-    return client
-
-
 def render_run(queries: int, runs: int) -> dict:
     """Seed ``queries`` stored queries and time the inbox's first page."""
     with tempfile.TemporaryDirectory() as directory:
@@ -244,17 +232,11 @@ def render_run(queries: int, runs: int) -> dict:
             create_admin(USERNAME, PASSWORD)
             distinct = db.session.scalar(select(db.func.count(db.distinct(Query.normalized))))
         client = log_in(app)
-        timings = {}
-        for name, url in (("inbox page", "/admin/inbox/"), ("card", "/admin/inbox/card?at=0")):
-            seconds = []
-            for _attempt in range(runs + 1):
-                started = time.perf_counter()
-                response = client.get(url)
-                response.get_data()
-                elapsed = time.perf_counter() - started
-                assert response.status_code == 200, (url, response.status_code)
-                seconds.append(elapsed)
-            timings[name] = seconds  # the first one builds the neighbour index once
+        # The first request of each builds the neighbour index once.
+        timings = {
+            name: time_page(client, url, runs)
+            for name, url in (("inbox page", "/admin/inbox/"), ("card", "/admin/inbox/card?at=0"))
+        }
         with app.app_context():
             db.engine.dispose()
     return {"written": written, "seed_seconds": seed_seconds, "distinct": distinct, **timings}

@@ -59,13 +59,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             flash("Choose corrections and an action.", "error")
             return redirect(url_for(".index"))
         try:
-            done = review_corrections(
-                ids,
-                status,
-                actor=current_user.username,
-                note=request.form.get("note") or None,
-                confirm_override=bool(request.form.get("confirm_override")),
-            )
+            done = _review_from_form(ids, status)
         except InvalidCorrection as error:
             flash(error.message, "error")
         else:
@@ -88,13 +82,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
                 edit_correction(
                     correction_id, fine.split(":", 1)[0], fine, actor=current_user.username
                 )
-            review_corrections(
-                [correction_id],
-                status,
-                actor=current_user.username,
-                note=request.form.get("note") or None,
-                confirm_override=bool(request.form.get("confirm_override")),
-            )
+            _review_from_form([correction_id], status)
         except InvalidCorrection as error:
             flash(error.message, "error")
         else:
@@ -126,3 +114,14 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         else:
             flash(f"Correction {correction_id} now proposes {fine}.", "success")
         return redirect(url_for(".index"))
+
+
+def _review_from_form(ids: list[int], status: str) -> list:
+    """Approve or reject corrections with the note and the override the form carries."""
+    return review_corrections(
+        ids,
+        status,
+        actor=current_user.username,
+        note=request.form.get("note") or None,
+        confirm_override=bool(request.form.get("confirm_override")),
+    )

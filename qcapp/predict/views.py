@@ -193,20 +193,11 @@ def _json_error(message: str):
 def correct(token: str):
     query = _public_query_or_404(token)
     form = CorrectionForm()
-    if form.validate_on_submit():
-        try:
-            propose_correction(
-                query,
-                form.coarse.data,
-                form.fine.data,
-                client_hash=client_fingerprint(request.remote_addr),
-            )
-        except InvalidCorrection as error:
-            flash(error.message, "error")
-        else:
-            flash("Thank you: your correction is waiting for review.", "success")
-        return redirect(url_for("predict.show_query", token=token, _anchor="feedback"), 303)
-    abort(400)
+    if not form.validate_on_submit():
+        abort(400)
+    return _propose(
+        query, form.coarse.data, form.fine.data, "Thank you: your correction is waiting for review."
+    )
 
 
 @bp.post("/q/<token>/confirm")
@@ -214,15 +205,21 @@ def confirm(token: str):
     query = _public_query_or_404(token)
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
         abort(400)
+    return _propose(
+        query,
+        query.prediction.coarse,
+        query.prediction.fine,
+        "Thank you for confirming the label.",
+    )
+
+
+def _propose(query: Query, coarse: str, fine: str, thanks: str):
+    """Record a visitor's label for the query (a confirmation when it is the model's own) and
+    return to the query page's feedback section with the outcome."""
     try:
-        propose_correction(
-            query,
-            query.prediction.coarse,
-            query.prediction.fine,
-            client_hash=client_fingerprint(request.remote_addr),
-        )
+        propose_correction(query, coarse, fine, client_hash=client_fingerprint(request.remote_addr))
     except InvalidCorrection as error:
         flash(error.message, "error")
     else:
-        flash("Thank you for confirming the label.", "success")
-    return redirect(url_for("predict.show_query", token=token, _anchor="feedback"), 303)
+        flash(thanks, "success")
+    return redirect(url_for("predict.show_query", token=query.token, _anchor="feedback"), 303)
