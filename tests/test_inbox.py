@@ -63,22 +63,86 @@ def test_smaller_margin_ranks_higher(db):
     assert any("hesitates" in reason for reason in items[0].reasons)
 
 
-def test_uncertainty_adds_the_fine_and_coarse_doubts_to_the_margin(db):
-    # The same margin everywhere: the spread fine confidence and the doubtful coarse class decide.
-    # Stored in the reverse of their rank, so the newest-first tie-break cannot decide.
+def test_uncertainty_weighs_the_fine_confidence_beside_the_margin(db):
+    # The same margin everywhere: the fine label's own confidence decides. Stored in the reverse
+    # of their rank, so the newest-first tie-break cannot decide.
     store(db, "How far is the moon?", margin=0.2, confidence=0.3, coarse_confidence=0.4)
-    store(db, "What is a pandemic?", margin=0.2, confidence=0.3, coarse_confidence=0.95)
+    store(db, "What is a pandemic?", margin=0.2, confidence=0.5, coarse_confidence=0.95)
     store(db, "Who wrote Hamlet?", margin=0.2, confidence=0.7, coarse_confidence=0.95)
     items, _total = ranked_inbox()
     assert questions(items) == ["How far is the moon?", "What is a pandemic?", "Who wrote Hamlet?"]
+    # Without a model and a dataset both second opinions have none to give (0.5 each).
+    assert [item.signals["stability"] for item in items] == [0.5, 0.5, 0.5]
     doubts = [
-        item.signals["uncertainty"] / (0.5 + 0.5 * item.signals["neighbours"]) for item in items
+        item.signals["uncertainty"]
+        / (0.5 + 0.5 * item.signals["neighbours"])
+        / (0.5 + 0.5 * item.signals["stability"])
+        for item in items
     ]
-    assert doubts == pytest.approx(
-        [(0.8 + 0.7 + 0.6) / 3, (0.8 + 0.7 + 0.05) / 3, (0.8 + 0.3 + 0.05) / 3]
-    )
+    assert doubts == pytest.approx([(0.8 + 3 * 0.7) / 4, (0.8 + 3 * 0.5) / 4, (0.8 + 3 * 0.3) / 4])
     assert any("unsure even of the kind of answer: HUM at 0.40" in r for r in items[0].reasons)
     assert not any("kind of answer" in r for item in items[1:] for r in item.reasons)
+
+
+def test_word_dropout_variants_leave_out_one_word_each():
+    from training.stability import MAX_VARIANTS, word_dropout_variants
+
+    assert word_dropout_variants("Who wrote Hamlet ?") == [
+        "wrote Hamlet ?",
+        "Who Hamlet ?",
+        "Who wrote ?",
+        "Who wrote Hamlet",
+    ]
+    assert word_dropout_variants("Define cosmology") == []
+    long = " ".join(f"w{n}" for n in range(40))
+    variants = word_dropout_variants(long)
+    assert len(variants) == MAX_VARIANTS
+    assert all(len(variant.split()) == 39 for variant in variants)
+
+
+def test_instability_is_the_share_of_variants_labelled_otherwise():
+    from training.stability import instability
+
+    # A stand-in model that answers HUM:ind only when it sees "Who".
+    calls = []
+
+    def labels(batch):
+        calls.append(len(batch))
+        return ["HUM:ind" if "Who" in text else "ENTY:other" for text in batch]
+
+    shares = instability(labels, ["Who wrote Hamlet ?", "What is it ?", "Hi there"])
+    assert shares == [pytest.approx(1 / 4), 0.0, None]
+    assert calls == [3 + 4 + 4]  # one batch for the questions and all their variants
+
+
+def test_unstable_answers_rank_first_with_a_serving_model(app, db, model_version):
+    # Equal stored doubts: the serving model's own stability decides. The fixture's model
+    # changes its answer to one of the first question's seven variants, to none of the second's.
+    shaky = store(db, "What is the capital of France ?", margin=0.3, confidence=0.5)
+    firm = store(db, "What do you call a group of geese ?", margin=0.3, confidence=0.5)
+    from qcapp.services.stability import answer_instability
+
+    assert answer_instability([shaky.text, firm.text]) == [pytest.approx(1 / 7), 0.0]
+    items, _total = ranked_inbox()
+    assert questions(items) == [shaky.text, firm.text]
+    assert items[0].signals["stability"] == pytest.approx(1 / 7)
+    assert items[1].signals["stability"] == 0.0
+
+
+def test_an_unstable_answer_is_a_reason():
+    from flask import Flask
+
+    from qcapp.services.inbox import InboxItem, _explain
+
+    item = InboxItem(1, "Who is it ?", "who is it ?", 1, 1, 0.9, "HUM:ind")
+    item.signals = {"stability": 0.75, "neighbours": 0.0}
+    with_app = Flask("reasons")
+    with_app.config["CONSENSUS_MIN"] = 3
+    with with_app.app_context():
+        _explain(item)
+    assert item.reasons == [
+        "The model changes its answer when a single word is left out (75% of the variants)."
+    ]
 
 
 def test_visitor_dissent_and_traffic_raise_priority(db):

@@ -3,18 +3,24 @@
 An item is one normalised question (with the near-duplicates grouped under it), how often it
 was asked and by how many clients. Each signal lies between 0 and 1:
 
-* uncertainty ``u``: the mean of three doubts in the latest stored prediction of the question,
-  ``u = ((1 - margin) + (1 - fine confidence) + (1 - coarse confidence)) / 3``: the margin
-  between the model's top two fine labels (it hesitates between two labels), the chosen fine
-  label's own confidence (the probability is spread over many labels, which a margin alone
-  misses) and the coarse class's confidence (the model is unsure even of the kind of answer;
-  a mistake there takes the fine label with it). Each is stored with the prediction, so the
-  classify path pays nothing for it. ``u`` is weighed by the neighbours' opinion ``n``: the
-  similarity-weighted share of the question's 5 nearest training questions labelled otherwise
-  than the model answers, as ``u * (0.5 + 0.5 * n)``; neighbours with another label say the
-  model's doubt is probably about the right thing. Since the coarse confidence is at least the
-  fine one and the fine one at least the margin, ``u`` is never more than ``1 - margin``,
-  which lets the smallest margins (an index) bound which questions can rank high.
+* uncertainty ``u``: the doubt in the latest stored prediction of the question,
+  ``u = ((1 - margin) + 3 (1 - fine confidence)) / 4``: the margin between the model's top two
+  fine labels (it hesitates between two labels) and, weighed three times, the chosen fine
+  label's own confidence (the probability may be spread over many labels, which a margin alone
+  misses; on the tutorial dataset the confidence alone ranked the model's mistakes better than
+  the margin alone). Both are stored with the prediction, so the classify path pays nothing.
+  ``u`` is weighed by two second opinions, each between 0 and 1 (0.5 when it has none):
+
+  - the neighbours ``n``: the similarity-weighted share of the question's 5 nearest training
+    questions labelled otherwise than the model answers (the model disagrees with its own
+    training data about questions like this one);
+  - the stability ``s``: the share of the question's one-word-out variants that the serving
+    model labels otherwise than the question itself (training.stability; an answer that rests
+    on a single word, or changes with every variant, is more often wrong).
+
+  ``u' = u * (0.5 + 0.5 n) * (0.5 + 0.5 s)``. Since the fine confidence is at least the margin,
+  ``u'`` is never more than ``1 - margin``, which lets the smallest margins (an index) bound
+  which questions can rank high.
 * disagreement ``d``: visitor proposals that differ from the model, each counted by its
   client's trust ``t`` (see ``trust``): ``dissent = 1 - prod(1 - t)`` over the differing ones,
   ``support`` the same over confirmations, ``d = dissent * (1 - support / 2)``; at least 0.5
@@ -49,6 +55,7 @@ from ..extensions import db
 from ..models import AuditEvent, Correction, Example, LabelIssue, Prediction, Query
 from .datasets import active_dataset
 from .neighbours import training_neighbours
+from .stability import answer_instability
 from .trust import NEUTRAL, client_trust
 
 WEIGHTS = {"uncertainty": 0.45, "disagreement": 0.30, "finder": 0.15, "traffic": 0.10}
@@ -197,12 +204,12 @@ def _question_stats(normalized: Iterable[str]) -> list[_Candidate]:
 def _uncertainty(
     margin: float | None, confidence: float | None, coarse_confidence: float | None
 ) -> float:
-    """The mean doubt of a stored prediction (see the module's docstring); 0.5 without one."""
+    """The doubt of a stored prediction (see the module's docstring); 0.5 without one."""
     if margin is None:
         return 0.5
-    doubts = [1.0 - float(margin)]
-    doubts += [1.0 - float(value) for value in (confidence, coarse_confidence) if value is not None]
-    return sum(doubts) / len(doubts)
+    if confidence is None:
+        return 1.0 - float(margin)
+    return ((1.0 - float(margin)) + 3 * (1.0 - float(confidence))) / 4
 
 
 def _uncertain_questions(count: int) -> dict[str, float]:
@@ -405,15 +412,17 @@ def _score(pool: list[_Candidate]) -> list[InboxItem]:
         if index is not None and pool
         else [0.5] * len(pool)
     )
+    shares = answer_instability([texts[c.latest_id] for c in pool])
     items = []
-    for candidate, model_label, opinion in zip(pool, labels, opinions, strict=True):
+    for candidate, model_label, opinion, share in zip(pool, labels, opinions, shares, strict=True):
         prediction = predictions.get(candidate.latest_id)
         margin = None if candidate.margin is None else float(candidate.margin)
         doubt = _uncertainty(margin, candidate.confidence, candidate.coarse_confidence)
-        uncertainty = doubt * (0.5 + 0.5 * opinion)
+        uncertainty = doubt * (0.5 + 0.5 * opinion) * (0.5 + 0.5 * share)
         signals = {
             "uncertainty": uncertainty,
             "neighbours": opinion,
+            "stability": share,
             "disagreement": _disagreement(candidate.proposals, model_label, trust),
             "finder": candidate.finder["score"] if candidate.finder else 0.0,
             "traffic": _traffic(candidate.asked),
@@ -520,6 +529,11 @@ def _explain(item: InboxItem) -> None:
         reasons.append(
             f"The model is unsure even of the kind of answer: {item.model_label.split(':')[0]} "
             f"at {item.coarse_confidence:.2f}."
+        )
+    if signals.get("stability", 0) > 0.5:
+        reasons.append(
+            "The model changes its answer when a single word is left out "
+            f"({signals['stability']:.0%} of the variants)."
         )
     if signals.get("neighbours", 0) >= 0.5:
         reasons.append(
