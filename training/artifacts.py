@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import pickle
 import secrets
@@ -23,8 +24,13 @@ from training.train import TrainResult
 MANIFEST = "manifest.json"
 # The model is a pickle (the C unpickler, far faster than joblib's pure-Python one, so a worker
 # swapping versions spends milliseconds holding the interpreter lock instead of half a second),
-# zlib-compressed unless it holds an encoder graph. Versions written before are joblib files.
+# zlib-compressed unless it holds an encoder graph. Its arrays (the weights, most of its size)
+# are kept apart, raw, in MODEL_ARRAYS: a worker maps that file into memory instead of
+# decompressing and copying it, so a swap costs a loading worker little CPU and the workers
+# share those pages. Versions written before hold everything in the pickle, or are joblib files.
 MODEL_FILE = "model.pickle"
+MODEL_ARRAYS = "model.arrays"
+ARRAY_ALIGNMENT = 64  # every array starts on a boundary that vectorised code reads quickly
 LEGACY_MODEL_FILE = "model.joblib"
 PICKLE_PROTOCOL = 5
 TEMPORARY_PREFIX = ".tmp-"
@@ -122,15 +128,16 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
     temporary = models_dir / f"{TEMPORARY_PREFIX}{version}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
-        data = pickle.dumps(result.classifier, protocol=PICKLE_PROTOCOL)
+        buffers: list[pickle.PickleBuffer] = []
+        data = pickle.dumps(
+            result.classifier, protocol=PICKLE_PROTOCOL, buffer_callback=buffers.append
+        )
         # An encoder graph's float weights barely compress: writing it plain saves seconds.
         compression = None if _stored_encoder(result.classifier) else "zlib"
         if compression:
             data = zlib.compress(data, 3)
-        with (temporary / MODEL_FILE).open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_synced(temporary / MODEL_FILE, [data])
+        layout = _write_arrays(temporary / MODEL_ARRAYS, buffers)
         _write_json(temporary / "labels.json", _label_maps(result.classifier))
         _write_json(temporary / "metrics.json", result.metrics)
         _write_json(temporary / "params.json", {**result.params, "timings": result.timings})
@@ -145,6 +152,7 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
             "feature_set": result.classifier.feature_set,
             "encoder": _stored_encoder(result.classifier),
             "model_compression": compression,
+            "model_arrays": layout,
             "files": files,
         }
         _write_json(temporary / MANIFEST, manifest)
@@ -157,6 +165,46 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return VersionInfo(path=final, sha256=_sha256(final / MANIFEST), manifest=manifest)
+
+
+def _write_synced(path: Path, chunks: list) -> None:
+    """Write the chunks to a new file and flush it to disk."""
+    with path.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_arrays(path: Path, buffers: list[pickle.PickleBuffer]) -> list[list[int]]:
+    """Write the pickle's out-of-band buffers one after another, each aligned; their layout."""
+    layout, chunks, offset = [], [], 0
+    for buffer in buffers:
+        raw = buffer.raw()
+        padding = -offset % ARRAY_ALIGNMENT
+        chunks += [b"\0" * padding, raw]
+        offset += padding
+        layout.append([offset, raw.nbytes])
+        offset += raw.nbytes
+    _write_synced(path, chunks)
+    return layout
+
+
+def _mapped_arrays(path: Path, manifest: dict) -> list[memoryview] | None:
+    """The version's arrays as views of its arrays file mapped copy-on-write (None before)."""
+    layout = manifest.get("model_arrays")
+    if layout is None:
+        return None
+    if not layout:
+        return []
+    with (Path(path) / MODEL_ARRAYS).open("rb") as handle:
+        # Private pages: they stay shared with the page cache (and so between the workers) until
+        # something writes to an array, which then gets its own copy and never the file.
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+    view = memoryview(mapped)
+    if any(offset < 0 or length < 0 or offset + length > len(view) for offset, length in layout):
+        raise ArtifactError(f"{path}: the manifest's array layout does not fit {MODEL_ARRAYS}")
+    return [view[offset : offset + length] for offset, length in layout]
 
 
 def read_manifest(path: Path) -> dict:
@@ -209,7 +257,7 @@ def load_version(path: Path) -> QuestionClassifier:
             data = model_file.read_bytes()
             if manifest.get("model_compression") == "zlib":
                 data = zlib.decompress(data)  # releases the interpreter lock while it works
-            classifier = pickle.loads(data)
+            classifier = pickle.loads(data, buffers=_mapped_arrays(path, manifest))
     except Exception as error:  # a corrupt pickle can raise almost anything
         raise ArtifactError(f"{model_file}: cannot be loaded ({error})") from error
     if not isinstance(classifier, QuestionClassifier):

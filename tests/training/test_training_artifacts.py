@@ -24,7 +24,14 @@ def saved(tiny_result, tmp_path: Path):
 
 def test_save_writes_expected_files_and_loads(saved, tiny_result) -> None:
     names = {path.name for path in saved.path.iterdir()}
-    assert names == {"model.pickle", "labels.json", "metrics.json", "params.json", "manifest.json"}
+    assert names == {
+        "model.pickle",
+        "model.arrays",
+        "labels.json",
+        "metrics.json",
+        "params.json",
+        "manifest.json",
+    }
     assert set(saved.manifest["files"]) == names - {"manifest.json"}
     assert saved.manifest["feature_set"] == "default"
     labels = json.loads((saved.path / "labels.json").read_text())
@@ -33,6 +40,61 @@ def test_save_writes_expected_files_and_loads(saved, tiny_result) -> None:
     loaded = load_version(saved.path)
     text = "How many radios are there?"
     assert loaded.predict(text) == tiny_result.classifier.predict(text)
+
+
+def test_arrays_are_mapped_from_their_file_and_copied_on_write(saved, tiny_result) -> None:
+    import numpy as np
+
+    arrays = saved.path / "model.arrays"
+    before = arrays.read_bytes()
+    layout = saved.manifest["model_arrays"]
+    assert layout and all(offset % artifacts.ARRAY_ALIGNMENT == 0 for offset, _ in layout)
+    assert sum(length for _, length in layout) > len((saved.path / "model.pickle").read_bytes())
+    loaded = load_version(saved.path)
+    weights = loaded.fine_model.calibrated_classifiers_[0].estimator.coef_
+    assert weights.base is not None and weights.flags.writeable
+    expected = tiny_result.classifier.fine_model.calibrated_classifiers_[0].estimator.coef_
+    assert np.array_equal(weights, expected)
+    weights[...] = 0.0  # a private copy of the page, never the file
+    assert arrays.read_bytes() == before
+    assert load_version(saved.path).predict("Who is it?") == tiny_result.classifier.predict(
+        "Who is it?"
+    )
+
+
+def test_a_version_with_everything_in_the_pickle_still_loads(saved, tiny_result) -> None:
+    import hashlib
+    import pickle
+    import zlib
+
+    earlier = saved.path.parent / "v-earlier"
+    earlier.mkdir()
+    data = zlib.compress(pickle.dumps(tiny_result.classifier, protocol=5), 3)
+    (earlier / "model.pickle").write_bytes(data)
+    manifest = json.loads((saved.path / "manifest.json").read_text())
+    manifest["files"] = {
+        "model.pickle": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    }
+    del manifest["model_arrays"]
+    (earlier / "manifest.json").write_text(json.dumps(manifest))
+    text = "How many radios are there?"
+    assert load_version(earlier).predict(text) == tiny_result.classifier.predict(text)
+
+
+def test_changed_arrays_or_a_layout_that_does_not_fit_are_refused(saved) -> None:
+    arrays = saved.path / "model.arrays"
+    data = bytearray(arrays.read_bytes())
+    data[-1] ^= 0x01
+    arrays.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"model\.arrays: checksum"):
+        load_version(saved.path)
+    data[-1] ^= 0x01
+    arrays.write_bytes(bytes(data))
+    manifest = json.loads((saved.path / "manifest.json").read_text())
+    manifest["model_arrays"][-1][1] += 1
+    (saved.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="layout does not fit"):
+        load_version(saved.path)
 
 
 def test_existing_version_is_not_overwritten(saved, tiny_result) -> None:
