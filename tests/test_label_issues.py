@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Example, LabelIssue
-from qcapp.services.datasets import import_dataset
-from qcapp.services.label_issues import scan_label_issues
-from qcapp.services.label_review import (
+from qcapp.services.data.datasets import import_dataset
+from qcapp.services.insight.label_issues import scan_label_issues
+from qcapp.services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
     open_issues,

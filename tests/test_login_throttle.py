@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from qcapp import create_app
 from qcapp.models import LoginFailure, utcnow
 from qcapp.services import accounts
-from qcapp.services.login_throttle import Policy
-from qcapp.services.queries import client_fingerprint
+from qcapp.services.accounts.login_throttle import Policy
+from qcapp.services.serving.queries import client_fingerprint
 
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Dataset, ModelVersion, TrainingRun
-from qcapp.services.gate import plan_run
-from qcapp.services.retraining import execute_run, start_run, train_version
+from qcapp.services.learning.gate import plan_run
+from qcapp.services.learning.retraining import execute_run, start_run, train_version
 
 from helpers import csrf_token_from
 
@@ -78,7 +78,7 @@ def selected_version(app, db, starter_dataset):
 
 @pytest.fixture
 def starter_dataset(app, db):
-    from qcapp.services.datasets import import_dataset, starter_dataset_path
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
 
     dataset, _ = import_dataset(starter_dataset_path(), "starter")
     return dataset

@@ -10,9 +10,9 @@ from flask_wtf import FlaskForm
 from training import taxonomy
 
 from ..models import LabelIssue
-from ..services.datasets import active_dataset
-from ..services.label_issues import IN_PROCESS_SCAN_MAX_ROWS, scan_label_issues, scan_size
-from ..services.label_review import (
+from ..services.data.datasets import active_dataset
+from ..services.insight.label_issues import IN_PROCESS_SCAN_MAX_ROWS, scan_label_issues, scan_size
+from ..services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
     latest_scan_at,

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
-from ..services.flips import stored_flips
-from ..services.provenance import corrections_used
-from ..services.retraining import (
+from ..services.learning.flips import stored_flips
+from ..services.learning.provenance import corrections_used
+from ..services.learning.retraining import (
     RunInProgress,
     current_run,
     delete_version,
@@ -20,7 +20,7 @@ from ..services.retraining import (
     served_version_ids,
     start_run,
 )
-from ..services.versions import activate_model_version, activation_history
+from ..services.learning.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin, admin_only
 from .review import ReviewForm
 

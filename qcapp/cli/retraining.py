@@ -7,14 +7,14 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import TrainingRun
-from ..services.retraining import (
+from ..services.learning.retraining import (
     RunInProgress,
     execute_run,
     lower_priority,
     start_run,
     wait_for_run,
 )
-from ..services.versions import activate_model_version, activation_history, get_version
+from ..services.learning.versions import activate_model_version, activation_history, get_version
 from . import qc
 
 

@@ -13,16 +13,16 @@ from training.evaluate import evaluate, format_metrics_table
 from training.io import DatasetError, load_dataset
 from training.scope import REASONS
 
-from ..services.classifier import resolve_artifact
-from ..services.datasets import (
+from ..services.data.datasets import (
     STARTER_DATASET,
     active_dataset,
     import_dataset,
     starter_dataset_path,
 )
-from ..services.retraining import TrainingError, mark_abandoned_runs, train_version
-from ..services.scope import ensure_scope_model, scope_dict
-from ..services.versions import active_version, get_version
+from ..services.learning.retraining import TrainingError, mark_abandoned_runs, train_version
+from ..services.learning.versions import active_version, get_version
+from ..services.serving.classifier import resolve_artifact
+from ..services.serving.scope import ensure_scope_model, scope_dict
 from . import qc
 
 

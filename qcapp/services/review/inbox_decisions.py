@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import AuditEvent, Correction, Query, version_corrections
-from .accounts import record_event
+from ...extensions import db
+from ...models import AuditEvent, Correction, Query, version_corrections
+from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, apply_review, check_labels
 from .inbox import SPLIT_ACTION, InboxItem, item_for_query, ranked_inbox
 from .merge_guard import with_contradiction

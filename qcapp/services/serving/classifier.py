@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from training.predictor import LabelBatch
 
-from ..database import read_only_connection
-from ..errors import ServiceUnavailable
-from ..models import ModelVersion
+from ...database import read_only_connection
+from ...errors import ServiceUnavailable
+from ...models import ModelVersion
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ from sqlalchemy import distinct, func, select
 
 from training.label_issues import similar_groups
 
-from ..extensions import db
-from ..models import AuditEvent, Correction, Example, LabelIssue, Prediction, Query
-from .datasets import active_dataset
+from ...extensions import db
+from ...models import AuditEvent, Correction, Example, LabelIssue, Prediction, Query
+from ..data.datasets import active_dataset
 from .neighbours import training_neighbours
 from .trust import NEUTRAL, client_trust
 

@@ -23,13 +23,13 @@ from training.flips import (
 )
 from training.predictor import LabelBatch
 
-from ..database import read_only_connection
-from ..extensions import db
-from ..models import ModelVersion, Query, VersionFlip, utcnow
-from .classifier import apply_overrides, resolve_artifact, with_overrides
-from .datasets import active_dataset, get_dataset
+from ...database import read_only_connection
+from ...extensions import db
+from ...models import ModelVersion, Query, VersionFlip, utcnow
+from ..data.datasets import active_dataset, get_dataset
+from ..data.merge import merged_training_set
+from ..serving.classifier import apply_overrides, resolve_artifact, with_overrides
 from .label_cache import ModelLabels, cache_path
-from .merge import merged_training_set
 
 QUERY_ROWS_NOTE = "the most recent query of each distinct normalised question"
 

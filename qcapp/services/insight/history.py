@@ -14,10 +14,10 @@ from sqlalchemy import insert, select
 from training import taxonomy
 from training.io import normalise_question
 
-from ..database import read_only_connection
-from ..extensions import db
-from ..models import Correction, ModelVersion, Prediction, Query, utcnow
-from .batch import neutralise_cell
+from ...database import read_only_connection
+from ...extensions import db
+from ...models import Correction, ModelVersion, Prediction, Query, utcnow
+from ..serving.batch import neutralise_cell
 
 EXPORT_BATCH_SIZE = 2_000
 SEED_BATCH_SIZE = 5_000
@@ -99,8 +99,8 @@ def training_set_rows() -> Iterator[tuple[str, str, str, str, str]]:
     split): the merged set of the active dataset and approved corrections (a correction
     replaces the base label of the same normalised question, duplicates removed), its
     training rows first, then the fixed held-out split."""
-    from .datasets import active_dataset
-    from .merge import merged_training_set
+    from ..data.datasets import active_dataset
+    from ..data.merge import merged_training_set
 
     dataset = active_dataset()
     if dataset is None:

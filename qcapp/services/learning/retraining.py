@@ -15,10 +15,10 @@ from flask import Flask, current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
-from .accounts import record_event
-from .datasets import active_dataset, get_dataset
+from ...extensions import db
+from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
+from ..accounts.accounts import record_event
+from ..data.datasets import active_dataset, get_dataset
 
 
 class RunInProgress(RuntimeError):
@@ -387,7 +387,7 @@ def delete_version(version: ModelVersion, *, actor: str | None) -> None:
     """Delete the row and artifact of a version that never served; ValueError says why not."""
     import shutil
 
-    from .classifier import resolve_artifact
+    from ..serving.classifier import resolve_artifact
 
     if version.is_active:
         raise ValueError("The active version cannot be deleted; activate another first.")

@@ -9,11 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from training import taxonomy
 
-from ..extensions import db
-from ..models import Correction, Query, utcnow
-from .accounts import record_event
+from ...extensions import db
+from ...models import Correction, Query, utcnow
+from ..accounts.accounts import record_event
+from ..serving.user_text import InvalidText, clean_note
 from .merge_guard import flags_for_new, needs_confirmation, with_contradiction
-from .user_text import InvalidText, clean_note
 
 
 class InvalidCorrection(ValueError):
@@ -261,6 +261,6 @@ def user_id_of(username: str | None) -> int | None:
     """The id of the admin account named ``username``, or None (commands, unknown names)."""
     if not username:
         return None
-    from ..models import User
+    from ...models import User
 
     return db.session.scalar(select(User.id).where(User.username == username))

@@ -22,13 +22,13 @@ from training.progress import ProgressSink, Steps
 from training.refit import REFIT_STEP_SECONDS, refit_model
 from training.train import default_step_seconds, train_model
 
-from ..extensions import db
-from ..models import Dataset, ModelVersion, TrainingRun, utcnow
-from .classifier import apply_overrides
-from .datasets import active_dataset, get_dataset
+from ...extensions import db
+from ...models import Dataset, ModelVersion, TrainingRun, utcnow
+from ..data.datasets import active_dataset, get_dataset
+from ..data.merge import MergedSet, merged_training_set
+from ..serving.classifier import apply_overrides
 from .flips import record_flip_report, report_for_run, served_labeller
 from .label_cache import ModelLabels, cache_path
-from .merge import MergedSet, merged_training_set
 from .provenance import link_corrections
 from .versions import activate_model_version, active_version, new_version_name
 

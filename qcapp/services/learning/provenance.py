@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db
-from ..models import (
+from ...extensions import db
+from ...models import (
     AuditEvent,
     Correction,
     ModelVersion,
@@ -19,8 +19,8 @@ from ..models import (
     utcnow,
     version_corrections,
 )
-from .accounts import record_event
-from .feedback import InvalidCorrection, find_corrections, user_id_of
+from ..accounts.accounts import record_event
+from ..review.feedback import InvalidCorrection, find_corrections, user_id_of
 
 # Bound parameters per statement, well under every database's limit.
 LINK_CHUNK = 500

@@ -17,9 +17,9 @@ from training import taxonomy
 from training.text import untokenise
 from training.typical import typical_questions
 
-from ..extensions import db
-from ..models import Example
-from .datasets import active_dataset
+from ...extensions import db
+from ...models import Example
+from ..data.datasets import active_dataset
 
 _LOCK = threading.Lock()
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from ..database import read_only_connection
-from ..models import Correction, Prediction
+from ...database import read_only_connection
+from ...models import Correction, Prediction
 from .stats import COUNTED_CORRECTION, day_bucket, day_key
 
 RELIABILITY_BINS = 10

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..models import Dataset, LabelIssue, utcnow
-from .accounts import record_event
+from ...extensions import db
+from ...models import Dataset, LabelIssue, utcnow
+from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, check_labels
 
 

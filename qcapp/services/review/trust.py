@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import case, func, select
 
-from ..extensions import db
-from ..models import Correction
+from ...extensions import db
+from ...models import Correction
 
 PRIOR_APPROVED = 1.0
 PRIOR_REJECTED = 1.0

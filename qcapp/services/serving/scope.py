@@ -21,7 +21,7 @@ from training.files import dump_atomically
 from training.io import load_dataset
 from training.scope import REASONS, ScopeModel, ScopeVerdict
 
-from .datasets import starter_dataset_path
+from ..data.datasets import starter_dataset_path
 
 log = logging.getLogger(__name__)
 

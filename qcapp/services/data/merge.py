@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from training.io import dataset_fingerprint
 
-from ..extensions import db
-from ..models import Correction, Dataset, Example, Query
+from ...extensions import db
+from ...models import Correction, Dataset, Example, Query
 
 HOLDOUT_PERCENT = 20
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from training import taxonomy
 
-from ..database import read_only_connection
-from ..models import Correction, Example, ModelVersion, Prediction, Query
+from ...database import read_only_connection
+from ...models import Correction, Example, ModelVersion, Prediction, Query
 
 
 def collect_stats() -> dict[str, Any]:

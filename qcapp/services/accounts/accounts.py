@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from ..extensions import db
-from ..models import AuditEvent, User, utcnow
+from ...extensions import db
+from ...models import AuditEvent, User, utcnow
 from .login_throttle import forget_failed_logins, record_failed_login
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import delete, func, insert, select, update
 
 from training.io import LoadResult, dataset_fingerprint, load_dataset, normalise_question
 
-from ..extensions import db
-from ..models import Dataset, Example, utcnow
-from .accounts import record_event
+from ...extensions import db
+from ...models import Dataset, Example, utcnow
+from ..accounts.accounts import record_event
 
 STARTER_DATASET = "starter"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db
-from ..models import Correction, Prediction, Query
+from ...extensions import db
+from ...models import Correction, Prediction, Query
 
 
 @dataclass

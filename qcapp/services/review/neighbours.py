@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from training.neighbours import NeighbourIndex
 from training.text import untokenise
 
-from ..extensions import db
-from ..models import Correction, Example
-from .datasets import active_dataset
+from ...extensions import db
+from ...models import Correction, Example
+from ..data.datasets import active_dataset
+from ..data.merge import approved_corrections
 from .label_help import dataset_state
-from .merge import approved_corrections
 
 _LOCK = threading.Lock()
 

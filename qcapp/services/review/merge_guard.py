@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..models import Correction, Example, utcnow
-from .datasets import active_dataset
+from ...extensions import db
+from ...models import Correction, Example, utcnow
+from ..data.datasets import active_dataset
 
 # Flags that an approval must confirm explicitly; the others are warnings for the reviewer.
 NEEDS_CONFIRMATION = ("contradicts_base",)

@@ -15,10 +15,10 @@ from sqlalchemy import delete, func, select
 from training.io import normalise_question
 from training.label_issues import find_doubtful_labels, near_duplicates
 
-from ..extensions import db
-from ..models import Correction, Dataset, Example, LabelIssue
-from .accounts import record_event
-from .merge import approved_corrections, merged_training_set
+from ...extensions import db
+from ...models import Correction, Dataset, Example, LabelIssue
+from ..accounts.accounts import record_event
+from ..data.merge import approved_corrections, merged_training_set
 
 # A scan of the starter set (about 2,600 rows) takes seconds; larger sets go through the CLI
 # so that a web worker is never tied up for a minute.

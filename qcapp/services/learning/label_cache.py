@@ -21,7 +21,7 @@ from training.files import dump_atomically
 from training.flips import label_in_batches
 from training.predictor import LabelBatch
 
-from ..models import ModelVersion
+from ...models import ModelVersion
 
 KEEP_FILES = 4
 Row = tuple[str, float, str, float]

@@ -15,8 +15,8 @@ from sqlalchemy.orm import selectinload
 from training import taxonomy
 from training.io import normalise_question
 
-from ..extensions import db
-from ..models import Prediction, Query, new_query_token, utcnow
+from ...extensions import db
+from ...models import Prediction, Query, new_query_token, utcnow
 from .classifier import LoadedModel
 from .scope import check_scope, scope_dict
 from .user_text import InvalidText, check_encodable, clean_text, has_visible_character

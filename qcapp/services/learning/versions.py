@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from ..extensions import db
-from ..models import ModelVersion, VersionActivation, utcnow
-from .accounts import record_event
+from ...extensions import db
+from ...models import ModelVersion, VersionActivation, utcnow
+from ..accounts.accounts import record_event
 
 
 def new_version_name() -> str:

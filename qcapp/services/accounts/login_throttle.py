@@ -19,8 +19,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, case, delete, func, or_, select
 
-from ..extensions import db
-from ..models import LoginFailure, utcnow
+from ...extensions import db
+from ...models import LoginFailure, utcnow
 
 UNKNOWN_CLIENT = "-"
 
