@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from qcapp import create_app
 from qcapp.models import LoginFailure, utcnow
-from qcapp.services import accounts
+from qcapp.services.accounts import accounts
 from qcapp.services.accounts.login_throttle import Policy
 from qcapp.services.serving.queries import client_fingerprint
 
@@ -26,7 +26,7 @@ BACKENDS = {
 @pytest.fixture(params=list(BACKENDS))
 def app(request, app_config):
     from qcapp.extensions import db
-    from qcapp.services import login_throttle
+    from qcapp.services.accounts import login_throttle
 
     login_throttle._storages.clear()  # a fresh memory:// store per test
     app = create_app({**app_config, **BACKENDS[request.param]})

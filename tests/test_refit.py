@@ -88,7 +88,7 @@ def starter_dataset(app, db):
 def test_refit_reuses_the_selection_and_records_kind_steps_and_a_readable_log(
     app, db, selected_version, monkeypatch
 ):
-    from qcapp.services import flips
+    from qcapp.services.learning import flips
 
     run = execute_run(start_run(actor="test", spawn=False).id)
     assert run.status == "succeeded", run.error
@@ -147,7 +147,7 @@ def test_run_page_progress_only_moves_forward_and_ends_with_the_outcome(
 
 
 def test_admin_checkbox_asks_for_a_full_run(app, db, admin_client, starter_dataset, monkeypatch):
-    from qcapp.services import retraining
+    from qcapp.services.learning import retraining
 
     monkeypatch.setattr(retraining, "spawn_training_process", lambda app, run_id: None)
     page = admin_client.get("/admin/runs/").get_data(as_text=True)

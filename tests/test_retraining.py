@@ -173,7 +173,7 @@ def starter_in_db(app, db):
 
 
 def test_training_error_inside_run_is_recorded(app, db, starter_in_db, monkeypatch):
-    from qcapp.services import gate
+    from qcapp.services.learning import gate
 
     def explode(*args, **kwargs):
         raise MemoryError("simulated")
@@ -275,7 +275,7 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
 
 
 def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):
-    from qcapp.services import retraining
+    from qcapp.services.learning import retraining
 
     from helpers import csrf_token_from
 
