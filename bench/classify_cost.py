@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
-from qcapp.services.serving import queries  # noqa: E402
 from qcapp.services.data.datasets import starter_dataset_path  # noqa: E402
+from qcapp.services.serving import queries  # noqa: E402
 from training.io import load_dataset  # noqa: E402
 from training.scope import ScopeVerdict  # noqa: E402
 

@@ -26,9 +26,10 @@ from training.predictor import LabelBatch
 from ...database import read_only_connection
 from ...extensions import db
 from ...models import ModelVersion, Query, VersionFlip, utcnow
+from ..data.artifacts import local_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import merged_training_set
-from ..serving.classifier import apply_overrides, resolve_artifact, with_overrides
+from ..serving.classifier import apply_overrides, with_overrides
 from .label_cache import ModelLabels, cache_path
 
 QUERY_ROWS_NOTE = "the most recent query of each distinct normalised question"
@@ -53,7 +54,7 @@ class FlipReport:
 
 def version_model(version: ModelVersion) -> Any:
     """A version's own model, loaded from its artifact."""
-    return load_version(resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path))
+    return load_version(local_version(version))
 
 
 def served_model(version: ModelVersion) -> Any:

@@ -24,6 +24,7 @@ from training.train import default_step_seconds, train_model
 
 from ...extensions import db
 from ...models import Dataset, ModelVersion, TrainingRun, utcnow
+from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
 from ..serving.classifier import apply_overrides
@@ -318,6 +319,9 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     name = new_version_name()
     steps.start("save", "saving the artifact")
     info = save_version(result, Path(current_app.config["MODELS_DIR"]), name)
+    # Into the shared store, in the transaction that registers the version, so no host ever
+    # sees a version whose artifact it cannot fetch.
+    publish_version(info.path, info.sha256)
     version = ModelVersion(
         version=name,
         artifact_path=name,

@@ -1,14 +1,16 @@
-"""Training runs: one at a time, in a separate process, gated before promotion."""
+"""Training runs: one at a time, in a separate process or a queued job, gated before promotion."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -19,9 +21,15 @@ from ...extensions import db
 from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
+from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
+from .run_lock import Heartbeat, training_lock
 
 
-class RunInProgress(RuntimeError):
+class RunNotStarted(RuntimeError):
+    """A training run could not be started; the message says why."""
+
+
+class RunInProgress(RunNotStarted):
     """Another training run is queued or running."""
 
     def __init__(self, run: TrainingRun | None):
@@ -62,10 +70,46 @@ def fail_run(run: TrainingRun, error: str) -> None:
     run.message = "failed"
 
 
-def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
-    """Fail runs whose process is gone (killed, machine restarted); returns their ids."""
+def mark_stale_runs() -> list[int]:
+    """Fail queued-job runs whose worker stopped writing heartbeats; returns their ids.
+
+    A worker killed mid-run (or its host lost) cannot say so; its run's heartbeat simply
+    stops. Any host notices when it reads the runs or starts the next one.
+    """
+    stale_after = float(current_app.config["RUN_STALE_SECONDS"])
     failed = []
-    for run in db.session.scalars(select(TrainingRun).where(TrainingRun.in_progress.is_(True))):
+    runs = select(TrainingRun).where(
+        TrainingRun.in_progress.is_(True),
+        TrainingRun.runner == "queue",
+        TrainingRun.status == "running",
+    )
+    for run in db.session.scalars(runs):
+        beat = _as_utc(run.heartbeat_at or run.started_at or run.created_at)
+        silent = (utcnow() - beat).total_seconds()
+        if silent < stale_after:
+            continue
+        where = f" on {run.host}" if run.host else ""
+        fail_run(
+            run,
+            f"The worker running it{where} stopped (killed or its host lost): no heartbeat "
+            f"for {silent:.0f} s. The active version is unchanged.",
+        )
+        record_event(None, "retrain_failed", "training_run", run.id, {"error": "worker lost"})
+        failed.append(run.id)
+    if failed:
+        db.session.commit()
+    return failed
+
+
+def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
+    """Fail runs whose process or worker is gone (killed, machine restarted); returns their ids."""
+    failed = mark_stale_runs()
+    for run in db.session.scalars(
+        select(TrainingRun).where(
+            TrainingRun.in_progress.is_(True),
+            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != "queue"),
+        )
+    ):
         started = run.started_at or run.created_at
         if started.tzinfo is None:
             started = started.replace(tzinfo=utcnow().tzinfo)
@@ -110,10 +154,29 @@ def start_run(
         {"quick": quick, "select": bool(settings.get("select"))},
     )
     db.session.commit()
-    if spawn:
+    if spawn and queue_enabled():
+        enqueue_run(run)
+    elif spawn:
+        run.runner = "process"
         run.pid = spawn_training_process(current_app._get_current_object(), run.id)
         db.session.commit()
     return run
+
+
+def enqueue_run(run: TrainingRun) -> None:
+    """Hand the run to the job queue; a queue that cannot be reached fails it at once."""
+    run.runner = "queue"
+    db.session.commit()
+    try:
+        enqueue(
+            "qcapp.services.learning.jobs.run_training_job", run.id,
+            job_id=f"qc-training-run-{run.id}", timeout=TRAINING_JOB_TIMEOUT,
+        )
+    except Exception as error:  # noqa: BLE001  (Redis down, refused, misconfigured)
+        reason = f"The job queue cannot be reached: {type(error).__name__}: {error}"
+        fail_run(run, reason)
+        db.session.commit()
+        raise RunNotStarted(reason) from None
 
 
 def lower_priority(nice: int) -> None:
@@ -236,7 +299,9 @@ def wait_for_run(
         db.session.commit()  # never wait inside a transaction (it would hold SQLite's lock)
         if run.in_progress is None:
             return run
-        if run.pid and not process_alive(run.pid):
+        if run.runner == "queue":
+            mark_stale_runs()
+        elif run.pid and not process_alive(run.pid):
             time.sleep(poll)  # let a just-finished process commit its last write
             db.session.expire_all()
             run = db.session.get(TrainingRun, run_id)
@@ -312,6 +377,7 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     if run.status != "queued":
         raise RuntimeError(f"training run {run_id} is {run.status}, not queued")
     run.status, run.started_at, run.pid = "running", utcnow(), os.getpid()
+    run.host, run.heartbeat_at = socket.gethostname()[:120], utcnow()
     settings = {
         **(run.params or {}),
         "quick": bool((run.params or {}).get("quick")),
@@ -319,8 +385,17 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     }
     reporter = RunReporter(run.id, run.log or "", echo)
     db.session.commit()
+    heartbeat = (
+        Heartbeat(
+            current_app._get_current_object(), run_id,
+            float(current_app.config["RUN_HEARTBEAT_SECONDS"]),
+        )
+        if run.runner == "queue"
+        else nullcontext()
+    )
     try:
-        version = train_and_gate(settings, reporter)
+        with heartbeat, training_lock():
+            version = train_and_gate(settings, reporter)
     except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
@@ -387,7 +462,7 @@ def delete_version(version: ModelVersion, *, actor: str | None) -> None:
     """Delete the row and artifact of a version that never served; ValueError says why not."""
     import shutil
 
-    from ..serving.classifier import resolve_artifact
+    from ..data.artifacts import resolve_artifact
 
     if version.is_active:
         raise ValueError("The active version cannot be deleted; activate another first.")

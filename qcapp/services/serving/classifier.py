@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -18,8 +17,13 @@ from training.predictor import LabelBatch
 from ...database import read_only_connection
 from ...errors import ServiceUnavailable
 from ...models import ModelVersion
+from ..data.artifacts import local_version
 
 log = logging.getLogger(__name__)
+
+VERSION_COLUMNS = (
+    ModelVersion.id, ModelVersion.version, ModelVersion.artifact_path, ModelVersion.artifact_sha256
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class LoadedModel:
     id: int
     version: str
     classifier: Any
+    sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class VersionRef:
     id: int
     version: str
     artifact_path: str
+    artifact_sha256: str
 
 
 class CorrectedClassifier:
@@ -114,12 +120,6 @@ def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
     return CorrectedClassifier(model, dict(overrides)) if overrides else model
 
 
-def resolve_artifact(models_dir: str, artifact_path: str) -> Path:
-    """Where a version's directory is: artifact paths are stored relative to MODELS_DIR."""
-    path = Path(artifact_path)
-    return path if path.is_absolute() else Path(models_dir) / path
-
-
 class ModelHolder:
     """Holds this worker's model; requests read it, a background thread replaces it.
 
@@ -132,7 +132,6 @@ class ModelHolder:
         self.app = app
         self.watching = False
         self._stop = threading.Event()
-        self.models_dir = app.config["MODELS_DIR"]
         self.check_interval = float(app.config["MODEL_CHECK_INTERVAL"])
         self._current: LoadedModel | None = None
         self._next_check = 0.0
@@ -218,7 +217,7 @@ class ModelHolder:
         """Serve the most recently active version that still loads, when the active one won't."""
         with read_only_connection() as connection:
             candidates = connection.execute(
-                select(ModelVersion.id, ModelVersion.version, ModelVersion.artifact_path)
+                select(*VERSION_COLUMNS)
                 .where(ModelVersion.id != broken.id, ModelVersion.activated_at.is_not(None))
                 .order_by(ModelVersion.activated_at.desc())
                 .limit(5)
@@ -245,7 +244,7 @@ class ModelHolder:
     def _active_version(self) -> VersionRef | None:
         with read_only_connection() as connection:
             row = connection.execute(
-                select(ModelVersion.id, ModelVersion.version, ModelVersion.artifact_path).where(
+                select(*VERSION_COLUMNS).where(
                     ModelVersion.is_active.is_(True)
                 )
             ).first()
@@ -271,7 +270,10 @@ class ModelHolder:
         from training.artifacts import load_version
 
         try:
-            classifier = load_version(resolve_artifact(self.models_dir, ref.artifact_path))
+            # From the shared store when this host has no verified copy yet.
+            with self.app.app_context():
+                path = local_version(ref)
+            classifier = load_version(path)
             # Off the request path: an encoder loads here, not on the first question.
             classifier.prepare()
         except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
@@ -285,7 +287,7 @@ class ModelHolder:
                 self._loading = None
         classifier = with_overrides(classifier, overrides)
         with self._lock:
-            self._current = LoadedModel(ref.id, ref.version, classifier)
+            self._current = LoadedModel(ref.id, ref.version, classifier, ref.artifact_sha256)
         self.problem = None
         self.failed_versions.pop(ref.id, None)
         log.info("serving model version %s", ref.version)
