@@ -99,12 +99,25 @@ class Cluster:
             return command
         return ["su", "postgres", "-c", shlex.join(command)]
 
+    @property
+    def pg_data(self) -> Path:
+        return self.base / "postgres" if os.geteuid() != 0 else self._pg_root / "data"
+
+    @property
+    def _pg_root(self) -> Path:
+        # Run as root, the server runs as the postgres user, which must reach its folder: a
+        # folder of its own in /tmp, since the base folder may sit under a private one.
+        return Path(tempfile.gettempdir()) / f"qcapp-cluster-pg-{PG_PORT}"
+
     def start_postgres(self) -> None:
-        data = self.base / "postgres"
-        data.mkdir(parents=True)
+        data = self.pg_data
         if os.geteuid() == 0:
-            os.chmod(self.base, 0o755)
+            shutil.rmtree(self._pg_root, ignore_errors=True)
+            self._pg_root.mkdir(mode=0o755)
+            data.mkdir()
             shutil.chown(data, "postgres")
+        else:
+            data.mkdir(parents=True)
         binary = _pg_bin()
         subprocess.run(
             self._as_postgres(
@@ -128,13 +141,15 @@ class Cluster:
         )
 
     def stop_postgres(self) -> None:
-        data = self.base / "postgres"
+        data = self.pg_data
         if (data / "postmaster.pid").exists():
             subprocess.run(
                 self._as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(data), "-m", "fast",
                                    "stop"]),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
+        if os.geteuid() == 0:
+            shutil.rmtree(self._pg_root, ignore_errors=True)
 
     def start_redis(self) -> None:
         folder = self.base / "redis"
@@ -246,11 +261,15 @@ class Cluster:
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
+        # A job's work horse has a process group of its own: found now, killed if it stays.
+        below = _descendants(process.pid)
         process.terminate()
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            for pid in below:
+                _kill(pid, signal.SIGKILL)
             process.wait()
 
     def start(self, admin_password: str | None = None) -> None:

@@ -152,13 +152,15 @@ class StorageFailures:
         return max(waits)
 
     def record(self, username: str, client: str) -> None:
+        # Expiries in whole seconds: Redis refuses a fractional one (memory:// took any).
+        window = math.ceil(self.policy.window)
         for key, limit in self._scopes(username, client):
-            count = self.storage.incr(f"{self.PREFIX}:count:{key}", self.policy.window)
+            count = self.storage.incr(f"{self.PREFIX}:count:{key}", window)
             delay = self.policy.delay(count, limit)
             if delay:
                 blocked = f"{self.PREFIX}:blocked:{key}"
                 self.storage.clear(blocked)
-                self.storage.incr(blocked, delay)
+                self.storage.incr(blocked, math.ceil(delay))
 
     def forget(self, username: str, client: str) -> None:
         key = self._scopes(username, client)[0][0]
