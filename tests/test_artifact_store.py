@@ -42,7 +42,10 @@ def _copy_into_store(app, trained_artifact, name="shared") -> tuple[object, Path
 
 def test_store_kind_follows_the_database_unless_set(app, db):
     app.config["ARTIFACT_STORE"] = None
-    assert artifacts.store_kind() == "files"  # the suite's SQLite (or PostgreSQL) URL
+    on_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    assert artifacts.store_kind() == ("files" if on_sqlite else "database")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:////tmp/elsewhere.db"
+    assert artifacts.store_kind() == "files"
     app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://db.example/qc"
     assert artifacts.store_kind() == "database"
     app.config["ARTIFACT_STORE"] = "s3"

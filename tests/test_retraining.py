@@ -377,3 +377,27 @@ def test_training_process_lowers_its_priority_and_its_sessions_share() -> None:
     assert int(output[0]) == os.nice(0) + 7
     if output[1] != "none":
         assert output[1] == "7"
+
+
+@pytest.mark.slow
+def test_with_a_queue_a_retrain_is_a_job_the_worker_runs(app, db, starter_in_db, monkeypatch):
+    """With QC_REDIS_URL no process is spawned: the run is enqueued and a worker runs it."""
+    from qcapp.services.learning import jobs, retraining
+
+    queued = []
+    monkeypatch.setattr(retraining, "enqueue", lambda path, *args, **kw: queued.append(args))
+    monkeypatch.setattr(
+        retraining, "spawn_training_process", lambda *a: pytest.fail("no process expected")
+    )
+    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    run = retraining.start_run(actor="tester", quick=True)
+    assert queued == [(run.id,)] and run.runner == "queue" and run.pid is None
+    assert run.status == "queued"
+
+    monkeypatch.setattr(jobs, "_worker_app", app)
+    db.session.commit()
+    assert jobs.run_training_job(run.id) == "succeeded"
+    db.session.expire_all()
+    run = db.session.get(TrainingRun, run.id)
+    assert run.heartbeat_at is not None and run.host
+    assert run.model_version.is_active
