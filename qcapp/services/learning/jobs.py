@@ -22,11 +22,9 @@ def bind_worker_app(app: Flask) -> None:
 
 
 def _app() -> Flask:
-    if _worker_app is not None:
-        return _worker_app
-    from ... import create_app
-
-    return create_app()
+    if _worker_app is None:
+        raise RuntimeError("qcapp jobs run in `flask --app qcapp qc worker`, which binds the app")
+    return _worker_app
 
 
 def run_training_job(run_id: int) -> str:
