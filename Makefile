@@ -55,6 +55,15 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 e2e: install $(E2E_INSTALLED) $(AXE)
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
+## Several hosts on this machine: PostgreSQL, Redis, app hosts on 5101 and 5102, one worker.
+.PHONY: cluster cluster-test
+cluster: install
+	$(BIN)/python ops/cluster.py
+
+## Start that cluster, run tests/cluster against it, stop it.
+cluster-test: install
+	$(BIN)/python -m pytest tests/cluster $(PYTEST_ARGS)
+
 ## Install the optional sentence-embeddings extra (CPU torch first: other specs pull CUDA).
 .PHONY: embeddings
 embeddings: install
@@ -62,7 +71,7 @@ embeddings: install
 	$(BIN)/python -m pip install --quiet -e '.[embeddings]'
 
 lint: install
-	$(BIN)/ruff check qcapp training tests bench
+	$(BIN)/ruff check qcapp training tests bench ops
 
 clean-venv:
 	rm -rf $(VENV)

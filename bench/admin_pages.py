@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
-from qcapp.services.accounts import create_admin  # noqa: E402
-from qcapp.services.history import seed_history  # noqa: E402
+from qcapp.services.accounts.accounts import create_admin  # noqa: E402
+from qcapp.services.insight.history import seed_history  # noqa: E402
 
 USERNAME, PASSWORD = "bench-admin", "bench-password"
 PAGES = {

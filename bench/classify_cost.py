@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
-from qcapp.services import queries  # noqa: E402
-from qcapp.services.datasets import starter_dataset_path  # noqa: E402
+from qcapp.services.data.datasets import starter_dataset_path  # noqa: E402
+from qcapp.services.serving import queries  # noqa: E402
 from training.io import load_dataset  # noqa: E402
 from training.scope import ScopeVerdict  # noqa: E402
 
@@ -63,8 +63,8 @@ def main() -> None:
         )
         with app.app_context():
             db.create_all()
-            from qcapp.services.datasets import STARTER_DATASET, import_dataset
-            from qcapp.services.retraining import train_version
+            from qcapp.services.data.datasets import STARTER_DATASET, import_dataset
+            from qcapp.services.learning.retraining import train_version
 
             import_dataset(starter_dataset_path(), STARTER_DATASET)
             train_version(quick=True, actor="bench")

@@ -36,10 +36,10 @@ from sqlalchemy import insert, select  # noqa: E402
 from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
 from qcapp.models import Correction, ModelVersion, Prediction, Query  # noqa: E402
-from qcapp.services.accounts import create_admin  # noqa: E402
-from qcapp.services.datasets import import_dataset, starter_dataset_path  # noqa: E402
-from qcapp.services.inbox import ranked_inbox  # noqa: E402
-from qcapp.services.versions import activate_model_version  # noqa: E402
+from qcapp.services.accounts.accounts import create_admin  # noqa: E402
+from qcapp.services.data.datasets import import_dataset, starter_dataset_path  # noqa: E402
+from qcapp.services.learning.versions import activate_model_version  # noqa: E402
+from qcapp.services.review.inbox import ranked_inbox  # noqa: E402
 from training.artifacts import save_version  # noqa: E402
 from training.io import load_dataset, normalise_question  # noqa: E402
 from training.train import train_model  # noqa: E402

@@ -18,9 +18,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
-from qcapp.services.datasets import import_dataset  # noqa: E402
-from qcapp.services.label_issues import scan_label_issues  # noqa: E402
-from qcapp.services.label_review import issue_dict, open_issues  # noqa: E402
+from qcapp.services.data.datasets import import_dataset  # noqa: E402
+from qcapp.services.insight.label_issues import scan_label_issues  # noqa: E402
+from qcapp.services.review.label_review import issue_dict, open_issues  # noqa: E402
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
-from qcapp.services.merge import is_held_out
+from qcapp.services.data.merge import is_held_out
 from training.evaluate import evaluate
 from training.flips import mcnemar
 from training.io import load_dataset, normalise_question

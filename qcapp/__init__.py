@@ -46,7 +46,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (the models must be known before migrations run)
     from .database import configure_engines
     from .extensions import csrf, db, login_manager, migrate
-    from .services.classifier import ModelHolder
+    from .services.serving.classifier import ModelHolder
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPOSITORY_ROOT / "migrations"))

@@ -84,6 +84,19 @@ class DefaultConfig:
     API_RATE_LIMIT: str | None = None
     RATE_LIMIT_STORAGE_URI = "memory://"
 
+    # Several hosts. With a Redis URL, retrains run as jobs any host's `qc worker` picks up,
+    # and the rate limiter and login throttle count there (unless their storage is set).
+    REDIS_URL: str | None = None
+    # "database" (blobs every host reads) or "files" (MODELS_DIR); unset: files on SQLite,
+    # the database on any other engine.
+    ARTIFACT_STORE: str | None = None
+    # Artifacts kept by `qc artifacts prune` besides the active, candidate and pinned ones.
+    ARTIFACT_KEEP_RETIRED = 3
+    # A queued run writes a heartbeat this often; one older than RUN_STALE_SECONDS means its
+    # worker died (killed, host lost) and the run is failed.
+    RUN_HEARTBEAT_SECONDS = 5.0
+    RUN_STALE_SECONDS = 30.0
+
 
 # Environment variables whose names differ from the Flask key they set.
 ENVIRONMENT_ALIASES = {
@@ -117,6 +130,9 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
     if isinstance(app.config["TRUSTED_HOSTS"], str):  # QC_TRUSTED_HOSTS=a.example,b.example
         hosts = [host.strip() for host in app.config["TRUSTED_HOSTS"].split(",")]
         app.config["TRUSTED_HOSTS"] = [host for host in hosts if host]
+    if app.config["REDIS_URL"] and app.config["RATE_LIMIT_STORAGE_URI"] == "memory://":
+        # Counts every host shares; memory:// would give each worker a count of its own.
+        app.config["RATE_LIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     if app.config["SESSION_COOKIE_SECURE"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -17,9 +18,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     event,
+)
+from sqlalchemy import (
+    false as sa_false,
 )
 from sqlalchemy import (
     true as sa_true,
@@ -234,6 +239,8 @@ class ModelVersion(db.Model):
     # The flip report against the version active when it was trained: counts per class,
     # McNemar's test on the held-out set, and the promotion decision taken with it.
     flip_summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A pinned version's artifact is never pruned, whatever its status.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     corrections: Mapped[list[Correction]] = relationship(
         secondary=version_corrections, back_populates="model_versions", order_by="Correction.id"
@@ -362,11 +369,40 @@ class TrainingRun(db.Model):
     kind_reason: Mapped[str | None] = mapped_column(String(300))
     # Seconds each step took: the next run of the same kind weighs its progress bar by them.
     step_seconds: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    # Where the run executes: "process" (a child of the web worker that asked) or "queue" (a
+    # job any host's `qc worker` picks up). A queued job's pid means nothing on another host,
+    # so its liveness is the heartbeat it writes while it runs.
+    runner: Mapped[str | None] = mapped_column(String(16))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    host: Mapped[str | None] = mapped_column(String(120))
 
     model_version: Mapped[ModelVersion | None] = relationship()
 
     STATUSES = ("queued", "running", "succeeded", "failed")
     KINDS = ("refit", "full", "quick")
+
+
+class ArtifactBlob(db.Model):
+    """One file of a model version, stored once under its sha256 where every host reads it."""
+
+    __tablename__ = "artifact_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ArtifactChunk(db.Model):
+    """A slice of a blob: read one at a time, so a large model never sits whole in a query."""
+
+    __tablename__ = "artifact_chunks"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("artifact_blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class User(UserMixin, db.Model):

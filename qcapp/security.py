@@ -7,7 +7,7 @@ import secrets
 from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
-from .services.redirects import relative_location
+from .services.accounts.redirects import relative_location
 
 API_PREFIX = "/api/"
 PRIVATE_PREFIXES = ("/admin", "/login", "/logout", "/account")

@@ -90,7 +90,7 @@ def runner(app):
 
 @pytest.fixture
 def admin_user(app):
-    from qcapp.services.accounts import create_admin
+    from qcapp.services.accounts.accounts import create_admin
 
     with app.app_context():
         create_admin(ADMIN_USERNAME, ADMIN_PASSWORD)
@@ -112,7 +112,7 @@ def admin_client(app, admin_user):
 @pytest.fixture(scope="session")
 def trained_artifact(tmp_path_factory):
     """One quick model trained on the bundled starter dataset, shared by the whole session."""
-    from qcapp.services.datasets import starter_dataset_path
+    from qcapp.services.data.datasets import starter_dataset_path
     from training.artifacts import save_version
     from training.io import load_dataset
     from training.train import train_model
@@ -128,7 +128,7 @@ def trained_artifact(tmp_path_factory):
 def model_version(app, db, trained_artifact):
     """The session's trained model registered and active in this test's database."""
     from qcapp.models import ModelVersion
-    from qcapp.services.versions import activate_model_version
+    from qcapp.services.learning.versions import activate_model_version
 
     info, result = trained_artifact
     version = ModelVersion(

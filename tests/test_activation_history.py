@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, ModelVersion, VersionActivation
-from qcapp.services.versions import activate_model_version, activation_history
+from qcapp.services.learning.versions import activate_model_version, activation_history
 
 from helpers import csrf_token_from, register_version
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Example, ModelVersion
-from qcapp.services.retraining import delete_version, traffic_served
+from qcapp.services.learning.retraining import delete_version, traffic_served
 
 from helpers import csrf_token_from, register_version
 
@@ -93,7 +93,7 @@ def test_a_version_that_served_traffic_is_kept(
     spare = register_version(db, trained_artifact, "never-served")
     # The active fixture version answers a question; afterwards another version is activated.
     assert client.post("/api/v1/classify", json={"question": "Who?"}).status_code == 200
-    from qcapp.services.versions import activate_model_version
+    from qcapp.services.learning.versions import activate_model_version
 
     replacement = register_version(db, trained_artifact, "replacement")
     activate_model_version(replacement, reason="test")

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from qcapp.admin import charts
 from qcapp.models import AuditEvent, Correction, ModelVersion, Prediction, Query, User, utcnow
-from qcapp.services.stats import find_metric
+from qcapp.services.insight.stats import find_metric
 from training import taxonomy
 
 from helpers import csrf_token_from

@@ -3,7 +3,7 @@
 import pytest
 
 from qcapp.models import Correction
-from qcapp.services.provenance import link_corrections
+from qcapp.services.learning.provenance import link_corrections
 
 from openapi_check import validate_against
 

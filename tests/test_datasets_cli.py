@@ -98,7 +98,7 @@ def test_fetch_offline_fails_clearly(app, runner, db):
 
 
 def test_train_evaluate_predict(runner, db, tmp_path):
-    from qcapp.services.datasets import starter_dataset_path
+    from qcapp.services.data.datasets import starter_dataset_path
 
     runner.invoke(
         args=["qc", "dataset", "import", str(starter_dataset_path()), "--name", "starter"]

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Correction, Dataset, Example, ModelVersion, Prediction, Query
-from qcapp.services.history import HISTORY_COLUMNS, TRAINING_COLUMNS, history_rows
-from qcapp.services.merge import is_held_out
+from qcapp.services.data.merge import is_held_out
+from qcapp.services.insight.history import HISTORY_COLUMNS, TRAINING_COLUMNS, history_rows
 
 HISTORY_URL = "/admin/export/history.csv"
 TRAINING_URL = "/admin/export/training-set.csv"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from qcapp import create_app
 from qcapp.models import ModelVersion, TrainingRun
-from qcapp.services.versions import activate_model_version
+from qcapp.services.learning.versions import activate_model_version
 
 from helpers import register_version
 

@@ -16,7 +16,7 @@ from qcapp.models import (
     VersionFlip,
     utcnow,
 )
-from qcapp.services.flips import served_model
+from qcapp.services.learning.flips import served_model
 from training.io import normalise_question
 
 HOSTILE = "<script>alert(1)</script> Who wrote this?"
@@ -24,7 +24,7 @@ HOSTILE = "<script>alert(1)</script> Who wrote this?"
 
 @pytest.fixture
 def starter_in_db(app, db):
-    from qcapp.services.datasets import import_dataset, starter_dataset_path
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
 
     dataset, _ = import_dataset(starter_dataset_path(), "starter")
     return dataset
@@ -33,7 +33,7 @@ def starter_in_db(app, db):
 @pytest.fixture(scope="module")
 def subset_artifact(tmp_path_factory):
     """A quick model on every third starter question: it labels many questions differently."""
-    from qcapp.services.datasets import starter_dataset_path
+    from qcapp.services.data.datasets import starter_dataset_path
     from training.artifacts import save_version
     from training.io import load_dataset
     from training.train import train_model
@@ -78,7 +78,7 @@ QUESTIONS = [
 
 @pytest.mark.slow
 def test_retrain_stores_the_flip_report_with_the_decision(app, db, starter_in_db):
-    from qcapp.services.retraining import train_version
+    from qcapp.services.learning.retraining import train_version
 
     first = train_version(quick=True, actor="setup")
     assert first.flip_summary["baseline"] is None
@@ -137,8 +137,8 @@ def test_retrain_stores_the_flip_report_with_the_decision(app, db, starter_in_db
 
 @pytest.mark.slow
 def test_a_failing_flip_report_is_logged_and_stored_not_fatal(app, db, starter_in_db, monkeypatch):
-    from qcapp.services import flips
-    from qcapp.services.retraining import train_version
+    from qcapp.services.learning import flips
+    from qcapp.services.learning.retraining import train_version
 
     first = train_version(quick=True, actor="test")
 

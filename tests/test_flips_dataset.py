@@ -22,8 +22,8 @@ def two_models(app, db):
     """Two quick models on disjoint halves of the training split, registered as versions."""
     if not SHARED_DATASET.is_file():
         pytest.skip(f"shared dataset not found at {SHARED_DATASET}")
-    from qcapp.services.datasets import import_dataset
-    from qcapp.services.merge import merged_training_set
+    from qcapp.services.data.datasets import import_dataset
+    from qcapp.services.data.merge import merged_training_set
 
     dataset, _ = import_dataset(SHARED_DATASET, "uiuc")
     merged = merged_training_set(dataset)

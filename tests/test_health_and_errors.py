@@ -14,7 +14,13 @@ def test_healthz_without_model_is_503(client):
 def test_healthz_with_model(client, model_version):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "model_version": "test-quick"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "model_version": "test-quick",
+        "model_version_id": model_version.id,
+        "model_sha256": model_version.artifact_sha256,
+    }
 
 
 def test_healthz_database_unavailable(client, monkeypatch):

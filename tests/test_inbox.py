@@ -8,16 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Correction, Prediction, Query
-from qcapp.services.feedback import InvalidCorrection
-from qcapp.services.inbox import ranked_inbox
-from qcapp.services.inbox_decisions import (
+from qcapp.services.review.feedback import InvalidCorrection
+from qcapp.services.review.inbox import ranked_inbox
+from qcapp.services.review.inbox_decisions import (
     approve_consensus,
     decide_item,
     reject_item,
     split_question,
     undo_last_decision,
 )
-from qcapp.services.trust import client_trust, trust_from_counts
+from qcapp.services.review.trust import client_trust, trust_from_counts
 from training.io import normalise_question
 
 

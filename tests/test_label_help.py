@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import qcapp.services.label_help as label_help
+import qcapp.services.review.label_help as label_help
 from qcapp.models import Example
-from qcapp.services.datasets import import_dataset
+from qcapp.services.data.datasets import import_dataset
 from training.typical import typical_questions
 
 from openapi_check import validate_against

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Example, LabelIssue
-from qcapp.services.datasets import import_dataset
-from qcapp.services.label_issues import scan_label_issues
-from qcapp.services.label_review import (
+from qcapp.services.data.datasets import import_dataset
+from qcapp.services.insight.label_issues import scan_label_issues
+from qcapp.services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
     open_issues,
@@ -208,3 +208,36 @@ def test_cli_refuses_a_bad_top(runner, db, dataset, top):
 def test_cli_without_a_dataset(runner, db):
     result = runner.invoke(args=["qc", "dataset", "issues"])
     assert result.exit_code == 1 and "No active dataset" in result.output
+
+
+def test_a_scan_too_large_for_a_request_is_queued_when_there_is_a_queue(
+    admin_client, app, db, dataset, monkeypatch
+):
+    from qcapp.admin import label_issues as view
+
+    queued = []
+    monkeypatch.setattr(view, "IN_PROCESS_SCAN_MAX_ROWS", 0)
+    monkeypatch.setattr(view, "enqueue", lambda path, *args, **kw: queued.append((path, args)))
+    token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
+
+    page = admin_client.post(
+        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "too large to scan here" in page and not queued  # no queue: refused, as before
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    page = admin_client.post(
+        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "The scan is queued" in page
+    assert queued == [("qcapp.services.learning.jobs.run_label_issue_scan", (dataset.id, "admin"))]
+    assert db.session.scalar(select(LabelIssue)) is None  # nothing ran in the request
+
+    # What a worker then runs.
+    from qcapp.services.learning import jobs
+
+    monkeypatch.setattr(jobs, "_worker_app", app)
+    db.session.commit()  # a worker is another connection: end this test's read first
+    summary = jobs.run_label_issue_scan(dataset.id, "admin")
+    assert summary["doubtful"] >= 1
+    assert issue_for(db, FLIPPED).given_fine == "HUM:ind"

@@ -9,7 +9,7 @@ import pytest
 
 from qcapp.admin import quality_charts
 from qcapp.models import Correction, Prediction, Query, utcnow
-from qcapp.services.quality import (
+from qcapp.services.insight.quality import (
     calibration_error,
     corrections_per_class,
     reliability_bins,

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from qcapp import create_app
 from qcapp.models import LoginFailure, utcnow
-from qcapp.services import accounts
-from qcapp.services.login_throttle import Policy
-from qcapp.services.queries import client_fingerprint
+from qcapp.services.accounts import accounts
+from qcapp.services.accounts.login_throttle import Policy
+from qcapp.services.serving.queries import client_fingerprint
 
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
@@ -26,7 +26,7 @@ BACKENDS = {
 @pytest.fixture(params=list(BACKENDS))
 def app(request, app_config):
     from qcapp.extensions import db
-    from qcapp.services import login_throttle
+    from qcapp.services.accounts import login_throttle
 
     login_throttle._storages.clear()  # a fresh memory:// store per test
     app = create_app({**app_config, **BACKENDS[request.param]})
@@ -183,3 +183,37 @@ def test_login_time_does_not_tell_whether_a_username_exists(app, admin_user):
         known_median,
         unknown_median,
     )
+
+
+
+class RecordingStorage:
+    """A memory:// storage that notes the expiry of every increment."""
+
+    def __init__(self):
+        from limits.storage import storage_from_string
+
+        self.inner = storage_from_string("memory://")
+        self.expiries = []
+
+    def incr(self, key, expiry, *args, **kwargs):
+        self.expiries.append(expiry)
+        return self.inner.incr(key, expiry, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_the_storage_gets_whole_seconds_as_redis_requires(app, admin_user):
+    """Redis refuses a fractional expiry; the in-memory storage would have taken one."""
+    from qcapp.services.accounts import login_throttle
+
+    uri = app.config.get("LOGIN_THROTTLE_STORAGE_URI")
+    if not uri:
+        pytest.skip("the database backend keeps no expiries")
+    recording = login_throttle._storages[uri] = RecordingStorage()
+    app.config.update(LOGIN_FAILURE_WINDOW=900.5, LOGIN_BASE_DELAY=15.2)
+    for _ in range(6):
+        attempt(app, "10.0.0.9", "wrong password")
+    assert recording.expiries
+    assert all(isinstance(expiry, int) for expiry in recording.expiries), recording.expiries
+    assert 901 in recording.expiries and 16 in recording.expiries

@@ -62,7 +62,7 @@ def test_contradiction_is_flagged_on_proposal_and_edit(client, db, model_version
     elsewhere = correct(client, classify(client, "Where is Lima?")["id"], "LOC:city")
     assert stored(db, elsewhere["id"]).flags == {}
 
-    from qcapp.services.feedback import edit_correction
+    from qcapp.services.review.feedback import edit_correction
 
     edit_correction(contradicting["id"], "HUM", "HUM:ind", actor="admin")
     assert "contradicts_base" not in stored(db, contradicting["id"]).flags

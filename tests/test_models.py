@@ -43,7 +43,7 @@ def test_is_active_false_is_refused(db):
 
 
 def test_activate_switches_the_single_active_row(db):
-    from qcapp.services.versions import activate_model_version, active_version
+    from qcapp.services.learning.versions import activate_model_version, active_version
 
     a, b = make_version("a"), make_version("b")
     db.session.add_all([a, b])

@@ -6,8 +6,8 @@ from sqlalchemy import select, text
 from qcapp import create_app
 from qcapp.extensions import db as _db
 from qcapp.models import AuditEvent, Correction, Prediction, Query, VersionActivation
-from qcapp.services.merge import merged_training_set
-from qcapp.services.retraining import train_version
+from qcapp.services.data.merge import merged_training_set
+from qcapp.services.learning.retraining import train_version
 from training.io import normalise_question
 
 from helpers import csrf_token_from
@@ -20,7 +20,7 @@ OTHER_QUESTION = "What colour is the flag of the Skerryvore club?"
 
 @pytest.fixture
 def starter(app, db):
-    from qcapp.services.datasets import import_dataset, starter_dataset_path
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
 
     dataset, _ = import_dataset(starter_dataset_path(), "starter")
     return dataset

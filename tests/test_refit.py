@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Dataset, ModelVersion, TrainingRun
-from qcapp.services.gate import plan_run
-from qcapp.services.retraining import execute_run, start_run, train_version
+from qcapp.services.learning.gate import plan_run
+from qcapp.services.learning.retraining import execute_run, start_run, train_version
 
 from helpers import csrf_token_from
 
@@ -78,7 +78,7 @@ def selected_version(app, db, starter_dataset):
 
 @pytest.fixture
 def starter_dataset(app, db):
-    from qcapp.services.datasets import import_dataset, starter_dataset_path
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
 
     dataset, _ = import_dataset(starter_dataset_path(), "starter")
     return dataset
@@ -88,7 +88,7 @@ def starter_dataset(app, db):
 def test_refit_reuses_the_selection_and_records_kind_steps_and_a_readable_log(
     app, db, selected_version, monkeypatch
 ):
-    from qcapp.services import flips
+    from qcapp.services.learning import flips
 
     run = execute_run(start_run(actor="test", spawn=False).id)
     assert run.status == "succeeded", run.error
@@ -147,7 +147,7 @@ def test_run_page_progress_only_moves_forward_and_ends_with_the_outcome(
 
 
 def test_admin_checkbox_asks_for_a_full_run(app, db, admin_client, starter_dataset, monkeypatch):
-    from qcapp.services import retraining
+    from qcapp.services.learning import retraining
 
     monkeypatch.setattr(retraining, "spawn_training_process", lambda app, run_id: None)
     page = admin_client.get("/admin/runs/").get_data(as_text=True)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Correction, Dataset, Example, ModelVersion, Prediction, Query, TrainingRun
-from qcapp.services.gate import decide
-from qcapp.services.merge import is_held_out, merged_training_set
-from qcapp.services.retraining import (
+from qcapp.services.data.merge import is_held_out, merged_training_set
+from qcapp.services.learning.gate import decide
+from qcapp.services.learning.retraining import (
     RunInProgress,
     execute_run,
     mark_abandoned_runs,
@@ -166,14 +166,14 @@ def test_failed_run_leaves_active_model_and_models_dir_alone(app, db, model_vers
 
 @pytest.fixture
 def starter_in_db(app, db):
-    from qcapp.services.datasets import import_dataset, starter_dataset_path
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
 
     dataset, _ = import_dataset(starter_dataset_path(), "starter")
     return dataset
 
 
 def test_training_error_inside_run_is_recorded(app, db, starter_in_db, monkeypatch):
-    from qcapp.services import gate
+    from qcapp.services.learning import gate
 
     def explode(*args, **kwargs):
         raise MemoryError("simulated")
@@ -225,7 +225,7 @@ def test_retrain_wait_fails_with_nonzero_exit(app, runner, db):
 
 @pytest.mark.slow
 def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
-    from qcapp.services.retraining import train_version
+    from qcapp.services.learning.retraining import train_version
 
     from helpers import csrf_token_from
 
@@ -275,7 +275,7 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
 
 
 def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):
-    from qcapp.services import retraining
+    from qcapp.services.learning import retraining
 
     from helpers import csrf_token_from
 
@@ -299,7 +299,7 @@ def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, m
 
 @pytest.mark.slow
 def test_candidate_worse_than_margin_is_kept_with_reason(app, db, admin_client, starter_in_db):
-    from qcapp.services.retraining import train_version
+    from qcapp.services.learning.retraining import train_version
 
     first = train_version(quick=True, actor="test")
     # A negative margin demands the candidate beat the active version by 100 points: impossible.
@@ -344,7 +344,7 @@ def test_watcher_switches_an_idle_worker(app, db, model_version, trained_artifac
     assert holder.current.version == "test-quick"
     holder.start_watching()
     request_finalizer = holder.stop_watching
-    from qcapp.services.versions import activate_model_version
+    from qcapp.services.learning.versions import activate_model_version
 
     activate_model_version(second, reason="test")
     db.session.commit()
@@ -365,7 +365,7 @@ def test_training_process_lowers_its_priority_and_its_sessions_share() -> None:
 
     code = (
         "import os, pathlib\n"
-        "from qcapp.services.retraining import lower_priority\n"
+        "from qcapp.services.learning.retraining import lower_priority\n"
         "os.setsid()\n"
         "lower_priority(7)\n"
         "group = pathlib.Path('/proc/self/autogroup')\n"
@@ -377,3 +377,27 @@ def test_training_process_lowers_its_priority_and_its_sessions_share() -> None:
     assert int(output[0]) == os.nice(0) + 7
     if output[1] != "none":
         assert output[1] == "7"
+
+
+@pytest.mark.slow
+def test_with_a_queue_a_retrain_is_a_job_the_worker_runs(app, db, starter_in_db, monkeypatch):
+    """With QC_REDIS_URL no process is spawned: the run is enqueued and a worker runs it."""
+    from qcapp.services.learning import jobs, retraining
+
+    queued = []
+    monkeypatch.setattr(retraining, "enqueue", lambda path, *args, **kw: queued.append(args))
+    monkeypatch.setattr(
+        retraining, "spawn_training_process", lambda *a: pytest.fail("no process expected")
+    )
+    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    run = retraining.start_run(actor="tester", quick=True)
+    assert queued == [(run.id,)] and run.runner == "queue" and run.pid is None
+    assert run.status == "queued"
+
+    monkeypatch.setattr(jobs, "_worker_app", app)
+    db.session.commit()
+    assert jobs.run_training_job(run.id) == "succeeded"
+    db.session.expire_all()
+    run = db.session.get(TrainingRun, run.id)
+    assert run.heartbeat_at is not None and run.host
+    assert run.model_version.is_active

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Example, ModelVersion, User
-from qcapp.services.accounts import AccountError, create_admin
+from qcapp.services.accounts.accounts import AccountError, create_admin
 
 from helpers import csrf_token_from
 

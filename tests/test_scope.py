@@ -92,7 +92,7 @@ def test_result_page_of_a_question_defines_its_labels(client, db):
 
 
 def test_unsure_answer_says_so_in_words(client, db, monkeypatch):
-    from qcapp.services import queries
+    from qcapp.services.serving import queries
 
     monkeypatch.setattr(queries, "UNSURE_BELOW", 1.01)  # every answer counts as unsure
     html = ask(client, "Who invented the telephone?")

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Correction, Example, Query, TrainingRun
-from qcapp.services.batch import neutralise_cell
-from qcapp.services.user_text import reveal_hidden
+from qcapp.services.serving.batch import neutralise_cell
+from qcapp.services.serving.user_text import reveal_hidden
 
 from helpers import csrf_token_from, stored_query
 
@@ -258,7 +258,7 @@ def _state_of(pid: int) -> str | None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_finished_training_process_is_reaped(app, db):
-    from qcapp.services.retraining import spawn_training_process
+    from qcapp.services.learning.retraining import spawn_training_process
 
     run = TrainingRun(status="queued")
     db.session.add(run)

@@ -50,7 +50,7 @@ def test_web_confirm_after_correct_replaces_too(client, db, model_version):
 def test_after_review_buttons_go_and_the_headline_shows_the_current_answer(
     client, admin_client, db, model_version
 ):
-    from qcapp.services.feedback import review_corrections
+    from qcapp.services.review.feedback import review_corrections
 
     query = classify(client)
     html = client.get(f"/q/{query['id']}").get_data(as_text=True)

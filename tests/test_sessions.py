@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, User
-from qcapp.services.accounts import set_active
+from qcapp.services.accounts.accounts import set_active
 
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_from
 
@@ -154,7 +154,7 @@ def test_idle_timeout_is_configurable(app_config, admin_user, clock):
     from qcapp import create_app
 
     app = create_app({**app_config, "SESSION_IDLE_TIMEOUT": 60})
-    from qcapp.services.accounts import create_admin
+    from qcapp.services.accounts.accounts import create_admin
 
     with app.app_context():
         if not User.query.filter_by(username=ADMIN_USERNAME).first():

@@ -13,7 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from ..extensions import db
 from ..models import AuditEvent, Correction, Example, Query, User
 from ..security import csp_nonce
-from ..services.user_text import reveal_hidden
+from ..services.serving.user_text import reveal_hidden
 from .access import current_is_admin
 from .corrections import CorrectionView
 from .dashboard import DashboardView
@@ -57,7 +57,7 @@ def build_admin(app: Flask) -> Admin:
     app.jinja_env.loader = ChoiceLoader(
         [app.jinja_env.loader, PrefixLoader({"flask-admin": FileSystemLoader(library_templates)})]
     )
-    # Admin pages spell out hidden characters in stored text (⟦U+202E⟧), see services/user_text.
+    # Admin pages spell out hidden characters in stored text (⟦U+202E⟧): services/serving/user_text.
     app.jinja_env.filters["reveal_hidden"] = reveal_hidden
     # Every admin page shows when the serving model is not the active one, or is missing.
     app.jinja_env.globals["model_problem"] = lambda: app.extensions["qc_models"].problem

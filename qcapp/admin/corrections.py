@@ -11,10 +11,10 @@ from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..models import Correction
-from ..services.feedback import InvalidCorrection
-from ..services.merge_guard import describe_flags
-from ..services.provenance import correction_history, revert_correction
-from ..services.versions import active_version
+from ..services.learning.provenance import correction_history, revert_correction
+from ..services.learning.versions import active_version
+from ..services.review.feedback import InvalidCorrection
+from ..services.review.merge_guard import describe_flags
 from .review import ReviewForm
 from .views import ReadOnlyModelView
 

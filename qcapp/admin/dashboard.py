@@ -13,16 +13,16 @@ from training import taxonomy
 
 from ..extensions import db
 from ..models import utcnow
-from ..services.accounts import record_event
-from ..services.history import (
+from ..services.accounts.accounts import record_event
+from ..services.insight.history import (
     HISTORY_COLUMNS,
     TRAINING_COLUMNS,
     history_rows,
     training_set_rows,
     write_csv_lines,
 )
-from ..services.quality import LiveQuality, collect_live_quality
-from ..services.stats import CHART_DAYS, CHART_RANGES, DashboardData, collect_dashboard
+from ..services.insight.quality import LiveQuality, collect_live_quality
+from ..services.insight.stats import CHART_DAYS, CHART_RANGES, DashboardData, collect_dashboard
 from . import charts, quality_charts
 from .access import AdminAccessMixin, admin_only
 

@@ -11,9 +11,9 @@ from training import taxonomy
 
 from ..extensions import db
 from ..models import Correction
-from ..services.feedback import InvalidCorrection
-from ..services.inbox import InboxItem, ranked_inbox
-from ..services.inbox_decisions import (
+from ..services.review.feedback import InvalidCorrection
+from ..services.review.inbox import InboxItem, ranked_inbox
+from ..services.review.inbox_decisions import (
     approve_consensus,
     decide_item,
     find_item,
@@ -22,9 +22,9 @@ from ..services.inbox_decisions import (
     split_question,
     undo_last_decision,
 )
-from ..services.label_help import labels_with_help
-from ..services.merge_guard import contradicted_base_label, describe_flags
-from ..services.neighbours import training_neighbours
+from ..services.review.label_help import labels_with_help
+from ..services.review.merge_guard import contradicted_base_label, describe_flags
+from ..services.review.neighbours import training_neighbours
 from .access import AdminAccessMixin
 
 PAGE_SIZE = 50

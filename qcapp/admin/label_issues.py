@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
@@ -10,9 +12,10 @@ from flask_wtf import FlaskForm
 from training import taxonomy
 
 from ..models import LabelIssue
-from ..services.datasets import active_dataset
-from ..services.label_issues import IN_PROCESS_SCAN_MAX_ROWS, scan_label_issues, scan_size
-from ..services.label_review import (
+from ..services.data.datasets import active_dataset
+from ..services.insight.label_issues import IN_PROCESS_SCAN_MAX_ROWS, scan_label_issues, scan_size
+from ..services.learning.queue import enqueue, queue_enabled
+from ..services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
     latest_scan_at,
@@ -23,6 +26,8 @@ from .access import AdminAccessMixin
 from .paging import page_argument
 
 PAGE_SIZE = 50
+# A queued scan of a large dataset may take this long before the worker stops it.
+SCAN_JOB_TIMEOUT = 3600
 
 
 class IssueForm(FlaskForm):
@@ -98,7 +103,22 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             flash("There is no active dataset to scan.", "error")
             return self._back()
         if scan_size(dataset) > IN_PROCESS_SCAN_MAX_ROWS:
-            flash("This dataset is too large to scan here; run `qc dataset issues`.", "error")
+            if not queue_enabled():
+                flash("This dataset is too large to scan here; run `qc dataset issues`.", "error")
+                return self._back()
+            # Too long for a web request: a worker on any host runs it.
+            try:
+                enqueue(
+                    "qcapp.services.learning.jobs.run_label_issue_scan",
+                    dataset.id, current_user.username,
+                    job_id=f"qc-label-scan-{dataset.id}-{secrets.token_hex(4)}",
+                    timeout=SCAN_JOB_TIMEOUT,
+                )
+            except Exception as error:  # noqa: BLE001  (Redis down: say so, store nothing)
+                flash(f"The job queue cannot be reached: {error}", "error")
+            else:
+                flash("The scan is queued; its findings appear here when a worker has run it.",
+                      "success")
             return self._back()
         summary = scan_label_issues(dataset, actor=current_user.username)
         flash(

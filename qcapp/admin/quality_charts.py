@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from ..services.quality import ReliabilityBin
+from ..services.insight.quality import ReliabilityBin
 from .charts import (
     TEXT,
     WIDTH,

@@ -9,14 +9,14 @@ from flask_wtf import FlaskForm
 
 from training import taxonomy
 
-from ..services.feedback import (
+from ..services.review.feedback import (
     InvalidCorrection,
     edit_correction,
     find_corrections,
     review_corrections,
 )
-from ..services.merge_guard import describe_flags, needs_confirmation
-from ..services.review_queue import review_queue
+from ..services.review.merge_guard import describe_flags, needs_confirmation
+from ..services.review.review_queue import review_queue
 from .access import AdminAccessMixin
 from .paging import page_argument
 

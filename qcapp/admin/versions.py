@@ -9,18 +9,20 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
-from ..services.flips import stored_flips
-from ..services.provenance import corrections_used
-from ..services.retraining import (
+from ..services.learning.flips import stored_flips
+from ..services.learning.provenance import corrections_used
+from ..services.learning.retraining import (
     RunInProgress,
+    RunNotStarted,
     current_run,
     delete_version,
+    mark_stale_runs,
     remaining_seconds,
     run_outcome,
     served_version_ids,
     start_run,
 )
-from ..services.versions import activate_model_version, activation_history
+from ..services.learning.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin, admin_only
 from .review import ReviewForm
 
@@ -113,6 +115,7 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
 class TrainingRunsView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
+        mark_stale_runs()  # a run whose worker died shows as failed on every host
         runs = db.session.scalars(
             select(TrainingRun).order_by(TrainingRun.id.desc()).limit(50)
         ).all()
@@ -129,11 +132,15 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
         except RunInProgress as error:
             flash(f"{error} Wait for it to finish.", "error")
             return redirect(url_for(".index"))
+        except RunNotStarted as error:
+            flash(str(error), "error")
+            return redirect(url_for(".index"))
         # No "started" banner: the run's page shows its state and, at the end, its outcome.
         return redirect(url_for(".details", run_id=run.id))
 
     @expose("/<int(max=2147483647):run_id>")
     def details(self, run_id: int):
+        mark_stale_runs()
         run = db.get_or_404(TrainingRun, run_id)
         return self.render(
             "admin/run_details.html",
@@ -144,6 +151,7 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
 
     @expose("/<int(max=2147483647):run_id>/status.json")
     def status(self, run_id: int):
+        mark_stale_runs()
         run = db.get_or_404(TrainingRun, run_id)
         version = run.model_version
         remaining = remaining_seconds(run)

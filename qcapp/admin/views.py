@@ -25,9 +25,9 @@ from training.scope import REASONS
 
 from ..extensions import db
 from ..models import Example, Prediction, Query
-from ..services.accounts import record_event
-from ..services.queries import query_path
-from ..services.user_text import clean_text, reveal_hidden, rfc3339
+from ..services.accounts.accounts import record_event
+from ..services.serving.queries import query_path
+from ..services.serving.user_text import clean_text, reveal_hidden, rfc3339
 from .access import AdminAccessMixin, current_is_admin
 from .paging import page_argument
 

@@ -7,10 +7,10 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import TooManyRequests
 
 from ..models import User
-from ..services.accounts import AccountError, authenticate, change_password, end_sessions
-from ..services.login_throttle import seconds_until_login_allowed
-from ..services.queries import client_fingerprint
-from ..services.redirects import local_target
+from ..services.accounts.accounts import AccountError, authenticate, change_password, end_sessions
+from ..services.accounts.login_throttle import seconds_until_login_allowed
+from ..services.accounts.redirects import local_target
+from ..services.serving.queries import client_fingerprint
 from . import bp
 from .forms import LoginForm, LogoutForm, PasswordForm
 from .sessions import end_session, start_session

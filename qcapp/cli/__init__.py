@@ -10,6 +10,7 @@ qc = AppGroup("qc", help="qcapp commands: stats, accounts, datasets, training, c
 # here, so this import comes after its definition.
 from . import (  # noqa: E402,F401
     accounts,
+    artifacts,
     corrections,
     datasets,
     flips,
@@ -19,4 +20,5 @@ from . import (  # noqa: E402,F401
     retraining,
     stats,
     training,
+    worker,
 )

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..services.accounts import AccountError, create_admin
+from ..services.accounts.accounts import AccountError, create_admin
 from . import qc
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ..services.feedback import (
+from ..services.learning.provenance import revert_correction
+from ..services.review.feedback import (
     InvalidCorrection,
     approve_all_pending,
     review_corrections,
 )
-from ..services.provenance import revert_correction
-from ..services.review_queue import review_queue
+from ..services.review.review_queue import review_queue
 from . import qc
 
 

@@ -10,15 +10,15 @@ from flask import current_app
 
 from training.io import DatasetError
 
-from ..services.datasets import (
+from ..services.data.datasets import (
     FetchError,
     active_dataset,
     fetch_uiuc,
     import_dataset,
     list_datasets,
 )
-from ..services.label_issues import scan_label_issues
-from ..services.label_review import issue_dict, open_issues
+from ..services.insight.label_issues import scan_label_issues
+from ..services.review.label_review import issue_dict, open_issues
 from . import qc
 
 

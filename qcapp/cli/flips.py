@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..services.flips import FlipReportError, diff_versions
-from ..services.versions import get_version
+from ..services.learning.flips import FlipReportError, diff_versions
+from ..services.learning.versions import get_version
 from .retraining import versions_group
 
 

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from ..services.history import seed_history
+from ..services.insight.history import seed_history
 from . import qc
 
 

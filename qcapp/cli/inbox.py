@@ -6,9 +6,9 @@ import json
 
 import click
 
-from ..services.feedback import InvalidCorrection
-from ..services.inbox import ranked_inbox
-from ..services.inbox_decisions import decide_item, find_item
+from ..services.review.feedback import InvalidCorrection
+from ..services.review.inbox import ranked_inbox
+from ..services.review.inbox_decisions import decide_item, find_item
 from . import qc
 
 

@@ -7,7 +7,12 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
-from ..services.accounts import AccountError, check_password_rules, record_event, set_active
+from ..services.accounts.accounts import (
+    AccountError,
+    check_password_rules,
+    record_event,
+    set_active,
+)
 from . import qc
 from .accounts import read_password
 

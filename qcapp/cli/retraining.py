@@ -7,14 +7,14 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import TrainingRun
-from ..services.retraining import (
-    RunInProgress,
+from ..services.learning.retraining import (
+    RunNotStarted,
     execute_run,
     lower_priority,
     start_run,
     wait_for_run,
 )
-from ..services.versions import activate_model_version, activation_history, get_version
+from ..services.learning.versions import activate_model_version, activation_history, get_version
 from . import qc
 
 
@@ -36,9 +36,10 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
         raise click.UsageError("--quick and --select exclude each other.")
     try:
         run = start_run(actor="cli", quick=quick, select=select)
-    except RunInProgress as error:
+    except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Started training run {run.id} (process {run.pid}).")
+    where = "queued for a worker" if run.runner == "queue" else f"process {run.pid}"
+    click.echo(f"Started training run {run.id} ({where}).")
     if not wait:
         return
     shown = 0

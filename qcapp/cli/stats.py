@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..services.stats import collect_stats
+from ..services.insight.stats import collect_stats
 from . import qc
 
 

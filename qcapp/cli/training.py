@@ -13,16 +13,16 @@ from training.evaluate import evaluate, format_metrics_table
 from training.io import DatasetError, load_dataset
 from training.scope import REASONS
 
-from ..services.classifier import resolve_artifact
-from ..services.datasets import (
+from ..services.data.artifacts import local_version
+from ..services.data.datasets import (
     STARTER_DATASET,
     active_dataset,
     import_dataset,
     starter_dataset_path,
 )
-from ..services.retraining import TrainingError, mark_abandoned_runs, train_version
-from ..services.scope import ensure_scope_model, scope_dict
-from ..services.versions import active_version, get_version
+from ..services.learning.retraining import TrainingError, mark_abandoned_runs, train_version
+from ..services.learning.versions import active_version, get_version
+from ..services.serving.scope import ensure_scope_model, scope_dict
 from . import qc
 
 
@@ -88,8 +88,7 @@ def load_classifier(version_name: str | None):
             else "There is no active model version. Run `qc train` first."
         )
     try:
-        path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
-        return version, load_version(path)
+        return version, load_version(local_version(version))
     except (ArtifactError, OSError) as error:
         raise click.ClickException(f"Cannot load version {version.version}: {error}") from None
 

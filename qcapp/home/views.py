@@ -42,7 +42,10 @@ def taxonomy_page():
 
 @bp.get("/healthz")
 def healthz():
-    body = {"status": "ok", "database": "ok", "model_version": None}
+    body = {
+        "status": "ok", "database": "ok",
+        "model_version": None, "model_version_id": None, "model_sha256": None,
+    }
     try:
         with read_only_connection() as connection:
             connection.execute(text("SELECT 1"))
@@ -52,7 +55,11 @@ def healthz():
         return jsonify(body), 503
     models = current_app.extensions["qc_models"]
     try:
-        body["model_version"] = models.get().version
+        loaded = models.get()
+        # What this process serves, so a load balancer (or a person) can see every host swap.
+        body.update(
+            model_version=loaded.version, model_version_id=loaded.id, model_sha256=loaded.sha256
+        )
     except ServiceUnavailable as error:
         body.update(status="unavailable", model="unavailable", reason=error.description)
         return jsonify(body), 503

@@ -17,10 +17,10 @@ from flask import (
 from ..errors import error_response
 from ..extensions import csrf
 from ..models import Query
-from ..services.feedback import InvalidCorrection, propose_correction
-from ..services.label_help import labels_with_help
-from ..services.provenance import correction_outcomes
-from ..services.queries import (
+from ..services.learning.provenance import correction_outcomes
+from ..services.review.feedback import InvalidCorrection, propose_correction
+from ..services.review.label_help import labels_with_help
+from ..services.serving.queries import (
     InvalidQuestion,
     classified_dict,
     classify_and_record,
@@ -30,8 +30,8 @@ from ..services.queries import (
     query_path,
     validate_question,
 )
-from ..services.scope import scope_dict
-from ..services.user_text import rfc3339
+from ..services.serving.scope import scope_dict
+from ..services.serving.user_text import rfc3339
 from .openapi import build_openapi_document
 from .reference import REFERENCE_ASSETS, REFERENCE_VERSION, reference_assets_path
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from training import taxonomy
 
-from ..services.user_text import VISIBLE_CHARACTER_PATTERN
+from ..services.serving.user_text import VISIBLE_CHARACTER_PATTERN
 from .openapi_corrections import correction_schemas
 from .openapi_scope import (
     CLASSIFY_REQUEST_EXAMPLES,

@@ -18,7 +18,10 @@ from training import taxonomy
 
 from ..admin.access import current_user_is_admin
 from ..models import Query
-from ..services.batch import (
+from ..services.learning.provenance import correction_outcomes
+from ..services.review.feedback import InvalidCorrection, is_reviewed, propose_correction
+from ..services.review.label_help import labels_with_help
+from ..services.serving.batch import (
     MAX_BATCH_ROWS,
     BatchError,
     BatchTable,
@@ -27,10 +30,7 @@ from ..services.batch import (
     read_table,
     write_csv,
 )
-from ..services.feedback import InvalidCorrection, is_reviewed, propose_correction
-from ..services.label_help import labels_with_help
-from ..services.provenance import correction_outcomes
-from ..services.queries import (
+from ..services.serving.queries import (
     InvalidQuestion,
     classify_and_record,
     client_fingerprint,
@@ -40,7 +40,7 @@ from ..services.queries import (
     query_by_token,
     validate_question,
 )
-from ..services.scope import scope_dict
+from ..services.serving.scope import scope_dict
 from . import bp
 from .forms import BatchForm, ConfirmForm, CorrectionForm, QuestionForm
 from .highlight import highlight_segments

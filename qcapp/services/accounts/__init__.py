@@ -1,0 +1,1 @@
+"""Accounts: sign-in, the login throttle and safe redirects after it."""

@@ -1,0 +1,1 @@
+"""Insight: statistics, live quality, query history and label-issue scans."""

@@ -1,0 +1,1 @@
+"""Learning flow: training runs, the promotion gate, versions and what a new version changes."""

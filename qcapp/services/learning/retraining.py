@@ -1,0 +1,514 @@
+"""Training runs: one at a time, in a separate process or a queued job, gated before promotion."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ...extensions import db
+from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
+from ..accounts.accounts import record_event
+from ..data.datasets import active_dataset, get_dataset
+from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
+from .run_lock import Heartbeat, training_lock
+
+
+class RunNotStarted(RuntimeError):
+    """A training run could not be started; the message says why."""
+
+
+class RunInProgress(RunNotStarted):
+    """Another training run is queued or running."""
+
+    def __init__(self, run: TrainingRun | None):
+        super().__init__(
+            f"Training run {run.id} is already {run.status}." if run else "A run is in progress."
+        )
+        self.run = run
+
+
+def current_run() -> TrainingRun | None:
+    """The queued or running training run, if any."""
+    return db.session.scalar(select(TrainingRun).where(TrainingRun.in_progress.is_(True)))
+
+
+def process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A finished child that nobody reaped yet is a zombie: dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def fail_run(run: TrainingRun, error: str) -> None:
+    """Mark a run failed with its error (the caller commits)."""
+    run.status = "failed"
+    run.in_progress = None
+    run.error = error[-4000:]
+    run.finished_at = utcnow()
+    run.message = "failed"
+
+
+def mark_stale_runs() -> list[int]:
+    """Fail queued-job runs whose worker stopped writing heartbeats; returns their ids.
+
+    A worker killed mid-run (or its host lost) cannot say so; its run's heartbeat simply
+    stops. Any host notices when it reads the runs or starts the next one.
+    """
+    stale_after = float(current_app.config["RUN_STALE_SECONDS"])
+    failed = []
+    runs = select(TrainingRun).where(
+        TrainingRun.in_progress.is_(True),
+        TrainingRun.runner == "queue",
+        TrainingRun.status == "running",
+    )
+    for run in db.session.scalars(runs):
+        beat = _as_utc(run.heartbeat_at or run.started_at or run.created_at)
+        silent = (utcnow() - beat).total_seconds()
+        if silent < stale_after:
+            continue
+        where = f" on {run.host}" if run.host else ""
+        fail_run(
+            run,
+            f"The worker running it{where} stopped (killed or its host lost): no heartbeat "
+            f"for {silent:.0f} s. The active version is unchanged.",
+        )
+        record_event(None, "retrain_failed", "training_run", run.id, {"error": "worker lost"})
+        failed.append(run.id)
+    if failed:
+        db.session.commit()
+    return failed
+
+
+def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
+    """Fail runs whose process or worker is gone (killed, machine restarted); returns their ids."""
+    failed = mark_stale_runs()
+    for run in db.session.scalars(
+        select(TrainingRun).where(
+            TrainingRun.in_progress.is_(True),
+            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != "queue"),
+        )
+    ):
+        started = run.started_at or run.created_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=utcnow().tzinfo)
+        young = (utcnow() - started).total_seconds() < grace_seconds
+        if process_alive(run.pid) or (run.pid is None and young):
+            continue
+        fail_run(run, "The training process stopped before it finished (killed or crashed).")
+        failed.append(run.id)
+    if failed:
+        db.session.commit()
+    return failed
+
+
+def start_run(
+    *, actor: str | None, quick: bool = False, spawn: bool = True, **settings
+) -> TrainingRun:
+    """Queue a training run and start its process; RunInProgress when one is under way.
+
+    ``settings`` may name a ``dataset``, a ``features`` set, ``select=True`` (a full run with
+    model selection instead of a refit when one is possible) and ``activate="never"``.
+    """
+    mark_abandoned_runs()
+    existing = current_run()
+    if existing is not None:
+        raise RunInProgress(existing)
+    run = TrainingRun(
+        status="queued",
+        in_progress=True,
+        started_by=actor,
+        params={"quick": quick, **settings},
+        message="queued",
+        log="",
+    )
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise RunInProgress(current_run()) from None
+    record_event(
+        actor, "retrain_started", "training_run", run.id,
+        {"quick": quick, "select": bool(settings.get("select"))},
+    )
+    db.session.commit()
+    if spawn and queue_enabled():
+        enqueue_run(run)
+    elif spawn:
+        run.runner = "process"
+        run.pid = spawn_training_process(current_app._get_current_object(), run.id)
+        db.session.commit()
+    return run
+
+
+def enqueue_run(run: TrainingRun) -> None:
+    """Hand the run to the job queue; a queue that cannot be reached fails it at once."""
+    run.runner = "queue"
+    db.session.commit()
+    try:
+        enqueue(
+            "qcapp.services.learning.jobs.run_training_job", run.id,
+            job_id=f"qc-training-run-{run.id}", timeout=TRAINING_JOB_TIMEOUT,
+        )
+    except Exception as error:  # noqa: BLE001  (Redis down, refused, misconfigured)
+        reason = f"The job queue cannot be reached: {type(error).__name__}: {error}"
+        fail_run(run, reason)
+        db.session.commit()
+        raise RunNotStarted(reason) from None
+
+
+def lower_priority(nice: int) -> None:
+    """Let this (training) process run only on CPU time the web workers leave over.
+
+    The process has a session of its own (see ``spawn_training_process``), and Linux shares
+    the CPU fairly between sessions' autogroups before nice values count, so the process nice
+    alone would still take half the machine from the web workers: the autogroup's is set too.
+    """
+    if nice <= 0:
+        return
+    os.nice(nice)
+    try:
+        Path("/proc/self/autogroup").write_text(str(min(nice, 19)))
+    except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
+        pass
+
+
+def spawn_training_process(app: Flask, run_id: int) -> int:
+    """Start ``flask qc run-training RUN_ID`` detached from the web worker; returns its pid."""
+    environment = {
+        **os.environ,
+        "QC_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "QC_MODELS_DIR": app.config["MODELS_DIR"],
+        "QC_SECRET_KEY": app.config["SECRET_KEY"],
+        "QC_INSTANCE_PATH": app.instance_path,
+        "QC_PROMOTION_MARGIN": str(app.config["PROMOTION_MARGIN"]),
+    }
+    log_path = Path(app.instance_path) / "training-logs"
+    log_path.mkdir(parents=True, exist_ok=True)
+    with open(log_path / f"run-{run_id}.log", "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "qcapp", "qc", "run-training", str(run_id)],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the worker that started it
+            close_fds=True,
+        )
+    # Its parent must collect the exit status, or the finished process stays a zombie of the
+    # web worker for as long as the worker lives. A thread that only waits does that.
+    threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
+    return process.pid
+
+
+def _as_utc(moment):
+    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
+
+
+def last_duration(kind: str | None) -> float | None:
+    """Seconds the last successful run of ``kind`` took, start to finish."""
+    if not kind:
+        return None
+    row = db.session.execute(
+        select(TrainingRun.started_at, TrainingRun.finished_at)
+        .where(
+            TrainingRun.kind == kind,
+            TrainingRun.status == "succeeded",
+            TrainingRun.started_at.is_not(None),
+            TrainingRun.finished_at.is_not(None),
+        )
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return max(0.0, (_as_utc(row.finished_at) - _as_utc(row.started_at)).total_seconds())
+
+
+def remaining_seconds(run: TrainingRun) -> float | None:
+    """An estimate of the seconds a running run still needs, or None when nothing is known.
+
+    The bar's shares are the last run's step durations, so once it has moved a little the
+    pace so far extrapolates well, busy machine included; before that, the last run of the
+    same kind's duration minus the time spent.
+    """
+    if run.in_progress is None or run.started_at is None:
+        return None
+    elapsed = max(0.0, (utcnow() - _as_utc(run.started_at)).total_seconds())
+    fraction = float(run.progress or 0.0)
+    if fraction >= 0.1:
+        return elapsed * (1.0 - fraction) / fraction
+    previous = last_duration(run.kind)
+    return max(0.0, previous - elapsed) if previous is not None else None
+
+
+def run_outcome(run: TrainingRun) -> str | None:
+    """What a finished run came to, in one sentence (None while it runs)."""
+    if run.status == "failed":
+        first_line = (run.error or "unknown error").strip().splitlines()[0]
+        return f"Training run {run.id} failed: {first_line}"
+    if run.status == "succeeded":
+        version = run.model_version
+        if version is None:
+            return f"Training run {run.id} succeeded; its version has since been deleted."
+        if version.is_active:
+            return f"Training run {run.id} succeeded: version {version.version} is active."
+        reason = f" ({version.status_reason})" if version.status_reason else ""
+        return (
+            f"Training run {run.id} succeeded: version {version.version} is a "
+            f"{version.status}, not activated{reason}."
+        )
+    return None
+
+
+def wait_for_run(
+    run_id: int,
+    timeout: float = 3600.0,
+    poll: float = 0.5,
+    on_poll: Callable[[TrainingRun], None] | None = None,
+) -> TrainingRun:
+    """Block until the run has finished (or its process died); returns it refreshed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        run = db.session.get(TrainingRun, run_id)
+        if on_poll:
+            on_poll(run)
+        db.session.commit()  # never wait inside a transaction (it would hold SQLite's lock)
+        if run.in_progress is None:
+            return run
+        if run.runner == "queue":
+            mark_stale_runs()
+        elif run.pid and not process_alive(run.pid):
+            time.sleep(poll)  # let a just-finished process commit its last write
+            db.session.expire_all()
+            run = db.session.get(TrainingRun, run_id)
+            if run.in_progress:
+                fail_run(run, "The training process stopped before it finished.")
+                db.session.commit()
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"training run {run_id} did not finish in {timeout:.0f} s")
+        time.sleep(poll)
+
+
+class RunReporter:
+    """Writes a run's progress, status message and log to its row as it goes.
+
+    The log gets one line per step and per result, never the same line twice in a row; the
+    progress only moves forward. Each write is one UPDATE committed at once: a training process
+    must never sit inside a transaction, because on SQLite that would hold the write lock the
+    web workers need.
+    """
+
+    MIN_INTERVAL = 0.25  # seconds between progress-only writes
+
+    def __init__(
+        self, run_id: int, log: str = "", echo: Callable[[str, float], None] | None = None
+    ):
+        self.run_id = run_id
+        self.lines = log
+        self.last_line = ""
+        self.last_write = 0.0
+        self.fraction = 0.0
+        self.echo = echo
+
+    def _write(self, **values) -> None:
+        db.session.execute(
+            update(TrainingRun).where(TrainingRun.id == self.run_id).values(**values)
+        )
+        db.session.commit()
+        self.last_write = time.monotonic()
+
+    def log(self, message: str) -> None:
+        """One log line (also the status message), written at once."""
+        if message == self.last_line:
+            return
+        self.last_line = message
+        if self.echo:
+            self.echo(message, self.fraction)
+        self.lines += f"{utcnow():%H:%M:%S} {message}\n"
+        self._write(log=self.lines, message=message[:500], progress=self.fraction)
+
+    def progress(self, fraction: float, message: str) -> None:
+        """Move the bar (never backwards) and update the status message."""
+        self.fraction = max(self.fraction, min(1.0, round(fraction, 4)))
+        if time.monotonic() - self.last_write >= self.MIN_INTERVAL:
+            self._write(progress=self.fraction, message=message[:500])
+
+    def plan(self, kind: str, reason: str) -> None:
+        """Record what kind of run this is and why."""
+        self._write(kind=kind, kind_reason=reason[:300])
+
+    def timings(self, seconds: dict[str, float]) -> None:
+        """Record how long each step took, for the next run's progress bar and estimate."""
+        self._write(step_seconds=seconds)
+
+
+def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -> TrainingRun:
+    """The body of a training process: train, evaluate, gate, save, register, maybe promote."""
+    from .gate import train_and_gate
+
+    run = db.session.get(TrainingRun, run_id)
+    if run is None:
+        raise LookupError(f"no training run {run_id}")
+    if run.status != "queued":
+        raise RuntimeError(f"training run {run_id} is {run.status}, not queued")
+    run.status, run.started_at, run.pid = "running", utcnow(), os.getpid()
+    run.host, run.heartbeat_at = socket.gethostname()[:120], utcnow()
+    settings = {
+        **(run.params or {}),
+        "quick": bool((run.params or {}).get("quick")),
+        "actor": run.started_by,
+    }
+    reporter = RunReporter(run.id, run.log or "", echo)
+    db.session.commit()
+    heartbeat = (
+        Heartbeat(
+            current_app._get_current_object(), run_id,
+            float(current_app.config["RUN_HEARTBEAT_SECONDS"]),
+        )
+        if run.runner == "queue"
+        else nullcontext()
+    )
+    try:
+        with heartbeat, training_lock():
+            version = train_and_gate(settings, reporter)
+    except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
+        db.session.rollback()
+        run = db.session.get(TrainingRun, run_id)
+        fail_run(run, f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
+        record_event(
+            run.started_by, "retrain_failed", "training_run", run.id, {"error": str(error)}
+        )
+        db.session.commit()
+        return run
+    reporter.progress(1.0, "finished")
+    reporter.log(f"finished: version {version.version} is {version.status}")
+    run = db.session.get(TrainingRun, run_id)
+    run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+    run.message = f"finished: version {version.version} is {version.status}"
+    run.finished_at = utcnow()
+    run.model_version_id = version.id
+    record_event(
+        run.started_by,
+        "retrain_succeeded",
+        "training_run",
+        run.id,
+        {"version": version.version, "status": version.status},
+    )
+    db.session.commit()
+    return run
+
+
+def served_version_ids() -> set[int]:
+    """Ids of the versions that ever answered a stored question or were ever active."""
+    answered = select(Prediction.model_version_id).where(Prediction.model_version_id.is_not(None))
+    activated = select(VersionActivation.model_version_id).where(
+        VersionActivation.model_version_id.is_not(None)
+    )
+    ids = set(db.session.scalars(answered.distinct()))
+    ids.update(db.session.scalars(activated.distinct()))
+    ids.update(
+        db.session.scalars(select(ModelVersion.id).where(ModelVersion.activated_at.is_not(None)))
+    )
+    return ids
+
+
+def traffic_served(version: ModelVersion) -> str | None:
+    """Why a version that served traffic must be kept, or None when it never did."""
+    answers = db.session.scalar(
+        select(func.count())
+        .select_from(Prediction)
+        .where(Prediction.model_version_id == version.id)
+    )
+    activations = db.session.scalar(
+        select(func.count())
+        .select_from(VersionActivation)
+        .where(VersionActivation.model_version_id == version.id)
+    )
+    if not answers and not activations and version.activated_at is None:
+        return None
+    return (
+        f"Version {version.version} served traffic (active {activations or 1} time(s), "
+        f"{answers} stored answer(s)) and is kept: the history and every stored answer name "
+        "the model that gave it."
+    )
+
+
+def delete_version(version: ModelVersion, *, actor: str | None) -> None:
+    """Delete the row and artifact of a version that never served; ValueError says why not."""
+    import shutil
+
+    from ..data.artifacts import resolve_artifact
+
+    if version.is_active:
+        raise ValueError("The active version cannot be deleted; activate another first.")
+    served = traffic_served(version)
+    if served:
+        raise ValueError(served)
+    path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
+    db.session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.model_version_id == version.id)
+        .values(model_version_id=None)
+    )
+    record_event(actor, "version_deleted", "model_version", version.version)
+    db.session.delete(version)
+    db.session.commit()
+    models_dir = Path(current_app.config["MODELS_DIR"]).resolve()
+    if path.resolve().is_relative_to(models_dir) and path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or did not finish; the message says why."""
+
+
+def train_version(
+    dataset_name: str | None = None,
+    *,
+    quick: bool = False,
+    features: str = "default",
+    actor: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    activate: bool = True,
+) -> ModelVersion:
+    """Train in this process through the same run, gate and records as a retrain."""
+    if dataset_name and get_dataset(dataset_name) is None:
+        raise TrainingError(f"There is no dataset named {dataset_name!r}.")
+    if not dataset_name and active_dataset() is None:
+        raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
+    # An explicit training selects the model again unless quick; retrains default to refits.
+    settings = {"features": features, "select": not quick}
+    if dataset_name:
+        settings["dataset"] = dataset_name
+    if not activate:
+        settings["activate"] = "never"
+    run = start_run(actor=actor, quick=quick, spawn=False, **settings)
+    run = execute_run(run.id, echo=progress)
+    if run.status != "succeeded":
+        raise TrainingError(f"Training failed: {(run.error or '').splitlines()[0]}")
+    return run.model_version

@@ -1,0 +1,1 @@
+"""Review flow: corrections, the inbox and its decisions, the merge guard, label help."""

@@ -1,0 +1,277 @@
+"""Decisions on inbox items, stored as approved or rejected corrections like any other review.
+
+Choosing a label approves the visitors' pending proposals of that label on every question of
+the item and rejects their other proposals; where nobody proposed it, the reviewer's own
+correction (a confirmation when it is the model's label) is created and approved. The merge
+guard and its override rule apply as in the review queue. Every decision is one audit event
+that undo reads back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import AuditEvent, Correction, Query, version_corrections
+from ..accounts.accounts import record_event
+from .feedback import InvalidCorrection, apply_review, check_labels
+from .inbox import SPLIT_ACTION, InboxItem, item_for_query, ranked_inbox
+from .merge_guard import with_contradiction
+
+DECISION_ACTIONS = ("inbox_decided", "inbox_rejected")
+UNDO_ACTION = "inbox_undone"
+INBOX_NOTE = "decided in the review inbox"
+
+
+@dataclass
+class Decision:
+    """What one decision changed."""
+
+    event_id: int
+    query_id: int
+    label: str | None
+    approved: list[int]
+    rejected: list[int]
+    created: list[int]
+
+
+def _queries(query_ids: list[int]) -> list[Query]:
+    ids = list(dict.fromkeys(int(i) for i in query_ids))
+    found = {
+        q.id: q
+        for q in db.session.scalars(
+            select(Query).where(Query.id.in_([i for i in ids if 0 < i < 2**31]))
+        )
+    }
+    missing = [i for i in ids if i not in found]
+    if missing or not ids:
+        raise InvalidCorrection(
+            f"No stored query with id {missing[0] if missing else '?'}.", "not_found"
+        )
+    return [found[i] for i in ids]
+
+
+def _pending_on(query: Query) -> list[Correction]:
+    return list(
+        db.session.scalars(
+            select(Correction)
+            .join(Query, Correction.query_id == Query.id)
+            .where(Query.normalized == query.normalized, Correction.status == "pending")
+            .order_by(Correction.id)
+        )
+    )
+
+
+def _reviewer_correction(query: Query, coarse: str, fine: str) -> Correction:
+    prediction = query.prediction
+    correction = Correction(
+        query=query,
+        kind="confirmation" if prediction is not None and prediction.fine == fine else "correction",
+        coarse=coarse,
+        fine=fine,
+        status="pending",
+        client_hash=None,
+        note=INBOX_NOTE,
+    )
+    with db.session.no_autoflush:
+        correction.flags = with_contradiction(correction, {})
+    db.session.add(correction)
+    db.session.flush()
+    return correction
+
+
+def decide_item(
+    query_ids: list[int], fine: str, *, actor: str | None, confirm_override: bool = False
+) -> Decision:
+    """Label every question of an item ``fine``: an approved correction each, in one transaction."""
+    coarse, fine = check_labels(fine.split(":", 1)[0] if isinstance(fine, str) else fine, fine)
+    queries = _queries(query_ids)
+    approved, rejected, created = [], [], []
+    try:
+        for query in queries:
+            pending = _pending_on(query)
+            agreeing = [c for c in pending if c.fine == fine]
+            others = [c for c in pending if c.fine != fine]
+            if not agreeing:
+                agreeing = [_reviewer_correction(query, coarse, fine)]
+                created.append(agreeing[0].id)
+            apply_review(
+                agreeing,
+                "approved",
+                actor=actor,
+                confirm_override=confirm_override,
+                details={"via": "inbox"},
+            )
+            if others:
+                apply_review(others, "rejected", actor=actor, details={"via": "inbox"})
+            approved += [c.id for c in agreeing]
+            rejected += [c.id for c in others]
+        event = record_event(
+            actor,
+            "inbox_decided",
+            "query",
+            queries[0].id,
+            {
+                "label": fine,
+                "queries": [q.id for q in queries],
+                "approved": approved,
+                "rejected": rejected,
+                "created": created,
+            },
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return Decision(event.id, queries[0].id, fine, approved, rejected, created)
+
+
+def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
+    """Reject an item: its pending proposals, or else the model's label, without another label."""
+    queries = _queries(query_ids)
+    rejected, created = [], []
+    try:
+        for query in queries:
+            pending = _pending_on(query)
+            if not pending:
+                if query.prediction is None:
+                    continue
+                pending = [
+                    _reviewer_correction(query, query.prediction.coarse, query.prediction.fine)
+                ]
+                created.append(pending[0].id)
+            apply_review(pending, "rejected", actor=actor, details={"via": "inbox"})
+            rejected += [c.id for c in pending]
+        if not rejected:
+            raise InvalidCorrection("Nothing to reject: no proposal and no prediction.", "empty")
+        event = record_event(
+            actor,
+            "inbox_rejected",
+            "query",
+            queries[0].id,
+            {"queries": [q.id for q in queries], "rejected": rejected, "created": created},
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return Decision(event.id, queries[0].id, None, [], rejected, created)
+
+
+def last_decision(actor: str | None) -> AuditEvent | None:
+    """The actor's latest inbox decision that has not been undone."""
+    undone = {
+        (details or {}).get("event_id")
+        for details in db.session.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.action == UNDO_ACTION, AuditEvent.actor == actor
+            )
+        )
+    }
+    for event in db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(DECISION_ACTIONS), AuditEvent.actor == actor)
+        .order_by(AuditEvent.id.desc())
+        .limit(len(undone) + 1)
+    ):
+        if event.id not in undone:
+            return event
+    return None
+
+
+def undo_last_decision(actor: str | None) -> int:
+    """Undo the actor's latest decision; returns its query id so the item can be shown again.
+
+    Proposals it reviewed wait for review again; corrections it created are removed (the audit
+    log keeps them), unless a model version was already trained with them.
+    """
+    event = last_decision(actor)
+    if event is None:
+        raise InvalidCorrection("There is no decision of yours to undo.", "nothing_to_undo")
+    details = event.details or {}
+    created = set(details.get("created", []))
+    trained = db.session.scalars(
+        select(version_corrections.c.correction_id).where(
+            version_corrections.c.correction_id.in_(created)
+        )
+    ).all()
+    if trained:
+        raise InvalidCorrection(
+            f"Correction {trained[0]} already trained a model version; revert it instead.",
+            "already_trained",
+        )
+    restored, removed = [], []
+    for correction_id in details.get("approved", []) + details.get("rejected", []):
+        correction = db.session.get(Correction, correction_id)
+        if correction is None:
+            continue
+        if correction.id in created:
+            removed.append(
+                {"id": correction.id, "fine": correction.fine, "status": correction.status}
+            )
+            db.session.delete(correction)
+            continue
+        if correction.status not in ("approved", "rejected"):
+            continue  # changed by someone else since: leave it as it is
+        previous = correction.status
+        correction.status = "pending"
+        correction.reviewed_at = None
+        correction.reviewed_by_id = None
+        record_event(
+            actor,
+            "correction_review_undone",
+            "correction",
+            correction.id,
+            {"from": previous, "via": "inbox"},
+        )
+        restored.append(correction.id)
+    record_event(
+        actor,
+        UNDO_ACTION,
+        "query",
+        event.target_id,
+        {"event_id": event.id, "restored": restored, "removed": removed},
+    )
+    db.session.commit()
+    return int(event.target_id)
+
+
+def split_question(query_id: int, *, actor: str | None) -> None:
+    """Take a question out of its near-duplicate group for good."""
+    [query] = _queries([query_id])
+    record_event(actor, SPLIT_ACTION, "query", query.id, {"normalized": query.normalized})
+    db.session.commit()
+
+
+def approve_consensus(*, actor: str | None) -> tuple[int, int]:
+    """Approve every consensus item the merge guard does not flag; (approved, skipped)."""
+    items, _total = ranked_inbox(limit=100_000, with_proposals=True)
+    done = skipped = 0
+    for item in items:
+        if not item.consensus:
+            continue
+        flagged = db.session.scalars(
+            select(Correction.flags).where(
+                Correction.id.in_([i for p in item.proposals for i in p.correction_ids])
+            )
+        ).all()
+        if any((flags or {}).get("bulk_client") for flags in flagged):
+            skipped += 1
+            continue
+        try:
+            decide_item(item.query_ids, item.consensus, actor=actor)
+        except InvalidCorrection:
+            skipped += 1  # contradicts the base dataset: a reviewer confirms it one by one
+        else:
+            done += 1
+    return done, skipped
+
+
+def find_item(query_id: int) -> InboxItem:
+    """The item holding this query (or the query alone), or InvalidCorrection."""
+    item = item_for_query(query_id)
+    if item is None:
+        raise InvalidCorrection(f"No stored query with id {query_id}.", "not_found")
+    return item

@@ -1,0 +1,1 @@
+"""Serving flow: the in-memory model, classifying and recording questions, scope, batches."""
