@@ -120,7 +120,7 @@ def test_unstable_answers_rank_first_with_a_serving_model(app, db, model_version
     # changes its answer to one of the first question's seven variants, to none of the second's.
     shaky = store(db, "What is the capital of France ?", margin=0.3, confidence=0.5)
     firm = store(db, "What do you call a group of geese ?", margin=0.3, confidence=0.5)
-    from qcapp.services.stability import answer_instability
+    from qcapp.services.review.stability import answer_instability
 
     assert answer_instability([shaky.text, firm.text]) == [pytest.approx(1 / 7), 0.0]
     items, _total = ranked_inbox()
@@ -132,7 +132,7 @@ def test_unstable_answers_rank_first_with_a_serving_model(app, db, model_version
 def test_an_unstable_answer_is_a_reason():
     from flask import Flask
 
-    from qcapp.services.inbox import InboxItem, _explain
+    from qcapp.services.review.inbox import InboxItem, _explain
 
     item = InboxItem(1, "Who is it ?", "who is it ?", 1, 1, 0.9, "HUM:ind")
     item.signals = {"stability": 0.75, "neighbours": 0.0}
