@@ -28,7 +28,7 @@ control_socket_disable = True
 def when_ready(server):
     """Once, before workers start: fail training runs whose process died with the last server."""
     from qcapp import create_app
-    from qcapp.services.learning.retraining import mark_abandoned_runs
+    from qcapp.services.learning.run_health import mark_abandoned_runs
 
     app = create_app()
     with app.app_context():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -125,6 +126,7 @@ def main() -> int:
         engine.dispose()
     finally:
         cluster.stop()
+        shutil.rmtree(cluster.base, ignore_errors=True)
     return 0
 
 

@@ -169,7 +169,7 @@ def test_prune_and_pin_commands(app, db, runner):
 def test_a_queued_run_whose_heartbeat_stopped_is_failed_and_the_active_version_kept(
     app, db, model_version, admin_client
 ):
-    from qcapp.services.learning.retraining import mark_stale_runs
+    from qcapp.services.learning.run_health import mark_stale_runs
 
     stale = TrainingRun(
         status="running", in_progress=True, runner="queue", host="worker-1", log="",

@@ -13,12 +13,8 @@ from sqlalchemy import select
 from qcapp.models import Correction, Dataset, Example, ModelVersion, Prediction, Query, TrainingRun
 from qcapp.services.data.merge import is_held_out, merged_training_set
 from qcapp.services.learning.gate import decide
-from qcapp.services.learning.retraining import (
-    RunInProgress,
-    execute_run,
-    mark_abandoned_runs,
-    start_run,
-)
+from qcapp.services.learning.retraining import RunInProgress, execute_run, start_run
+from qcapp.services.learning.run_health import mark_abandoned_runs
 from training.io import normalise_question
 
 

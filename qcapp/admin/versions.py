@@ -16,12 +16,12 @@ from ..services.learning.retraining import (
     RunNotStarted,
     current_run,
     delete_version,
-    mark_stale_runs,
     remaining_seconds,
     run_outcome,
     served_version_ids,
     start_run,
 )
+from ..services.learning.run_health import mark_stale_runs
 from ..services.learning.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin, admin_only
 from .review import ReviewForm

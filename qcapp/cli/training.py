@@ -20,7 +20,8 @@ from ..services.data.datasets import (
     import_dataset,
     starter_dataset_path,
 )
-from ..services.learning.retraining import TrainingError, mark_abandoned_runs, train_version
+from ..services.learning.retraining import TrainingError, train_version
+from ..services.learning.run_health import mark_abandoned_runs
 from ..services.learning.versions import active_version, get_version
 from ..services.serving.scope import ensure_scope_model, scope_dict
 from . import qc

@@ -29,7 +29,8 @@ def _app() -> Flask:
 
 def run_training_job(run_id: int) -> str:
     """Run the queued training run ``run_id``; returns its final status."""
-    from .retraining import execute_run, mark_stale_runs
+    from .retraining import execute_run
+    from .run_health import mark_stale_runs
 
     app = _app()
     with app.app_context():

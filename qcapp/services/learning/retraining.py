@@ -22,6 +22,7 @@ from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, 
 from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
 from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
+from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs, process_alive
 from .run_lock import Heartbeat, training_lock
 
 
@@ -42,85 +43,6 @@ class RunInProgress(RunNotStarted):
 def current_run() -> TrainingRun | None:
     """The queued or running training run, if any."""
     return db.session.scalar(select(TrainingRun).where(TrainingRun.in_progress.is_(True)))
-
-
-def process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A finished child that nobody reaped yet is a zombie: dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
-
-
-def fail_run(run: TrainingRun, error: str) -> None:
-    """Mark a run failed with its error (the caller commits)."""
-    run.status = "failed"
-    run.in_progress = None
-    run.error = error[-4000:]
-    run.finished_at = utcnow()
-    run.message = "failed"
-
-
-def mark_stale_runs() -> list[int]:
-    """Fail queued-job runs whose worker stopped writing heartbeats; returns their ids.
-
-    A worker killed mid-run (or its host lost) cannot say so; its run's heartbeat simply
-    stops. Any host notices when it reads the runs or starts the next one.
-    """
-    stale_after = float(current_app.config["RUN_STALE_SECONDS"])
-    failed = []
-    runs = select(TrainingRun).where(
-        TrainingRun.in_progress.is_(True),
-        TrainingRun.runner == "queue",
-        TrainingRun.status == "running",
-    )
-    for run in db.session.scalars(runs):
-        beat = _as_utc(run.heartbeat_at or run.started_at or run.created_at)
-        silent = (utcnow() - beat).total_seconds()
-        if silent < stale_after:
-            continue
-        where = f" on {run.host}" if run.host else ""
-        fail_run(
-            run,
-            f"The worker running it{where} stopped (killed or its host lost): no heartbeat "
-            f"for {silent:.0f} s. The active version is unchanged.",
-        )
-        record_event(None, "retrain_failed", "training_run", run.id, {"error": "worker lost"})
-        failed.append(run.id)
-    if failed:
-        db.session.commit()
-    return failed
-
-
-def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
-    """Fail runs whose process or worker is gone (killed, machine restarted); returns their ids."""
-    failed = mark_stale_runs()
-    for run in db.session.scalars(
-        select(TrainingRun).where(
-            TrainingRun.in_progress.is_(True),
-            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != "queue"),
-        )
-    ):
-        started = run.started_at or run.created_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=utcnow().tzinfo)
-        young = (utcnow() - started).total_seconds() < grace_seconds
-        if process_alive(run.pid) or (run.pid is None and young):
-            continue
-        fail_run(run, "The training process stopped before it finished (killed or crashed).")
-        failed.append(run.id)
-    if failed:
-        db.session.commit()
-    return failed
 
 
 def start_run(
@@ -223,10 +145,6 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     return process.pid
 
 
-def _as_utc(moment):
-    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
-
-
 def last_duration(kind: str | None) -> float | None:
     """Seconds the last successful run of ``kind`` took, start to finish."""
     if not kind:
@@ -244,7 +162,7 @@ def last_duration(kind: str | None) -> float | None:
     ).first()
     if row is None:
         return None
-    return max(0.0, (_as_utc(row.finished_at) - _as_utc(row.started_at)).total_seconds())
+    return max(0.0, (as_utc(row.finished_at) - as_utc(row.started_at)).total_seconds())
 
 
 def remaining_seconds(run: TrainingRun) -> float | None:
@@ -256,7 +174,7 @@ def remaining_seconds(run: TrainingRun) -> float | None:
     """
     if run.in_progress is None or run.started_at is None:
         return None
-    elapsed = max(0.0, (utcnow() - _as_utc(run.started_at)).total_seconds())
+    elapsed = max(0.0, (utcnow() - as_utc(run.started_at)).total_seconds())
     fraction = float(run.progress or 0.0)
     if fraction >= 0.1:
         return elapsed * (1.0 - fraction) / fraction
