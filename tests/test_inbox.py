@@ -132,14 +132,14 @@ def test_unstable_answers_rank_first_with_a_serving_model(app, db, model_version
 def test_an_unstable_answer_is_a_reason():
     from flask import Flask
 
-    from qcapp.services.review.inbox import InboxItem, _explain
+    from qcapp.services.review.inbox_items import InboxItem, explain
 
     item = InboxItem(1, "Who is it ?", "who is it ?", 1, 1, 0.9, "HUM:ind")
     item.signals = {"stability": 0.75, "neighbours": 0.0}
     with_app = Flask("reasons")
     with_app.config["CONSENSUS_MIN"] = 3
     with with_app.app_context():
-        _explain(item)
+        explain(item)
     assert item.reasons == [
         "The model changes its answer when a single word is left out (75% of the variants)."
     ]

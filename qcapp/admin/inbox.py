@@ -12,7 +12,7 @@ from training import taxonomy
 from ..extensions import db
 from ..models import Correction
 from ..services.review.feedback import InvalidCorrection
-from ..services.review.inbox import InboxItem, ranked_inbox
+from ..services.review.inbox import ranked_inbox
 from ..services.review.inbox_decisions import (
     approve_consensus,
     decide_item,
@@ -22,6 +22,7 @@ from ..services.review.inbox_decisions import (
     split_question,
     undo_last_decision,
 )
+from ..services.review.inbox_items import InboxItem
 from ..services.review.label_help import labels_with_help
 from ..services.review.merge_guard import contradicted_base_label, describe_flags
 from ..services.review.neighbours import training_neighbours

@@ -17,7 +17,9 @@ from ...extensions import db
 from ...models import AuditEvent, Correction, Query, version_corrections
 from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, apply_review, check_labels
-from .inbox import SPLIT_ACTION, InboxItem, item_for_query, ranked_inbox
+from .inbox import item_for_query, ranked_inbox
+from .inbox_items import InboxItem
+from .inbox_reads import SPLIT_ACTION
 from .merge_guard import with_contradiction
 
 DECISION_ACTIONS = ("inbox_decided", "inbox_rejected")
