@@ -2,6 +2,7 @@
 
     python bench/cv_predictions.py run --features default --quick --out light.json
     python bench/cv_predictions.py compare old.json new.json
+    python bench/cv_predictions.py compare old.json new-1.json,new-2.json  (folds run apart)
 
 `run` trains the configuration inside every fold of a stratified 5-fold split (seed 0, folds by
 the fine label, as bench/accuracy.py) and writes every question's predicted labels with the
@@ -70,10 +71,22 @@ def run(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps(payload), encoding="utf-8")
 
 
+def _read(paths: str) -> dict:
+    """One predictions file, or several of the same folds' split (``a.json,b.json``) merged."""
+    merged = None
+    for path in paths.split(","):
+        part = json.loads(Path(path).read_text(encoding="utf-8"))
+        if merged is None:
+            merged = part
+            continue
+        for row, other in zip(merged["rows"], part["rows"], strict=True):
+            row["predicted"] = row["predicted"] or other["predicted"]
+    return merged
+
+
 def compare(args: argparse.Namespace) -> None:
     """McNemar's exact test of the second file's predictions against the first's."""
-    old = json.loads(Path(args.old).read_text(encoding="utf-8"))
-    new = json.loads(Path(args.new).read_text(encoding="utf-8"))
+    old, new = _read(args.old), _read(args.new)
     if [r["text"] for r in old["rows"]] != [r["text"] for r in new["rows"]]:
         raise SystemExit("the two files hold different questions")
     pairs = [
@@ -105,8 +118,8 @@ def main() -> None:
     runner.add_argument("--only", type=int, nargs="*", help="fold numbers to run (1-based)")
     runner.add_argument("--out", type=Path, required=True)
     comparer = commands.add_parser("compare")
-    comparer.add_argument("old", type=Path)
-    comparer.add_argument("new", type=Path)
+    comparer.add_argument("old", help="predictions file(s), comma-separated")
+    comparer.add_argument("new", help="predictions file(s), comma-separated")
     args = parser.parse_args()
     run(args) if args.command == "run" else compare(args)
 

@@ -33,9 +33,10 @@ WEIGHT_DECAY = 0.01
 DROPOUT = 0.1
 # Seconds for the whole fine-tuning: epochs that would not finish inside it are not started.
 TIME_BUDGET = 660.0
-# torch's intra-op threads while fine-tuning (QC_TRAINING_THREADS overrides): two on an idle
-# 2-core machine; on a loaded one a single thread was faster (bench/RESULTS.md).
-TRAINING_THREADS = int(os.environ.get("QC_TRAINING_THREADS", "2"))
+# torch's intra-op threads while fine-tuning (QC_TRAINING_THREADS overrides). On the shared
+# 2-core machine one thread took 0.4 s per batch where two took 1.0 s (they wait on each
+# other while the other core is busy); on an idle machine two are faster.
+TRAINING_THREADS = int(os.environ.get("QC_TRAINING_THREADS", "1"))
 # Not trained (see fine_tune), so not stored: a refit takes them from the installed weights.
 FROZEN = frozenset({"encoder.embeddings.word_embeddings.weight"})
 
@@ -85,6 +86,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
     """The encoder with mean pooling and two linear heads (coarse, fine)."""
     torch, transformers = _imports()
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # a bar per weight file, on standard error
 
     class Network(torch.nn.Module):
         def __init__(self) -> None:
