@@ -36,9 +36,15 @@ TIME_BUDGET = 660.0
 # torch's intra-op threads while fine-tuning (QC_TRAINING_THREADS overrides). On the shared
 # 2-core machine one thread took 0.4 s per batch where two took 1.0 s (they wait on each
 # other while the other core is busy); on an idle machine two are faster.
-TRAINING_THREADS = int(os.environ.get("QC_TRAINING_THREADS", "1"))
+TRAINING_THREADS = 1
 # Not trained (see fine_tune), so not stored: a refit takes them from the installed weights.
 FROZEN = frozenset({"encoder.embeddings.word_embeddings.weight"})
+
+
+def training_threads() -> int:
+    """torch threads for fine-tuning: QC_TRAINING_THREADS, else TRAINING_THREADS."""
+    value = os.environ.get("QC_TRAINING_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else TRAINING_THREADS
 
 
 @dataclass
@@ -179,7 +185,7 @@ def fine_tune(
     torch, transformers = _imports()
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
-    torch.set_num_threads(TRAINING_THREADS)
+    torch.set_num_threads(training_threads())
     try:
         network = build_network(*n_classes)
         if start is not None:
