@@ -65,10 +65,13 @@ cluster-test: install
 	$(BIN)/python -m pytest tests/cluster $(PYTEST_ARGS)
 
 ## Install the optional sentence-embeddings extra (CPU torch first: other specs pull CUDA).
-.PHONY: embeddings
+.PHONY: embeddings finetune
 embeddings: install
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[embeddings]'
+
+## The fine-tuned tier (`qc train --features finetune`) needs the same extra.
+finetune: embeddings
 
 lint: install
 	$(BIN)/ruff check qcapp training tests bench ops

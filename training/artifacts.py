@@ -17,9 +17,9 @@ from pathlib import Path
 import joblib
 import sklearn
 
-from training import embeddings
+from training import embeddings, finetuned
+from training.fitting import TrainResult
 from training.predictor import QuestionClassifier
-from training.train import TrainResult
 
 MANIFEST = "manifest.json"
 # The model is a pickle (the C unpickler, far faster than joblib's pure-Python one, so a worker
@@ -46,8 +46,14 @@ class MissingExtraError(ArtifactError):
 
 # Feature sets that need an optional dependency group, with the check that it is installed:
 # versions that store their encoder need only its runtime, older ones the whole extra.
-EXTRA_FEATURE_SETS = {embeddings.FEATURE_SET: ("embeddings", embeddings.available)}
-STORED_ENCODER_CHECKS = {embeddings.FEATURE_SET: ("embeddings", embeddings.serving_available)}
+EXTRA_FEATURE_SETS = {
+    embeddings.FEATURE_SET: ("embeddings", embeddings.available),
+    finetuned.FEATURE_SET: ("embeddings", embeddings.serving_available),
+}
+STORED_ENCODER_CHECKS = {
+    embeddings.FEATURE_SET: ("embeddings", embeddings.serving_available),
+    finetuned.FEATURE_SET: ("embeddings", embeddings.serving_available),
+}
 
 
 def check_extras(manifest: dict, path: Path) -> None:
@@ -109,6 +115,9 @@ def _label_maps(classifier: QuestionClassifier) -> dict:
 
 def _stored_encoder(classifier: QuestionClassifier) -> str | None:
     """The digest of a sentence encoder stored inside the model, if it has one."""
+    network = getattr(classifier, "network", None)
+    if network is not None:
+        return f"onnx-{network.precision} fine-tuned sha256:{network.digest}"
     for _, transformer in getattr(classifier.features, "transformer_list", []):
         encoder = getattr(transformer, "encoder_", None)
         if encoder is not None:

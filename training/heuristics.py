@@ -64,6 +64,10 @@ MODIFIERS = frozenset(
         "asian", "canadian", "mexican", "indian", "greek", "roman", "u.s.", "us", "world",
     }
 )
+# Acronym cues count this many times a plain cue: a few dozen training questions carry them,
+# too few for a unit weight to outvote the words "what is" (chosen on a fixed split).
+ACRONYM_WEIGHT = 4.0
+DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|'[a-z]+|[^\sA-Za-z0-9]")
 MAX_PHRASE = 4
 
@@ -107,6 +111,18 @@ def _is_modifier(word: str) -> bool:
     return word in MODIFIERS or (word.endswith("est") and len(word) > 4)
 
 
+def _compound_head(phrase: list[str]) -> str:
+    """The head of a noun compound: "television network" is a network, "tennis term" a term.
+    Without part-of-speech tags, a following word counts as the head when the lexicon knows it
+    as one."""
+    head = phrase[0]
+    for word in phrase[1:]:
+        if answer_type(word) is None:
+            break
+        head = word
+    return head
+
+
 def head_noun(words: list[str], wh: str, position: int) -> str | None:
     """Head word of the question focus: 'county' in 'What county is ...', 'far' in 'How far'."""
     after = words[position + 1 :] if position >= 0 else []
@@ -126,9 +142,9 @@ def head_noun(words: list[str], wh: str, position: int) -> str | None:
         if start == 0 and wh in {"what", "which", "whose"}:
             # Without an auxiliary the noun comes right after the wh-word; later words are
             # usually the verb ("Which river flows ..."), so stop after the modifiers.
-            for word in phrase:
+            for index, word in enumerate(phrase):
                 if not _is_modifier(word):
-                    return word
+                    return _compound_head(phrase[index:])
         return phrase[-1]
     return None
 
@@ -174,4 +190,39 @@ def question_cues(text: str) -> dict[str, float]:
     for index, token in enumerate(original):
         if token[0].isalnum() and (index > 0 or _shape(token) in {"digits", "allcaps"}):
             cues[f"shape={_shape(token)}"] = 1.0
+    cues.update(casing_cues(text, original, wh, position))
+    return cues
+
+
+def _acronyms(text: str, original: list[str]) -> list[str]:
+    """All-caps words of two or more letters and dotted acronyms ("U.S.", "N.A.S.A.")."""
+    found = [token for token in original if _shape(token) == "allcaps" and token.isalpha()]
+    return found + DOTTED_ACRONYM.findall(text)
+
+
+def casing_cues(text: str, original: list[str], wh: str, position: int) -> dict[str, float]:
+    """What case and shape say before lower-casing loses it: acronyms (an expansion is often
+    asked: "What is SAP?" is ABBR:exp), capitalised names, numbers, the focus word's shape."""
+    cues: dict[str, float] = {}
+    acronyms = _acronyms(untokenise(text), original)
+    if acronyms:
+        cues["acronym"] = ACRONYM_WEIGHT
+        if any("." in acronym for acronym in acronyms):
+            cues["acronym=dotted"] = 1.0
+    words = [token for token in original[position + 1 :] if token[0].isalnum()]
+    if position >= 0 and words:
+        start = 1 if words[0].lower() in AUXILIARIES and len(words) > 1 else 0
+        focus = words[start:]
+        cues[f"focus_shape={wh}_{_shape(focus[0])}"] = 1.0
+        # "What is NASA?": the whole question is a wh-word, a verb and one acronym.
+        if len(focus) <= 2 and acronyms and all(_shape(w) == "allcaps" for w in focus[:1]):
+            cues[f"only_acronym={wh}"] = ACRONYM_WEIGHT
+        if len(focus) <= 3 and all(_shape(w) == "capitalised" for w in focus):
+            cues[f"only_name={wh}"] = 1.0
+    names = sum(1 for token in original[1:] if _shape(token) == "capitalised")
+    if names:
+        cues[f"names={min(names, 3)}"] = 1.0
+    numbers = sum(1 for token in original if _shape(token) in {"digits", "mixed_digits"})
+    if numbers:
+        cues[f"numbers={min(numbers, 2)}"] = 1.0
     return cues

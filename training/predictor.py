@@ -170,8 +170,8 @@ class QuestionClassifier:
             and self._fine_head is not None
         )
 
-    def _probabilities(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        """Coarse (blended) and fine probability matrices."""
+    def _model_probabilities(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """The coarse and fine models' own probability matrices."""
         if self._coarse_head is not None:
             coarse = self._coarse_head.predict_proba(matrix)
         else:
@@ -180,7 +180,19 @@ class QuestionClassifier:
             fine = self._fine_head.predict_proba(matrix)
         else:
             fine = self.fine_model.predict_proba(matrix)
-        return self._blend(coarse, fine)
+        return coarse, fine
+
+    def _probabilities(
+        self, matrix: sparse.csr_matrix, texts: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Coarse (blended) and fine probability matrices."""
+        return self._blend(*self._mix(texts, *self._model_probabilities(matrix)))
+
+    def _mix(
+        self, texts: list[str], coarse: np.ndarray, fine: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Combine the models' probabilities with another scorer's (none here)."""
+        return coarse, fine
 
     def _blend(self, coarse: np.ndarray, fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mix the fine model's summed probabilities into the coarse ones."""
@@ -272,7 +284,7 @@ class QuestionClassifier:
             columns, values, _ = self._row(texts[0])
             coarse = self._coarse_head.softmax(self._coarse_head.row_scores(columns, values))
             fine = self._fine_head.softmax(self._fine_head.row_scores(columns, values))
-            coarse, fine = self._blend(coarse, fine)
+            coarse, fine = self._blend(*self._mix(texts, coarse, fine))
             joint = self._joint_fine(coarse, fine)
             coarse_at, fine_at = self._decide(coarse, joint)
             positions = (int(coarse_at[0]), int(fine_at[0]))
@@ -281,7 +293,7 @@ class QuestionClassifier:
             ]
         matrix = self._transform(texts)
         matrix.sort_indices()
-        coarse, fine = self._probabilities(matrix)
+        coarse, fine = self._probabilities(matrix, texts)
         joint = self._joint_fine(coarse, fine)
         coarse_at, fine_at = self._decide(coarse, joint)
         rows = [
@@ -308,7 +320,7 @@ class QuestionClassifier:
         texts = [str(text) for text in texts]
         if not texts:
             return LabelBatch([], [], [], [])
-        coarse, fine = self._probabilities(self._transform(texts))
+        coarse, fine = self._probabilities(self._transform(texts), texts)
         joint = self._joint_fine(coarse, fine)
         coarse_positions, fine_positions = self._decide(coarse, joint)
         rows = np.arange(len(texts))

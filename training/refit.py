@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pandas as pd
 from sklearn.base import clone
 
+from .finetune_tier import refit_finetuned
+from .finetuned import FEATURE_SET as FINETUNE
+from .fitting import TrainResult, fit_classifier, fitted_temperatures, library_versions
 from .progress import Steps
 from .select import candidate_estimators
-from .train import TrainResult, fit_classifier, fitted_temperatures, library_versions
 
 REFIT_STEP_SECONDS = {"final fit": 2.0}
 # A refit reuses the last calibration's temperatures until the rows grow by more than this.
@@ -36,8 +39,16 @@ def reusable_temperatures(params: dict, rows: int) -> tuple[float | None, float 
     return recorded.get("coarse"), recorded.get("fine")
 
 
-def refit_model(frame: pd.DataFrame, params: dict, progress: Steps | None = None) -> TrainResult:
-    """Fit the recorded model choices on ``frame`` without searching again."""
+def refit_model(
+    frame: pd.DataFrame, params: dict, progress: Steps | None = None,
+    warm_start: Callable[[], object] | None = None,
+) -> TrainResult:
+    """Fit the recorded model choices on ``frame`` without searching again.
+
+    A fine-tuned version continues from the weights of ``warm_start()`` (the active model).
+    """
+    if params.get("feature_set") == FINETUNE:
+        return refit_finetuned(frame, params, progress, warm_start)
     started = time.perf_counter()
     frame = frame.reset_index(drop=True)
     if progress is not None:

@@ -163,7 +163,7 @@ def test_a_known_temperature_gives_the_calibrated_model_without_its_folds(tiny_f
     from sklearn.svm import LinearSVC
 
     from training.estimators import linear_head, temperature_scaled
-    from training.train import fit_probabilistic
+    from training.fitting import fit_probabilistic
 
     matrix = TfidfVectorizer().fit_transform(tiny_frame["text"])
     labels = tiny_frame["coarse"].to_numpy()

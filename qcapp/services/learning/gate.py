@@ -28,7 +28,7 @@ from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
 from ..serving.classifier import apply_overrides
-from .flips import record_flip_report, report_for_run, served_labeller
+from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .label_cache import ModelLabels, cache_path
 from .provenance import link_corrections
 from .versions import activate_model_version, active_version, new_version_name
@@ -63,7 +63,7 @@ class RunPlan:
             return measured
         if self.kind == "refit":
             return dict(REFIT_STEP_SECONDS)
-        return default_step_seconds(self.kind == "quick")
+        return default_step_seconds(self.kind == "quick", self.features)
 
     def run_weights(self, previous: dict[str, float]) -> dict[str, float]:
         """Expected seconds of the run's own steps."""
@@ -206,7 +206,8 @@ def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 3) -> dic
     """Cross-validated accuracy on the user-labelled rows: each fold predicted by a model
     trained without it, so the corrections count as held-out data too."""
     user_rows = merged.train[merged.train["source"] != "base"].reset_index(drop=True)
-    if len(user_rows) < MIN_CORRECTIONS_FOR_CV:
+    if len(user_rows) < MIN_CORRECTIONS_FOR_CV or params.get("feature_set") == "finetune":
+        # A fine-tuned tier would fine-tune the encoder again in every fold: not measured.
         return None
     base_rows = merged.train[merged.train["source"] == "base"]
     folds = min(folds, len(user_rows))
@@ -262,7 +263,10 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     steps.start("train", "training")
     train_steps = steps.child(plan.train_weights(previous))
     if plan.kind == "refit":
-        result = refit_model(frame, plan.reuse, progress=train_steps)
+        # A fine-tuned version continues from the active version's network weights.
+        result = refit_model(
+            frame, plan.reuse, progress=train_steps, warm_start=lambda: version_model(active)
+        )
     else:
         result = train_model(frame, quick=quick, features=plan.features, progress=train_steps)
     train_seconds = train_steps.finish()

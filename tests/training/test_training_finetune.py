@@ -1,0 +1,122 @@
+"""The fine-tuned tier: trained briefly, saved, reloaded and served without torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from training import embeddings, finetune_tier
+from training.artifacts import load_version, save_version
+from training.features import FEATURE_SETS
+from training.finetuned import FEATURE_SET, FinetunedClassifier
+from training.io import load_dataset
+from training.refit import refit_model
+from training.train import train_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTER = REPO_ROOT / "training" / "data" / "starter.csv"
+
+needs_extra = pytest.mark.skipif(
+    not (embeddings.available() and not embeddings.missing_modules(("transformers",))),
+    reason="the 'embeddings' extra is not installed",
+)
+
+
+def test_feature_set_is_registered() -> None:
+    assert FEATURE_SET in FEATURE_SETS
+
+
+def test_training_without_the_extra_says_how_to_install(monkeypatch, tiny_frame) -> None:
+    monkeypatch.setattr(embeddings, "missing_modules", lambda modules=(): ["torch"])
+    with pytest.raises(embeddings.EmbeddingsUnavailable, match="run make embeddings"):
+        train_model(tiny_frame, features=FEATURE_SET)
+
+
+def test_validation_rows_come_from_every_class_with_three_rows() -> None:
+    import numpy as np
+
+    fine = np.array(["a"] * 20 + ["b"] * 3 + ["c"] * 2)
+    fit, validation = finetune_tier.validation_split(fine, seed=0)
+    assert sorted(set(fine[validation])) == ["a", "b"]
+    assert len(validation) == 3  # two of twenty, one of three; never one of two
+    assert sorted(np.concatenate([fit, validation]).tolist()) == list(range(len(fine)))
+
+
+@pytest.fixture(scope="module")
+def brief_run(tmp_path_factory):
+    """One epoch on 300 starter questions, saved as a version."""
+    if not STARTER.is_file():
+        pytest.skip("training/data/starter.csv is not present")
+    frame = load_dataset(STARTER).frame.sample(300, random_state=0).reset_index(drop=True)
+    result = finetune_tier.train_finetuned(frame, seed=0, max_epochs=1)
+    info = save_version(result, tmp_path_factory.mktemp("models"), "ft-v1")
+    return frame, result, info
+
+
+@pytest.mark.slow
+@needs_extra
+def test_a_saved_version_reloads_and_predicts_identically(brief_run) -> None:
+    frame, result, info = brief_run
+    assert info.manifest["feature_set"] == FEATURE_SET
+    assert info.manifest["encoder"].startswith("onnx-")
+    network = result.params["network"]
+    assert len(network["epochs"]) == 1
+    assert 0.0 <= network["weight"] <= 1.0
+    assert set(network["validation_ece"]) == {"coarse", "fine"}
+    loaded = load_version(info.path)
+    assert isinstance(loaded, FinetunedClassifier)
+    questions = list(frame["text"][:40]) + ["What is SAP?", "Who wrote Hamlet?"]
+    before = [p.to_dict() for p in result.classifier.predict_many(questions)]
+    after = [p.to_dict() for p in loaded.predict_many(questions)]
+    assert after == before
+    single = loaded.predict(questions[0]).to_dict()
+    assert single["fine"] == before[0]["fine"]
+    assert single["fine_confidence"] == pytest.approx(before[0]["fine_confidence"], abs=1e-6)
+    for prediction in after:
+        assert prediction["fine"].startswith(prediction["coarse"] + ":")
+    labels = loaded.predict_labels(questions)
+    assert labels.fine == [p["fine"] for p in after]
+
+
+@pytest.mark.slow
+@needs_extra
+def test_a_version_is_served_without_torch(brief_run) -> None:
+    _, _, info = brief_run
+    script = (
+        "import sys\n"
+        "from training.artifacts import load_version\n"
+        f"model = load_version({str(info.path)!r})\n"
+        "model.prepare()\n"
+        "print(model.predict('Who built the bridge?').fine)\n"
+        "print(sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+@needs_extra
+def test_a_refit_continues_from_the_active_weights(brief_run, monkeypatch) -> None:
+    from training import finetune
+
+    frame, result, info = brief_run
+    monkeypatch.setattr(finetune_tier, "REFIT_EPOCHS", 1)
+    active = load_version(info.path)
+    real, starts = finetune.fine_tune, []
+
+    def recording(*args, **kwargs):
+        starts.append(kwargs.get("start"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(finetune, "fine_tune", recording)
+    refit = refit_model(frame, result.params, warm_start=lambda: active)
+    assert starts == [active.network.weights]
+    assert refit.params["network"]["continued_from_weights"] is True
+    assert refit.params["feature_set"] == FEATURE_SET
+    assert isinstance(refit.classifier, FinetunedClassifier)
+    assert len(refit.params["network"]["epochs"]) == 1

@@ -1,0 +1,163 @@
+"""The fine-tuned tier as served: an ONNX graph of the fine-tuned encoder with its two heads,
+mixed with the lexical model of the default features.
+
+Training (training/finetune.py) needs torch; serving needs only ONNX Runtime and the tokenizer,
+like an embeddings version. The network's coarse and fine probabilities (temperature-scaled)
+are mixed with the lexical model's before the usual coarse blend, so the fine answer still
+always lies inside the coarse one and explanations still come from the lexical weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from training import embeddings
+from training.predictor import QuestionClassifier
+from training.text import untokenise
+
+FEATURE_SET = "finetune"
+# Questions are short; a 500-character question stays well below this many word pieces.
+MAX_TOKENS = 128
+BATCH = 64
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature``."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    np.exp(scaled, out=scaled)
+    scaled /= scaled.sum(axis=1, keepdims=True)
+    return scaled
+
+
+class NetworkHeads:
+    """The fine-tuned encoder and its heads as an ONNX graph (coarse and fine logits), its
+    tokenizer, the calibrated temperatures and, for refits, the weights it was exported from.
+
+    ``weights`` holds the PyTorch state as float16 arrays: a refit continues from them.
+    """
+
+    def __init__(
+        self,
+        graph: bytes,
+        tokenizer: str,
+        temperatures: tuple[float, float],
+        weights: dict[str, np.ndarray],
+        precision: str = "fp32",
+        labels: tuple[list[str], list[str]] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.tokenizer = tokenizer
+        self.temperatures = (float(temperatures[0]), float(temperatures[1]))
+        self.weights = weights
+        self.precision = precision
+        # The coarse and fine labels of the heads' columns (a refit keeps the heads if equal).
+        self.labels = labels
+        self.digest = hashlib.sha256(graph).hexdigest()
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {
+            "graph": self.graph, "tokenizer": self.tokenizer, "temperatures": self.temperatures,
+            "weights": self.weights, "precision": self.precision, "labels": self.labels,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def prepare(self) -> None:
+        """Create the ONNX Runtime session and the tokenizer (once)."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            missing = embeddings.missing_modules(embeddings.SERVING_MODULES)
+            if missing:
+                raise embeddings.EmbeddingsUnavailable(
+                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+                    "run make embeddings"
+                )
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = embeddings._settings["threads"]
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            tokenizer = Tokenizer.from_str(self.tokenizer)
+            tokenizer.enable_truncation(max_length=MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            self._tokenizer = tokenizer
+            self._session = onnxruntime.InferenceSession(
+                self.graph, options, providers=["CPUExecutionProvider"]
+            )
+
+    def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw coarse and fine logits of the (untokenised) questions."""
+        self.prepare()
+        coarse, fine = [], []
+        for start in range(0, len(texts), BATCH):
+            batch = self._tokenizer.encode_batch(
+                [untokenise(text) for text in texts[start : start + BATCH]]
+            )
+            ids = np.array([item.ids for item in batch], dtype=np.int64)
+            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
+            outputs = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            coarse.append(outputs[0])
+            fine.append(outputs[1])
+        return np.vstack(coarse), np.vstack(fine)
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated coarse and fine probabilities."""
+        coarse, fine = self.logits(texts)
+        return softmax(coarse, self.temperatures[0]), softmax(fine, self.temperatures[1])
+
+
+def mix(network: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
+    """The mixture ``weight * network + (1 - weight) * lexical`` of two probability rows."""
+    return weight * network + (1.0 - weight) * lexical
+
+
+class FinetunedClassifier(QuestionClassifier):
+    """A QuestionClassifier whose probabilities are mixed with a fine-tuned network's.
+
+    The lexical part (default features, linear coarse and fine models) is fitted on the same
+    rows; ``network_weight`` (chosen on the validation split) is the network's share.
+    """
+
+    def __init__(self, lexical: QuestionClassifier, network: NetworkHeads,
+                 network_weight: float) -> None:
+        super().__init__(
+            lexical.features, lexical.coarse_model, lexical.fine_model, FEATURE_SET,
+            coarse_blend=lexical.coarse_blend, explainers=lexical._explainers,
+        )
+        self.network = network
+        self.network_weight = float(network_weight)
+
+    def prepare(self) -> None:
+        """Load the network's session as well as the lexical features."""
+        self.network.prepare()
+        super().prepare()
+
+    def _mix(self, texts: list[str], coarse: np.ndarray, fine: np.ndarray) -> tuple:
+        """Mix the network's calibrated probabilities into the lexical ones."""
+        if self.network_weight <= 0.0:
+            return coarse, fine
+        network_coarse, network_fine = self.network.probabilities(texts)
+        return (
+            mix(network_coarse, coarse, self.network_weight),
+            mix(network_fine, fine, self.network_weight),
+        )
+
+    def lexical_probabilities(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The lexical model's own (unmixed, unblended) probabilities."""
+        matrix = sparse.csr_matrix(self._transform(texts))
+        return self._model_probabilities(matrix)
