@@ -101,18 +101,21 @@ def enqueue_run(run: TrainingRun) -> None:
         raise RunNotStarted(reason) from None
 
 
-def lower_priority(nice: int) -> None:
-    """Let this (training) process run only on CPU time the web workers leave over.
+def lower_priority(nice: int, pid: int = 0) -> None:
+    """Let a training process (this one by default) run only on CPU time the web workers leave.
 
     The process has a session of its own (see ``spawn_training_process``), and Linux shares
     the CPU fairly between sessions' autogroups before nice values count, so the process nice
     alone would still take half the machine from the web workers: the autogroup's is set too.
+    ``nice`` is the value to reach, never a step down from a lower priority already set, so
+    the parent and the process itself may both apply it.
     """
     if nice <= 0:
         return
-    os.nice(nice)
+    if os.getpriority(os.PRIO_PROCESS, pid) < nice:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
     try:
-        Path("/proc/self/autogroup").write_text(str(min(nice, 19)))
+        Path(f"/proc/{pid or 'self'}/autogroup").write_text(str(min(nice, 19)))
     except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
         pass
 
@@ -139,6 +142,13 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
             start_new_session=True,  # survives the worker that started it
             close_fds=True,
         )
+    # Lowered at once from here: the process would otherwise spend its start (the interpreter,
+    # the imports, the app) at full priority in a session of its own, a share of the CPU as
+    # large as all the web workers' together.
+    try:
+        lower_priority(app.config["TRAINING_NICE"], process.pid)
+    except OSError:  # already finished, or not ours to change: it lowers itself as well
+        pass
     # Its parent must collect the exit status, or the finished process stays a zombie of the
     # web worker for as long as the worker lives. A thread that only waits does that.
     threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
