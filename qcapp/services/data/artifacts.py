@@ -10,6 +10,7 @@ the file store (the default on SQLite) the directory under MODELS_DIR is the art
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ from ...extensions import db
 from ...models import ArtifactBlob, ArtifactChunk, ModelVersion
 
 CHUNK_BYTES = 1 << 20
+FETCH_LOCK = ".fetch.lock"  # in MODELS_DIR: one fetch from the store at a time per host
 STORES = ("database", "files")
 
 
@@ -164,6 +166,19 @@ def local_version(ref: ArtifactRef) -> Path:
             return path  # written before the shared store existed: the local files are all
         raise ArtifactError(f"model version {ref.version} is in neither the store nor {path}")
     models_dir.mkdir(parents=True, exist_ok=True)
+    # One fetch per host at a time: the other workers of this host wait for it and then find
+    # the copy, instead of each reading the same blobs from the database.
+    with (models_dir / FETCH_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached_copy_matches(path, ref.artifact_sha256):
+            db.session.rollback()
+            return path
+        _fetch(ref, models_dir, path)
+    return path
+
+
+def _fetch(ref: ArtifactRef, models_dir: Path, path: Path) -> None:
+    """Read the version's files from the store into a new folder, then move it to ``path``."""
     temporary = models_dir / f"{TEMPORARY_PREFIX}{ref.version}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
@@ -176,16 +191,10 @@ def local_version(ref: ArtifactRef) -> Path:
         if path.exists():
             # A stale or damaged copy: replaced, never loaded.
             shutil.rmtree(path, ignore_errors=True)
-        try:
-            os.rename(temporary, path)
-        except OSError:
-            # Another worker of this host finished the same fetch first.
-            if not cached_copy_matches(path, ref.artifact_sha256):
-                raise
+        os.rename(temporary, path)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
         db.session.rollback()  # end the read transaction: a loader must not hold one
-    return path
 
 
 @dataclass
