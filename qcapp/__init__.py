@@ -118,6 +118,9 @@ def register_rate_limit(app: Flask) -> None:
         app=app,
         storage_uri=app.config["RATE_LIMIT_STORAGE_URI"],
         headers_enabled=True,
+        # While a shared storage (Redis) is unreachable each worker counts in its own memory
+        # with the same limits, rather than answering every API request with an error.
+        in_memory_fallback_enabled=True,
     )
     limiter.limit(limit)(app.blueprints["api"])
 

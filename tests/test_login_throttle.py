@@ -185,7 +185,6 @@ def test_login_time_does_not_tell_whether_a_username_exists(app, admin_user):
     )
 
 
-
 class RecordingStorage:
     """A memory:// storage that notes the expiry of every increment."""
 
@@ -217,3 +216,25 @@ def test_the_storage_gets_whole_seconds_as_redis_requires(app, admin_user):
     assert recording.expiries
     assert all(isinstance(expiry, int) for expiry in recording.expiries), recording.expiries
     assert 901 in recording.expiries and 16 in recording.expiries
+
+
+def test_an_unreachable_storage_counts_in_the_database_instead(app_config, admin_user):
+    """With Redis down a login neither fails with a 500 nor escapes the throttle."""
+    from qcapp.extensions import db
+    from qcapp.services.accounts import login_throttle
+
+    login_throttle._storages.clear()
+    # Nothing listens on port 9: every storage call fails to connect.
+    app = create_app({**app_config, "LOGIN_THROTTLE_STORAGE_URI": "redis://127.0.0.1:9/0"})
+    with app.app_context():
+        db.create_all()
+    try:
+        statuses = [attempt(app, "10.0.0.7", "wrong password").status_code for _ in range(6)]
+        assert statuses == [401] * 5 + [429]
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(LoginFailure)) >= 5
+    finally:
+        login_throttle._storages.clear()
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()

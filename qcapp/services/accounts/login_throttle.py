@@ -6,7 +6,8 @@ After its allowance of failures within the window, each scope makes its next att
 higher, and the per-account wait applies only to clients that have themselves failed on that
 account: one client guessing cannot keep the owner of an account out from another client.
 Counts live in the database (every worker sees them), or in the rate limiter's storage (e.g.
-Redis) when one is configured.
+Redis) when one is configured; while that storage cannot be reached they are kept in the
+database, so a Redis outage neither locks everyone out nor lets guessing run unchecked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import and_, case, delete, func, or_, select
 
 from ...extensions import db
@@ -180,16 +182,32 @@ def _failures() -> DatabaseFailures | StorageFailures:
     return StorageFailures(policy, uri) if uri else DatabaseFailures(policy)
 
 
+def _counted(action: str, username: str, client_hash: str | None) -> float | None:
+    """Run ``action`` (wait, record or forget) on the configured counts, or on the database's
+    while the shared storage is unreachable."""
+    client = client_hash or UNKNOWN_CLIENT
+    failures = _failures()
+    try:
+        return getattr(failures, action)(username, client)
+    except RedisError as error:
+        if isinstance(failures, DatabaseFailures):
+            raise
+        current_app.logger.warning(
+            "login throttle storage unreachable (%s): counting in the database", error
+        )
+        return getattr(DatabaseFailures(failures.policy), action)(username, client)
+
+
 def seconds_until_login_allowed(username: str, client_hash: str | None) -> int:
     """0 when this client may try to log in as ``username`` now; otherwise whole seconds to wait."""
-    return math.ceil(_failures().wait(username, client_hash or UNKNOWN_CLIENT))
+    return math.ceil(_counted("wait", username, client_hash))
 
 
 def record_failed_login(username: str, client_hash: str | None) -> None:
     """Count a failure for every scope (the caller commits)."""
-    _failures().record(username, client_hash or UNKNOWN_CLIENT)
+    _counted("record", username, client_hash)
 
 
 def forget_failed_logins(username: str, client_hash: str | None) -> None:
     """After a successful login, this client's failures on the account no longer count."""
-    _failures().forget(username, client_hash or UNKNOWN_CLIENT)
+    _counted("forget", username, client_hash)
