@@ -24,8 +24,9 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -162,39 +163,54 @@ class OnnxEncoder:
         with self._lock:
             if self._session is not None:
                 return
-            missing = missing_modules(SERVING_MODULES)
-            if missing:
-                raise EmbeddingsUnavailable(
-                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
-                    "run make embeddings"
-                )
-            import onnxruntime
-            from tokenizers import Tokenizer
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = _settings["threads"]
-            options.inter_op_num_threads = 1
-            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-            tokenizer = Tokenizer.from_str(self.tokenizer)
-            tokenizer.enable_truncation(max_length=self.max_tokens)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-            self._tokenizer = tokenizer
-            self._session = onnxruntime.InferenceSession(
-                self.graph, options, providers=["CPUExecutionProvider"]
-            )
+            session, tokenizer = open_graph(self.graph, self.tokenizer, self.max_tokens)
+            self._tokenizer = tokenizer  # before the session: readers test the session only
+            self._session = session
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Vectors (n, 384) of ``texts``, in batches of ENCODE_BATCH."""
         self.prepare()
-        parts = []
-        for start in range(0, len(texts), ENCODE_BATCH):
-            batch = self._tokenizer.encode_batch(texts[start : start + ENCODE_BATCH])
-            ids = np.array([item.ids for item in batch], dtype=np.int64)
-            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
-            parts.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        parts = [
+            outputs[0]
+            for outputs in run_batches(self._session, self._tokenizer, texts, ENCODE_BATCH)
+        ]
         if not parts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.vstack(parts).astype(np.float32, copy=False)
+
+
+def open_graph(graph: bytes, tokenizer_json: str, max_tokens: int) -> tuple[Any, Any]:
+    """An ONNX Runtime session for a stored graph and its tokenizer, set up for serving: one
+    worker's share of threads (``configure``), sequential execution, the CPU provider."""
+    missing = missing_modules(SERVING_MODULES)
+    if missing:
+        raise EmbeddingsUnavailable(
+            f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+            "run make embeddings"
+        )
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = _settings["threads"]
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    tokenizer = Tokenizer.from_str(tokenizer_json)
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    return session, tokenizer
+
+
+def run_batches(
+    session: Any, tokenizer: Any, texts: Sequence[str], size: int
+) -> Iterator[list[np.ndarray]]:
+    """The graph's outputs for ``texts``, one list of outputs per batch of ``size`` texts."""
+    for start in range(0, len(texts), size):
+        batch = tokenizer.encode_batch(list(texts[start : start + size]))
+        ids = np.array([item.ids for item in batch], dtype=np.int64)
+        mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
+        yield session.run(None, {"input_ids": ids, "attention_mask": mask})
 
 
 def _export_name(precision: str) -> str:

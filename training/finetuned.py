@@ -79,38 +79,16 @@ class NetworkHeads:
         with self._lock:
             if self._session is not None:
                 return
-            missing = embeddings.missing_modules(embeddings.SERVING_MODULES)
-            if missing:
-                raise embeddings.EmbeddingsUnavailable(
-                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
-                    "run make embeddings"
-                )
-            import onnxruntime
-            from tokenizers import Tokenizer
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = embeddings._settings["threads"]
-            options.inter_op_num_threads = 1
-            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-            tokenizer = Tokenizer.from_str(self.tokenizer)
-            tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-            self._tokenizer = tokenizer
-            self._session = onnxruntime.InferenceSession(
-                self.graph, options, providers=["CPUExecutionProvider"]
-            )
+            session, tokenizer = embeddings.open_graph(self.graph, self.tokenizer, MAX_TOKENS)
+            self._tokenizer = tokenizer  # before the session: readers test the session only
+            self._session = session
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw coarse and fine logits of the (untokenised) questions."""
         self.prepare()
         coarse, fine = [], []
-        for start in range(0, len(texts), BATCH):
-            batch = self._tokenizer.encode_batch(
-                [untokenise(text) for text in texts[start : start + BATCH]]
-            )
-            ids = np.array([item.ids for item in batch], dtype=np.int64)
-            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
-            outputs = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        questions = [untokenise(text) for text in texts]
+        for outputs in embeddings.run_batches(self._session, self._tokenizer, questions, BATCH):
             coarse.append(outputs[0])
             fine.append(outputs[1])
         return np.vstack(coarse), np.vstack(fine)
