@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,31 +21,11 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from accuracy import LATENCY_QUESTION as QUESTION  # noqa: E402
+from accuracy import rss_delta_mb  # noqa: E402
+
 from training.artifacts import load_version  # noqa: E402
 from training.io import load_dataset  # noqa: E402
-
-QUESTION = "How far is it from Denver to Aspen?"
-
-
-def resident_mb(version_dir: Path) -> float:
-    """Resident memory a fresh process gains by loading the version and answering once."""
-    script = (
-        "import gc, sys\n"
-        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-        "def rss():\n"
-        "    for line in open('/proc/self/status'):\n"
-        "        if line.startswith('VmRSS:'):\n"
-        "            return int(line.split()[1]) / 1024\n"
-        "from training.artifacts import load_version\n"
-        "before = rss()\n"
-        f"model = load_version({str(version_dir)!r})\n"
-        f"model.predict({QUESTION!r})\n"
-        "gc.collect()\n"
-        "print(rss() - before)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    return float(done.stdout.strip().splitlines()[-1])
 
 
 def profile(version_dir: Path, questions: list[str]) -> dict:
@@ -67,7 +46,7 @@ def profile(version_dir: Path, questions: list[str]) -> dict:
         "p50_ms": 1000 * float(np.percentile(durations, 50)),
         "p99_ms": 1000 * float(np.percentile(durations, 99)),
         "size_mb": sum(p.stat().st_size for p in version_dir.iterdir()) / 1e6,
-        "rss_mb": resident_mb(version_dir),
+        "rss_mb": rss_delta_mb(version_dir),
     }
 
 
