@@ -62,16 +62,7 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
 
 def _decide(model: QuestionClassifier, coarse: np.ndarray, fine: np.ndarray) -> LabelBatch:
     """Labels the product gives for (unblended) coarse and fine probabilities."""
-    coarse, fine = model._blend(coarse, fine)
-    joint = model._joint_fine(coarse, fine)
-    coarse_at, fine_at = model._decide(coarse, joint)
-    rows = np.arange(len(coarse))
-    return LabelBatch(
-        coarse=[model.coarse_labels[i] for i in coarse_at],
-        coarse_confidence=coarse[rows, coarse_at].tolist(),
-        fine=[model.fine_labels[i] for i in fine_at],
-        fine_confidence=joint[rows, fine_at].tolist(),
-    )
+    return model.label_batch(*model._blend(coarse, fine))
 
 
 def _accuracy(labels: LabelBatch, frame: pd.DataFrame) -> tuple[float, float]:

@@ -320,10 +320,13 @@ class QuestionClassifier:
         texts = [str(text) for text in texts]
         if not texts:
             return LabelBatch([], [], [], [])
-        coarse, fine = self._probabilities(self._transform(texts), texts)
+        return self.label_batch(*self._probabilities(self._transform(texts), texts))
+
+    def label_batch(self, coarse: np.ndarray, fine: np.ndarray) -> LabelBatch:
+        """The labels and confidences decided from blended coarse and fine probabilities."""
         joint = self._joint_fine(coarse, fine)
         coarse_positions, fine_positions = self._decide(coarse, joint)
-        rows = np.arange(len(texts))
+        rows = np.arange(len(coarse))
         return LabelBatch(
             coarse=[self.coarse_labels[i] for i in coarse_positions],
             coarse_confidence=coarse[rows, coarse_positions].tolist(),
