@@ -90,10 +90,8 @@ def _sha256(path: Path) -> str:
 
 def _write_json(path: Path, payload: object) -> None:
     """Write JSON and flush it to disk."""
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str)
+    _write_synced(path, [text.encode("utf-8")])
 
 
 def _fsync_directory(path: Path) -> None:
