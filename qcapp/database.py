@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class SqliteTuning:
     """Per-app SQLite choices that the connect hook reads when it opens a connection."""
 
     background_checkpoints: bool = False
+    last_checkpoint: float = 0.0
     write_queue: WriteQueue | None = None
 
 
@@ -131,32 +133,50 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        if tuning.background_checkpoints:
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")
+        # SQLite's automatic checkpoint runs inside the COMMIT that passes 1,000 pages, so the
+        # committing process would still hold the write queue while it copies the log: every
+        # other writer would wait for that copy. Checkpoints run after the queue is left
+        # instead (see on_commit), or in a server worker's background thread.
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        # A deferred transaction that reads and then writes can fail at once with "database is
-        # locked" when another worker wrote in between; taking the write lock up front makes
-        # the busy timeout apply instead. Connections opened by ``read_only_connection`` only
-        # read, so they begin deferred and never wait for writers (WAL mode).
-        if connection.get_execution_options().get("qc_read_only"):
-            connection.exec_driver_sql("BEGIN")
+        # Every transaction begins deferred and only reads until its first write, so a request
+        # that reads (an admin page, the login check, a classification before its INSERT)
+        # never holds the write lock while it works: in WAL mode readers neither wait for nor
+        # block writers. Connections opened by ``read_only_connection`` never write at all.
+        connection.exec_driver_sql("BEGIN")
+        if not connection.get_execution_options().get("qc_read_only"):
+            connection.info["qc_may_write"] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before_first_write(connection, _cursor, statement, _parameters, _context, _many):
+        # A deferred transaction that read and then writes fails at once with "database is
+        # locked" when another connection wrote in between (the busy timeout cannot help a
+        # stale snapshot). So before the first statement that may write, the reading part
+        # ends (it wrote nothing) and the rest runs as BEGIN IMMEDIATE, which queues for the
+        # lock. Reads before that point see the data as it was then, as under PostgreSQL's
+        # read committed; everything from the first write on is serialised with other writers.
+        if not connection.info.get("qc_may_write") or _only_reads(statement):
             return
+        del connection.info["qc_may_write"]
+        driver = connection.connection.dbapi_connection
+        driver.execute("COMMIT")
         queue = tuning.write_queue
         if queue is not None:
             queue.acquire()
             connection.info["qc_queued"] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         except BaseException:
             _leave_queue(connection)
             raise
 
     def _leave_queue(connection) -> None:
+        connection.info.pop("qc_may_write", None)
         if connection.info.pop("qc_queued", False):
             tuning.write_queue.release()
 
@@ -165,14 +185,35 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
         # This event comes before the driver's commit: commit here, so the next writer is let
         # in only once this one's data is written (the driver's commit then has nothing to do).
         if connection.info.get("qc_queued"):
+            driver = connection.connection.dbapi_connection
             try:
-                connection.connection.dbapi_connection.execute("COMMIT")
+                driver.execute("COMMIT")
             finally:
                 _leave_queue(connection)
+            _checkpoint_now_and_then(driver)
+        else:
+            connection.info.pop("qc_may_write", None)
+
+    def _checkpoint_now_and_then(driver) -> None:
+        # Processes without the background thread (commands, the training process) copy the
+        # log after their own commits, at most once a second, outside the write queue.
+        now = time.monotonic()
+        if tuning.background_checkpoints or now - tuning.last_checkpoint < 1.0:
+            return
+        tuning.last_checkpoint = now
+        try:
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # noqa: BLE001  (a checkpoint is housekeeping: the commit stands)
+            log.exception("checkpointing the SQLite write-ahead log failed")
 
     @event.listens_for(engine, "rollback")
     def on_rollback(connection):
         _leave_queue(connection)
+
+
+def _only_reads(statement: str) -> bool:
+    """Whether a statement cannot write (a SELECT); anything else may, savepoints included."""
+    return statement.lstrip()[:6].upper() == "SELECT"
 
 
 @contextmanager

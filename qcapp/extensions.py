@@ -22,7 +22,7 @@ class Base(DeclarativeBase):
 
 
 # Objects keep their loaded values after a commit: reading one must not silently open a new
-# transaction, which on SQLite (BEGIN IMMEDIATE, see database.py) would hold the write lock.
+# transaction (and, between requests' statements, a new snapshot) just to reload them.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()

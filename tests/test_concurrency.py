@@ -95,7 +95,13 @@ def test_sqlite_writers_queue_across_processes_and_reenter_in_a_thread(app, db):
         pytest.skip("the write queue is a SQLite matter")
     queue = app.extensions["qc_sqlite"].write_queue
     assert queue is not None and queue.path.endswith("-writers")
-    connection = db.session.connection()  # begins a write transaction: this process queues
+    connection = db.session.connection()  # begins a transaction that so far only reads
+    connection.exec_driver_sql("SELECT count(*) FROM queries")
+    assert _other_process_can_lock(queue.path)
+    connection.exec_driver_sql(  # the first write: now this process holds the queue
+        "INSERT INTO queries (token, text, normalized, created_at, source) "
+        "VALUES ('concurrent-writer-first', 'p?', 'p', '2026-11-27 00:00:00', 'api')"
+    )
     assert not _other_process_can_lock(queue.path)
     queue.acquire()  # the same thread again (a second connection) does not wait on itself
     queue.release()
@@ -106,7 +112,7 @@ def test_sqlite_writers_queue_across_processes_and_reenter_in_a_thread(app, db):
     )
     db.session.commit()
     assert _other_process_can_lock(queue.path)
-    assert db.session.scalar(select(func.count()).select_from(Query)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Query)) == 2
     db.session.connection()
     db.session.rollback()
     assert _other_process_can_lock(queue.path)
