@@ -32,8 +32,12 @@ class DefaultConfig:
     MODEL_CHECK_INTERVAL = 2.0
     DEFAULT_DATASET = "starter"
     PROMOTION_MARGIN = 0.01
-    # Nice value of the training process: it uses only the CPU the web workers leave over.
-    TRAINING_NICE = 10
+    # Nice value of the training process and of its session's share of the CPU: it uses only
+    # the CPU the web workers leave over.
+    TRAINING_NICE = 19
+    # Linux: the training process runs under SCHED_IDLE too, so a web worker that wakes up
+    # takes the core at once instead of waiting for the end of the trainer's time slice.
+    TRAINING_IDLE = True
     # Threads of the sentence encoder in each process (embeddings versions): one per worker,
     # since gunicorn already runs a worker per core.
     ENCODER_THREADS = 1

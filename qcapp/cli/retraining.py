@@ -65,7 +65,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
 @click.argument("run_id", type=int)
 def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
-    lower_priority(current_app.config["TRAINING_NICE"])
+    lower_priority(current_app.config["TRAINING_NICE"], idle=current_app.config["TRAINING_IDLE"])
     run = execute_run(run_id)
     if run.status != "succeeded":
         raise SystemExit(1)

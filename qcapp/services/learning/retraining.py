@@ -101,23 +101,28 @@ def enqueue_run(run: TrainingRun) -> None:
         raise RunNotStarted(reason) from None
 
 
-def lower_priority(nice: int, pid: int = 0) -> None:
+def lower_priority(nice: int, pid: int = 0, idle: bool = False) -> None:
     """Let a training process (this one by default) run only on CPU time the web workers leave.
 
     The process has a session of its own (see ``spawn_training_process``), and Linux shares
     the CPU fairly between sessions' autogroups before nice values count, so the process nice
     alone would still take half the machine from the web workers: the autogroup's is set too.
-    ``nice`` is the value to reach, never a step down from a lower priority already set, so
-    the parent and the process itself may both apply it.
+    Even at nice 19 the scheduler lets a running process finish its time slice before a woken
+    web worker gets the core, which adds milliseconds to every request that arrives meanwhile;
+    with ``idle`` the process is also put under SCHED_IDLE, which a waking worker preempts at
+    once. ``nice`` is the value to reach, never a step down from a lower priority already set,
+    so the parent and the process itself may both apply it.
     """
-    if nice <= 0:
-        return
-    if os.getpriority(os.PRIO_PROCESS, pid) < nice:
-        os.setpriority(os.PRIO_PROCESS, pid, nice)
-    try:
-        Path(f"/proc/{pid or 'self'}/autogroup").write_text(str(min(nice, 19)))
-    except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
-        pass
+    if nice > 0:
+        if os.getpriority(os.PRIO_PROCESS, pid) < nice:
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+        try:
+            Path(f"/proc/{pid or 'self'}/autogroup").write_text(str(min(nice, 19)))
+        except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
+            pass
+    if idle and hasattr(os, "SCHED_IDLE"):
+        # Threads started afterwards (BLAS, ONNX Runtime) inherit the policy.
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def spawn_training_process(app: Flask, run_id: int) -> int:
@@ -146,7 +151,7 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     # the imports, the app) at full priority in a session of its own, a share of the CPU as
     # large as all the web workers' together.
     try:
-        lower_priority(app.config["TRAINING_NICE"], process.pid)
+        lower_priority(app.config["TRAINING_NICE"], process.pid, app.config["TRAINING_IDLE"])
     except OSError:  # already finished, or not ours to change: it lowers itself as well
         pass
     # Its parent must collect the exit status, or the finished process stays a zombie of the
