@@ -26,13 +26,15 @@ from training.text import untokenise
 LEARNING_RATE = 1e-4
 HEAD_LEARNING_RATE = 2e-3
 BATCH_SIZE = 32
-MAX_EPOCHS = 3
+MAX_EPOCHS = 4
 PATIENCE = 1
 WARMUP_SHARE = 0.06
 WEIGHT_DECAY = 0.01
 DROPOUT = 0.1
-# Seconds for the whole fine-tuning: epochs that would not finish inside it are not started.
+# Seconds for the whole fine-tuning: the epochs planned are those that fit inside it, as
+# measured on the first PLAN_AFTER_BATCHES batches and on each finished epoch.
 TIME_BUDGET = 660.0
+PLAN_AFTER_BATCHES = 10
 # torch's intra-op threads while fine-tuning (QC_TRAINING_THREADS overrides). On the shared
 # 2-core machine one thread took 0.4 s per batch where two took 1.0 s (they wait on each
 # other while the other core is busy); on an idle machine two are faster.
@@ -182,7 +184,7 @@ def fine_tune(
     ``start`` holds weights to continue from (a refit). The weights of the epoch with the best
     validation accuracy (coarse plus fine) are kept.
     """
-    torch, transformers = _imports()
+    torch, _ = _imports()
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(training_threads())
@@ -205,17 +207,29 @@ def fine_tune(
             weight_decay=WEIGHT_DECAY,
         )
         per_epoch = math.ceil(len(texts) / BATCH_SIZE)
-        total = per_epoch * max_epochs
-        scheduler = transformers.get_linear_schedule_with_warmup(
-            optimiser, int(WARMUP_SHARE * total), total
-        )
+        # The learning rate warms up, then falls linearly to zero at the end of the last
+        # planned epoch. The plan is cut to the epochs that fit the time budget once the first
+        # batches are timed (and again after each epoch), so a slow machine trains fewer epochs
+        # that still end at a low learning rate, instead of stopping at a high one.
+        plan = {"epochs": max_epochs}
+        warmup = int(WARMUP_SHARE * per_epoch * max_epochs)
+
+        def rate_factor(step: int) -> float:
+            if step < warmup:
+                return step / max(1, warmup)
+            total = per_epoch * plan["epochs"]
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate_factor)
         coarse_t = torch.from_numpy(np.array(coarse, dtype=np.int64))
         fine_t = torch.from_numpy(np.array(fine, dtype=np.int64))
         shuffler = np.random.RandomState(seed)
         best: Tuned | None = None
         history: list[dict] = []
         began = time.perf_counter()
-        for epoch in range(1, max_epochs + 1):
+        epoch = 0
+        while epoch < plan["epochs"]:
+            epoch += 1
             network.train()
             order = shuffler.permutation(len(texts))
             losses = []
@@ -231,9 +245,12 @@ def fine_tune(
                 optimiser.step()
                 scheduler.step()
                 losses.append(loss.item())
+                if epoch == 1 and step + 1 == PLAN_AFTER_BATCHES:
+                    per_batch = (time.perf_counter() - began) / PLAN_AFTER_BATCHES
+                    plan["epochs"] = _epochs_within(per_batch * per_epoch, 0.0, 0, max_epochs)
                 if step % 20 == 0:
                     report(
-                        ((epoch - 1) * per_epoch + step) / total,
+                        ((epoch - 1) * per_epoch + step) / (per_epoch * plan["epochs"]),
                         f"epoch {epoch}: batch {step + 1} of {per_epoch}, "
                         f"loss {np.mean(losses[-20:]):.3f}",
                     )
@@ -246,7 +263,7 @@ def fine_tune(
                 "seconds": round(time.perf_counter() - began, 1),
             }
             history.append(scores)
-            report(epoch / max_epochs, (
+            report(epoch / plan["epochs"], (
                 f"epoch {epoch}: validation coarse {scores['coarse_accuracy']:.1%}, "
                 f"fine {scores['fine_accuracy']:.1%}"
             ))
@@ -257,12 +274,19 @@ def fine_tune(
             elif epoch - best.best_epoch > PATIENCE:
                 break
             elapsed = time.perf_counter() - began
-            if elapsed / epoch * (epoch + 1) > TIME_BUDGET:
-                break
+            plan["epochs"] = min(
+                plan["epochs"], _epochs_within(elapsed / epoch, elapsed, epoch, max_epochs)
+            )
         best.history = history
         return best
     finally:
         torch.set_num_threads(threads)
+
+
+def _epochs_within(epoch_seconds: float, spent: float, done: int, most: int) -> int:
+    """Epochs in all (at least the ``done`` ones, at most ``most``) that fit TIME_BUDGET."""
+    more = int((TIME_BUDGET - spent) // max(epoch_seconds, 1e-9))
+    return max(done, 1, min(most, done + more))
 
 
 def _score(tuned: Tuned) -> float:

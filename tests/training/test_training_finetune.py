@@ -35,6 +35,20 @@ def test_training_without_the_extra_says_how_to_install(monkeypatch, tiny_frame)
         train_model(tiny_frame, features=FEATURE_SET)
 
 
+def test_the_epochs_planned_are_those_that_fit_the_time_budget(monkeypatch) -> None:
+    """A slow machine plans fewer epochs (so the learning rate still decays to zero in time)."""
+    from training import finetune
+
+    monkeypatch.setattr(finetune, "TIME_BUDGET", 660.0)
+    assert finetune._epochs_within(100.0, 0.0, 0, 4) == 4  # 400 s: all four fit
+    assert finetune._epochs_within(200.0, 0.0, 0, 4) == 3  # 600 s fit, 800 s would not
+    assert finetune._epochs_within(500.0, 0.0, 0, 4) == 1  # always at least one
+    # Re-planned after two epochs that took 250 s each: a third would end at 750 s.
+    assert finetune._epochs_within(250.0, 500.0, 2, 4) == 2
+    # ... and never below the epochs already done, even past the budget.
+    assert finetune._epochs_within(400.0, 800.0, 2, 4) == 2
+
+
 def test_validation_rows_come_from_every_class_with_three_rows() -> None:
     import numpy as np
 
