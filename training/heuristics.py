@@ -88,6 +88,12 @@ def _focus_phrase(words: list[str], start: int) -> list[str]:
     phrase: list[str] = []
     while position < len(words) and len(phrase) < MAX_PHRASE:
         word = words[position]
+        if word == "'s" and phrase:
+            following = words[position + 1] if position + 1 < len(words) else ""
+            if following in DETERMINERS or not following[:1].isalnum():
+                break  # "is", as in "What river's the longest?"
+            # A possessive names the owner; the focus is what follows ("Tom's dog").
+            return _focus_phrase(words, position + 1) or phrase
         if word in PHRASE_END or not word[0].isalnum():
             break
         phrase.append(word)
