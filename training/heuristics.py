@@ -80,26 +80,30 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(untokenise(text).replace("'s ", " 's "))
 
 
-def _focus_phrase(words: list[str], start: int) -> list[str]:
-    """The noun phrase starting at `start`, after skipping determiners, up to a phrase end."""
+def _focus_phrase(words: list[str], start: int, owned: bool = False) -> list[str]:
+    """The noun phrase starting at `start`, after skipping determiners, up to a phrase end.
+
+    With ``owned`` the phrase continues after a possessive: "What is Tom's dog?" asks for a
+    dog. Right after the wh-word it is the owner that is asked for ("What company's logo is
+    ...?" wants a company), so the phrase ends there."""
     position = start
     while position < len(words) and words[position] in DETERMINERS:
         position += 1
     phrase: list[str] = []
     while position < len(words) and len(phrase) < MAX_PHRASE:
         word = words[position]
-        if word == "'s" and phrase:
+        if word == "'s" and phrase and owned:
             following = words[position + 1] if position + 1 < len(words) else ""
             if following in DETERMINERS or not following[:1].isalnum():
                 break  # "is", as in "What river's the longest?"
             # A possessive names the owner; the focus is what follows ("Tom's dog").
-            return _focus_phrase(words, position + 1) or phrase
+            return _focus_phrase(words, position + 1, owned) or phrase
         if word in PHRASE_END or not word[0].isalnum():
             break
         phrase.append(word)
         position += 1
     if phrase and phrase[-1] in OF_NOUNS and position < len(words) and words[position] == "of":
-        inner = _focus_phrase(words, position + 1)
+        inner = _focus_phrase(words, position + 1, owned)
         if inner:
             return inner
     return phrase
@@ -156,7 +160,7 @@ def head_noun(
             start = 1
         elif after[0] in DO_VERBS:
             return None
-        phrase = _focus_phrase(after, start)
+        phrase = _focus_phrase(after, start, owned=start == 1)
         if not phrase:
             return None
         if start == 0 and wh in {"what", "which", "whose"}:
