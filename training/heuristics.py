@@ -68,7 +68,10 @@ MODIFIERS = frozenset(
 # too few for a unit weight to outvote the words "what is" (chosen on a fixed split).
 ACRONYM_WEIGHT = 4.0
 DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|'[a-z]+|[^\sA-Za-z0-9]")
+# Dotted acronyms ("U.S.") and hyphenated words ("man-made") stay one token.
+_TOKEN = re.compile(
+    r"(?:[A-Za-z]\.){2,}|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?:'[a-z]+)?|'[a-z]+|[^\sA-Za-z0-9]"
+)
 MAX_PHRASE = 4
 
 
@@ -77,20 +80,30 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(untokenise(text).replace("'s ", " 's "))
 
 
-def _focus_phrase(words: list[str], start: int) -> list[str]:
-    """The noun phrase starting at `start`, after skipping determiners, up to a phrase end."""
+def _focus_phrase(words: list[str], start: int, owned: bool = False) -> list[str]:
+    """The noun phrase starting at `start`, after skipping determiners, up to a phrase end.
+
+    With ``owned`` the phrase continues after a possessive: "What is Tom's dog?" asks for a
+    dog. Right after the wh-word it is the owner that is asked for ("What company's logo is
+    ...?" wants a company), so the phrase ends there."""
     position = start
     while position < len(words) and words[position] in DETERMINERS:
         position += 1
     phrase: list[str] = []
     while position < len(words) and len(phrase) < MAX_PHRASE:
         word = words[position]
+        if word == "'s" and phrase and owned:
+            following = words[position + 1] if position + 1 < len(words) else ""
+            if following in DETERMINERS or not following[:1].isalnum():
+                break  # "is", as in "What river's the longest?"
+            # A possessive names the owner; the focus is what follows ("Tom's dog").
+            return _focus_phrase(words, position + 1, owned) or phrase
         if word in PHRASE_END or not word[0].isalnum():
             break
         phrase.append(word)
         position += 1
     if phrase and phrase[-1] in OF_NOUNS and position < len(words) and words[position] == "of":
-        inner = _focus_phrase(words, position + 1)
+        inner = _focus_phrase(words, position + 1, owned)
         if inner:
             return inner
     return phrase
@@ -106,9 +119,16 @@ def find_wh(words: list[str]) -> tuple[str, int]:
     return "none", -1
 
 
-def _is_modifier(word: str) -> bool:
-    """True for words that usually modify the focus noun rather than being it."""
-    return word in MODIFIERS or (word.endswith("est") and len(word) > 4)
+def _is_modifier(word: str, names: frozenset[str] = frozenset()) -> bool:
+    """True for words that usually modify the focus noun rather than being it: listed
+    modifiers, superlatives, hyphenated compounds ("man-made") and the question's names and
+    numbers ("What London museum ...", "What 1976 film ...")."""
+    return (
+        word in MODIFIERS
+        or (word.endswith("est") and len(word) > 4)
+        or "-" in word
+        or word in names
+    )
 
 
 def _compound_head(phrase: list[str]) -> str:
@@ -123,8 +143,12 @@ def _compound_head(phrase: list[str]) -> str:
     return head
 
 
-def head_noun(words: list[str], wh: str, position: int) -> str | None:
-    """Head word of the question focus: 'county' in 'What county is ...', 'far' in 'How far'."""
+def head_noun(
+    words: list[str], wh: str, position: int, names: frozenset[str] = frozenset()
+) -> str | None:
+    """Head word of the question focus: 'county' in 'What county is ...', 'far' in 'How far'.
+
+    ``names`` holds the lower-cased words written capitalised or as numbers after the first."""
     after = words[position + 1 :] if position >= 0 else []
     if not after:
         return None
@@ -136,14 +160,14 @@ def head_noun(words: list[str], wh: str, position: int) -> str | None:
             start = 1
         elif after[0] in DO_VERBS:
             return None
-        phrase = _focus_phrase(after, start)
+        phrase = _focus_phrase(after, start, owned=start == 1)
         if not phrase:
             return None
         if start == 0 and wh in {"what", "which", "whose"}:
             # Without an auxiliary the noun comes right after the wh-word; later words are
             # usually the verb ("Which river flows ..."), so stop after the modifiers.
             for index, word in enumerate(phrase):
-                if not _is_modifier(word):
+                if not _is_modifier(word, names):
                     return _compound_head(phrase[index:])
         return phrase[-1]
     return None
@@ -176,7 +200,8 @@ def question_cues(text: str) -> dict[str, float]:
             cues[f"compound={compound}"] = 1.0
     if len(next_words) > 1:
         cues[f"wh+2={wh}_{next_words[0]}_{next_words[1]}"] = 1.0
-    head = head_noun(words, wh, position)
+    names = frozenset(token.lower() for token in original[1:] if _shape(token) != "lower")
+    head = head_noun(words, wh, position, names)
     if head is not None:
         cues[f"head={head}"] = 1.0
         cues[f"wh_head={wh}_{head}"] = 1.0

@@ -30,6 +30,19 @@ def head_of(question: str) -> str | None:
         ("In what year did the Titanic sink?", "year"),
         ("Who was Galileo?", None),
         ("What does NASA stand for?", None),
+        # Names, numbers and hyphenated words before the noun modify it.
+        ("What London museum features a Chamber of Horrors?", "museum"),
+        ("What U.S. university has the largest library?", "university"),
+        ("What 1976 film won Best Picture?", "film"),
+        ("What man-made waterway is the longest?", "waterway"),
+        ("Which President was shot in Dallas?", "president"),
+        # After "is", a possessive names the owner of the focus; "'s" before a determiner is
+        # "is".
+        ("What is Beethoven 's ninth symphony called ?", "symphony"),
+        ("What is the name of Tom's dog?", "dog"),
+        ("What river's the longest in Europe?", "river"),
+        # Right after the wh-word it is the owner that is asked for.
+        ("What company's logo is a red circle?", "company"),
     ],
 )
 def test_head_noun(question: str, head: str | None) -> None:
