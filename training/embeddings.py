@@ -129,15 +129,11 @@ def _load_model() -> object:
     return _model
 
 
-class OnnxEncoder:
-    """The sentence encoder as an ONNX graph plus its tokenizer; pickled inside the model.
+class StoredGraph:
+    """An ONNX graph and its tokenizer, pickled inside a model; the ONNX Runtime session is
+    opened once, when a worker loads the model (``prepare``) or at the first question."""
 
-    Gives L2-normalised mean-pooled vectors, as sentence-transformers does for this model.
-    """
-
-    def __init__(
-        self, graph: bytes, tokenizer: str, max_tokens: int = MAX_TOKENS, precision: str = "int8"
-    ) -> None:
+    def __init__(self, graph: bytes, tokenizer: str, max_tokens: int, precision: str) -> None:
         self.graph = graph
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
@@ -147,70 +143,78 @@ class OnnxEncoder:
         self._tokenizer = None
         self._lock = threading.Lock()
 
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def prepare(self) -> None:
+        """Create the session and the tokenizer (once), set up for serving: one worker's share
+        of threads (``configure``), sequential execution, the CPU provider."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            missing = missing_modules(SERVING_MODULES)
+            if missing:
+                raise EmbeddingsUnavailable(
+                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+                    "run make embeddings"
+                )
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = _settings["threads"]
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            tokenizer = Tokenizer.from_str(self.tokenizer)
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            self._tokenizer = tokenizer  # before the session: readers test the session only
+            self._session = onnxruntime.InferenceSession(
+                self.graph, options, providers=["CPUExecutionProvider"]
+            )
+
+    def batches(self, texts: Sequence[str], size: int) -> Iterator[list[np.ndarray]]:
+        """The graph's outputs for ``texts``, one list of outputs per batch of ``size`` texts."""
+        self.prepare()
+        for start in range(0, len(texts), size):
+            batch = self._tokenizer.encode_batch(list(texts[start : start + size]))
+            ids = np.array([item.ids for item in batch], dtype=np.int64)
+            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
+            yield self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+
+
+class OnnxEncoder(StoredGraph):
+    """The sentence encoder as an ONNX graph plus its tokenizer; pickled inside the model.
+
+    Gives L2-normalised mean-pooled vectors, as sentence-transformers does for this model.
+    """
+
+    def __init__(
+        self, graph: bytes, tokenizer: str, max_tokens: int = MAX_TOKENS, precision: str = "int8"
+    ) -> None:
+        super().__init__(graph, tokenizer, max_tokens, precision)
+
     def __getstate__(self) -> dict:
         return {
             "graph": self.graph, "tokenizer": self.tokenizer,
             "max_tokens": self.max_tokens, "precision": self.precision,
         }
 
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-    def prepare(self) -> None:
-        """Create the ONNX Runtime session and the tokenizer (once; a worker does it at load)."""
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is not None:
-                return
-            session, tokenizer = open_graph(self.graph, self.tokenizer, self.max_tokens)
-            self._tokenizer = tokenizer  # before the session: readers test the session only
-            self._session = session
-
     def encode(self, texts: list[str]) -> np.ndarray:
         """Vectors (n, 384) of ``texts``, in batches of ENCODE_BATCH."""
-        self.prepare()
-        parts = [
-            outputs[0]
-            for outputs in run_batches(self._session, self._tokenizer, texts, ENCODE_BATCH)
-        ]
+        parts = [outputs[0] for outputs in self.batches(texts, ENCODE_BATCH)]
         if not parts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.vstack(parts).astype(np.float32, copy=False)
 
 
-def open_graph(graph: bytes, tokenizer_json: str, max_tokens: int) -> tuple[Any, Any]:
-    """An ONNX Runtime session for a stored graph and its tokenizer, set up for serving: one
-    worker's share of threads (``configure``), sequential execution, the CPU provider."""
-    missing = missing_modules(SERVING_MODULES)
-    if missing:
-        raise EmbeddingsUnavailable(
-            f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
-            "run make embeddings"
-        )
-    import onnxruntime
-    from tokenizers import Tokenizer
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = _settings["threads"]
-    options.inter_op_num_threads = 1
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    tokenizer = Tokenizer.from_str(tokenizer_json)
-    tokenizer.enable_truncation(max_length=max_tokens)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-    return session, tokenizer
-
-
-def run_batches(
-    session: Any, tokenizer: Any, texts: Sequence[str], size: int
-) -> Iterator[list[np.ndarray]]:
-    """The graph's outputs for ``texts``, one list of outputs per batch of ``size`` texts."""
-    for start in range(0, len(texts), size):
-        batch = tokenizer.encode_batch(list(texts[start : start + size]))
-        ids = np.array([item.ids for item in batch], dtype=np.int64)
-        mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
-        yield session.run(None, {"input_ids": ids, "attention_mask": mask})
+def mean_pooled(tokens: Any, attention_mask: Any) -> Any:
+    """The mean of the token vectors (batch, tokens, hidden) over the unmasked tokens, as
+    sentence-transformers pools this model (torch tensors in, a tensor out)."""
+    mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
 def _export_name(precision: str) -> str:
@@ -239,9 +243,7 @@ def _export(folder: Path, precision: str) -> tuple[Path, Path]:
             tokens = self.transformer(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=1)
+            return torch.nn.functional.normalize(mean_pooled(tokens, attention_mask), dim=1)
 
     name = _export_name(precision)
     graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"

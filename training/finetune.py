@@ -111,9 +111,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
             tokens = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = self.dropout(pooled)
+            pooled = self.dropout(embeddings.mean_pooled(tokens, attention_mask))
             return self.coarse(pooled), self.fine(pooled)
 
     return Network()

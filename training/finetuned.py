@@ -9,8 +9,6 @@ always lies inside the coarse one and explanations still come from the lexical w
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,7 +33,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return scaled
 
 
-class NetworkHeads:
+class NetworkHeads(embeddings.StoredGraph):
     """The fine-tuned encoder and its heads as an ONNX graph (coarse and fine logits), its
     tokenizer, the calibrated temperatures and, for refits, the weights it was exported from.
 
@@ -51,17 +49,11 @@ class NetworkHeads:
         precision: str = "fp32",
         labels: tuple[list[str], list[str]] | None = None,
     ) -> None:
-        self.graph = graph
-        self.tokenizer = tokenizer
+        super().__init__(graph, tokenizer, MAX_TOKENS, precision)
         self.temperatures = (float(temperatures[0]), float(temperatures[1]))
         self.weights = weights
-        self.precision = precision
         # The coarse and fine labels of the heads' columns (a refit keeps the heads if equal).
         self.labels = labels
-        self.digest = hashlib.sha256(graph).hexdigest()
-        self._session = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         return {
@@ -69,26 +61,11 @@ class NetworkHeads:
             "weights": self.weights, "precision": self.precision, "labels": self.labels,
         }
 
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-    def prepare(self) -> None:
-        """Create the ONNX Runtime session and the tokenizer (once)."""
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is not None:
-                return
-            session, tokenizer = embeddings.open_graph(self.graph, self.tokenizer, MAX_TOKENS)
-            self._tokenizer = tokenizer  # before the session: readers test the session only
-            self._session = session
-
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw coarse and fine logits of the (untokenised) questions."""
-        self.prepare()
         coarse, fine = [], []
         questions = [untokenise(text) for text in texts]
-        for outputs in embeddings.run_batches(self._session, self._tokenizer, questions, BATCH):
+        for outputs in self.batches(questions, BATCH):
             coarse.append(outputs[0])
             fine.append(outputs[1])
         return np.vstack(coarse), np.vstack(fine)
