@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +15,8 @@ SHARED_DATASET = Path(
 )
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct horse battery"
+# What only training needs: serving must never import these.
+TRAINING_ONLY_MODULES = ("sentence_transformers", "torch", "transformers")
 
 
 def csrf_token_from(html: str) -> str:
@@ -45,3 +50,18 @@ def stored_query(db, token: str):
     from qcapp.models import Query
 
     return db.session.scalar(select(Query).where(Query.token == token))
+
+
+def run_listing_training_modules(script: str) -> tuple[list[str], list[str]]:
+    """Run ``script`` in a fresh interpreter from the repository root; return its output lines
+    and the training-only modules it had imported by the end."""
+    probe = script + (
+        "\nimport json as _json, sys as _sys\n"
+        f"print(_json.dumps(sorted(set({TRAINING_ONLY_MODULES!r}) & set(_sys.modules))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPOSITORY_ROOT, capture_output=True, text=True,
+        check=True,
+    )
+    lines = done.stdout.strip().splitlines()
+    return lines[:-1], json.loads(lines[-1])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +12,7 @@ from training.artifacts import ArtifactError, MissingExtraError, load_version, s
 from training.features import FEATURE_SETS, build_features
 from training.train import train_model
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from helpers import run_listing_training_modules
 
 needs_extra = pytest.mark.skipif(
     not embeddings.available(), reason="the 'embeddings' extra is not installed"
@@ -30,7 +27,6 @@ def test_feature_set_is_registered() -> None:
 
 def test_default_path_never_imports_torch(tmp_path) -> None:
     script = (
-        "import sys\n"
         "import pandas as pd\n"
         "from training.artifacts import load_version, save_version\n"
         "from training.train import train_model\n"
@@ -39,13 +35,9 @@ def test_default_path_never_imports_torch(tmp_path) -> None:
         "frame = pd.DataFrame(rows, columns=['text', 'coarse', 'fine'])\n"
         f"info = save_version(train_model(frame, quick=True), {str(tmp_path)!r}, 'v1')\n"
         "load_version(info.path).predict('Who built the bridge?')\n"
-        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
-        "print(sorted(heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    _, heavy = run_listing_training_modules(script)
+    assert heavy == []
 
 
 def _simulate_missing_extra(monkeypatch) -> None:
@@ -118,18 +110,14 @@ def test_stored_encoder_matches_sentence_transformers_and_serves_without_torch(
     assert info.manifest["encoder"] == f"onnx-fp32 sha256:{encoder.digest}"
     expected = result.classifier.predict("Which river flows through Paris?").to_dict()
     script = (
-        "import json, sys\n"
+        "import json\n"
         "from training.artifacts import load_version\n"
         f"classifier = load_version({str(info.path)!r})\n"
         "classifier.prepare()\n"
         "print(json.dumps(classifier.predict('Which river flows through Paris?').to_dict()))\n"
-        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
-        "print(json.dumps(sorted(heavy)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    served, heavy = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    output, heavy = run_listing_training_modules(script)
+    served = json.loads(output[-1])
     assert heavy == []
     assert served["fine"] == expected["fine"]
     assert served["fine_confidence"] == pytest.approx(expected["fine_confidence"], abs=1e-4)
