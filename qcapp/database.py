@@ -172,10 +172,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
         try:
             driver.execute("BEGIN IMMEDIATE")
         except BaseException:
-            _leave_queue(connection)
+            _end(connection)
             raise
 
-    def _leave_queue(connection) -> None:
+    def _end(connection) -> None:
+        # The transaction is over (or never began): forget its state, let the next writer in.
         connection.info.pop("qc_may_write", None)
         if connection.info.pop("qc_queued", False):
             tuning.write_queue.release()
@@ -189,10 +190,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
             try:
                 driver.execute("COMMIT")
             finally:
-                _leave_queue(connection)
+                _end(connection)
             _checkpoint_now_and_then(driver)
         else:
-            connection.info.pop("qc_may_write", None)
+            _end(connection)
 
     def _checkpoint_now_and_then(driver) -> None:
         # Processes without the background thread (commands, the training process) copy the
@@ -208,7 +209,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
 
     @event.listens_for(engine, "rollback")
     def on_rollback(connection):
-        _leave_queue(connection)
+        _end(connection)
 
 
 def _only_reads(statement: str) -> bool:
