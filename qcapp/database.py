@@ -144,27 +144,28 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        # Every transaction begins deferred and only reads until its first write, so a request
-        # that reads (an admin page, the login check, a classification before its INSERT)
-        # never holds the write lock while it works: in WAL mode readers neither wait for nor
-        # block writers. Connections opened by ``read_only_connection`` never write at all.
-        connection.exec_driver_sql("BEGIN")
-        if not connection.get_execution_options().get("qc_read_only"):
+        # A transaction that may write begins only at its first write. Until then each read
+        # runs on its own, as a statement of PostgreSQL's read committed does: a request that
+        # reads (an admin page, the login check, a classification before its INSERT) neither
+        # holds the write lock nor keeps a snapshot open while it works. A snapshot held for
+        # long (the training process between two progress lines) would stop every checkpoint
+        # from recycling the write-ahead log, which then grows by tens of MB a second under
+        # load and makes every reader slower. ``read_only_connection`` reads from one snapshot.
+        if connection.get_execution_options().get("qc_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
             connection.info["qc_may_write"] = True
 
     @event.listens_for(engine, "before_cursor_execute")
     def before_first_write(connection, _cursor, statement, _parameters, _context, _many):
-        # A deferred transaction that read and then writes fails at once with "database is
-        # locked" when another connection wrote in between (the busy timeout cannot help a
-        # stale snapshot). So before the first statement that may write, the reading part
-        # ends (it wrote nothing) and the rest runs as BEGIN IMMEDIATE, which queues for the
-        # lock. Reads before that point see the data as it was then, as under PostgreSQL's
-        # read committed; everything from the first write on is serialised with other writers.
+        # The first statement that may write begins the transaction as BEGIN IMMEDIATE, which
+        # queues for the lock (a deferred transaction that read first would fail at once with
+        # "database is locked" when another connection wrote in between). Everything from the
+        # first write on is serialised with other writers.
         if not connection.info.get("qc_may_write") or _only_reads(statement):
             return
         del connection.info["qc_may_write"]
         driver = connection.connection.dbapi_connection
-        driver.execute("COMMIT")
         queue = tuning.write_queue
         if queue is not None:
             queue.acquire()
