@@ -31,10 +31,9 @@ PATIENCE = 1
 WARMUP_SHARE = 0.06
 WEIGHT_DECAY = 0.01
 DROPOUT = 0.1
-# Seconds for the whole fine-tuning, both passes (see finetune_tier): the epochs planned are
-# those that fit inside a pass's share, as measured on the first PLAN_AFTER_BATCHES batches and
-# on each finished epoch.
-TIME_BUDGET = 780.0
+# Seconds for the whole fine-tuning: the epochs planned are those that fit inside it, as
+# measured on the first PLAN_AFTER_BATCHES batches and on each finished epoch.
+TIME_BUDGET = 660.0
 PLAN_AFTER_BATCHES = 10
 # torch's intra-op threads while fine-tuning (QC_TRAINING_THREADS overrides). On the shared
 # 2-core machine one thread took 0.4 s per batch where two took 1.0 s (they wait on each
@@ -55,7 +54,7 @@ class Tuned:
     """What fine-tuning produced: weights, validation logits and the history of epochs."""
 
     state: dict[str, np.ndarray]
-    validation_logits: tuple[np.ndarray, np.ndarray] | None
+    validation_logits: tuple[np.ndarray, np.ndarray]
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
 
@@ -170,23 +169,19 @@ def fine_tune(
     texts: list[str],
     coarse: np.ndarray,
     fine: np.ndarray,
-    validation: tuple[list[str], np.ndarray, np.ndarray] | None,
+    validation: tuple[list[str], np.ndarray, np.ndarray],
     n_classes: tuple[int, int],
     *,
     seed: int = 0,
     start: dict[str, np.ndarray] | None = None,
     max_epochs: int = MAX_EPOCHS,
-    budget: float | None = None,
     report: Callable[[float, str], None] = lambda fraction, message: None,
 ) -> Tuned:
     """Fine-tune on (texts, coarse ids, fine ids), stopping early on the validation rows.
 
     ``start`` holds weights to continue from (a refit). The weights of the epoch with the best
-    validation accuracy (coarse plus fine) are kept. Without validation rows every planned
-    epoch runs and the last one's weights are kept. ``budget`` (seconds, TIME_BUDGET when not
-    given) bounds the epochs planned.
+    validation accuracy (coarse plus fine) are kept.
     """
-    budget = TIME_BUDGET if budget is None else budget
     torch, _ = _imports()
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
@@ -199,7 +194,7 @@ def fine_tune(
         for name, parameter in network.named_parameters():
             parameter.requires_grad_(name not in FROZEN)
         sequences = _tokenise(texts)
-        val_sequences = _tokenise(validation[0]) if validation is not None else []
+        val_sequences = _tokenise(validation[0])
         heads = [p for name, p in network.named_parameters() if not name.startswith("encoder.")]
         body = [
             p for name, p in network.named_parameters()
@@ -250,67 +245,45 @@ def fine_tune(
                 losses.append(loss.item())
                 if epoch == 1 and step + 1 == PLAN_AFTER_BATCHES:
                     per_batch = (time.perf_counter() - began) / PLAN_AFTER_BATCHES
-                    plan["epochs"] = _epochs_within(
-                        per_batch * per_epoch, 0.0, 0, max_epochs, budget
-                    )
+                    plan["epochs"] = _epochs_within(per_batch * per_epoch, 0.0, 0, max_epochs)
                 if step % 20 == 0:
                     report(
                         ((epoch - 1) * per_epoch + step) / (per_epoch * plan["epochs"]),
                         f"epoch {epoch}: batch {step + 1} of {per_epoch}, "
                         f"loss {np.mean(losses[-20:]):.3f}",
                     )
-            elapsed = time.perf_counter() - began
-            if validation is None:
-                history.append({
-                    "epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(elapsed, 1),
-                })
-                report(epoch / plan["epochs"], f"epoch {epoch} of {plan['epochs']} done")
-            else:
-                scores = _validation_scores(network, val_sequences, validation, epoch, losses)
-                scores["seconds"] = round(elapsed, 1)
-                history.append(scores)
-                report(epoch / plan["epochs"], (
-                    f"epoch {epoch}: validation coarse {scores['coarse_accuracy']:.1%}, "
-                    f"fine {scores['fine_accuracy']:.1%}"
-                ))
-                logits = scores.pop("logits")
-                score = scores["coarse_accuracy"] + scores["fine_accuracy"]
-                if best is None or score > _score(best):
-                    best = Tuned(_state_arrays(network), logits, best_epoch=epoch)
-                    best.history = [scores]
-                elif epoch - best.best_epoch > PATIENCE:
-                    break
+            val_coarse, val_fine = network_logits(network, val_sequences)
+            scores = {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "coarse_accuracy": float(np.mean(val_coarse.argmax(1) == validation[1])),
+                "fine_accuracy": float(np.mean(val_fine.argmax(1) == validation[2])),
+                "seconds": round(time.perf_counter() - began, 1),
+            }
+            history.append(scores)
+            report(epoch / plan["epochs"], (
+                f"epoch {epoch}: validation coarse {scores['coarse_accuracy']:.1%}, "
+                f"fine {scores['fine_accuracy']:.1%}"
+            ))
+            score = scores["coarse_accuracy"] + scores["fine_accuracy"]
+            if best is None or score > _score(best):
+                best = Tuned(_state_arrays(network), (val_coarse, val_fine), best_epoch=epoch)
+                best.history = [scores]
+            elif epoch - best.best_epoch > PATIENCE:
+                break
             elapsed = time.perf_counter() - began
             plan["epochs"] = min(
-                plan["epochs"], _epochs_within(elapsed / epoch, elapsed, epoch, max_epochs, budget)
+                plan["epochs"], _epochs_within(elapsed / epoch, elapsed, epoch, max_epochs)
             )
-        if validation is None:
-            best = Tuned(_state_arrays(network), None, best_epoch=epoch)
         best.history = history
         return best
     finally:
         torch.set_num_threads(threads)
 
 
-def _validation_scores(network: object, sequences: list[list[int]], validation: tuple,
-                       epoch: int, losses: list[float]) -> dict:
-    """An epoch's loss and validation accuracies, with the validation logits under "logits"."""
-    coarse, fine = network_logits(network, sequences)
-    return {
-        "epoch": epoch,
-        "loss": float(np.mean(losses)),
-        "coarse_accuracy": float(np.mean(coarse.argmax(1) == validation[1])),
-        "fine_accuracy": float(np.mean(fine.argmax(1) == validation[2])),
-        "logits": (coarse, fine),
-    }
-
-
-def _epochs_within(epoch_seconds: float, spent: float, done: int, most: int,
-                   budget: float | None = None) -> int:
-    """Epochs in all (at least the ``done`` ones, at most ``most``) that fit the budget
-    (TIME_BUDGET when not given)."""
-    budget = TIME_BUDGET if budget is None else budget
-    more = int((budget - spent) // max(epoch_seconds, 1e-9))
+def _epochs_within(epoch_seconds: float, spent: float, done: int, most: int) -> int:
+    """Epochs in all (at least the ``done`` ones, at most ``most``) that fit TIME_BUDGET."""
+    more = int((TIME_BUDGET - spent) // max(epoch_seconds, 1e-9))
     return max(done, 1, min(most, done + more))
 
 

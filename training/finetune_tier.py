@@ -22,13 +22,8 @@ from training.progress import Steps
 
 # Seconds each step took on the tutorial dataset (shared 2-core machine): the progress bar's
 # shares until a previous run has measured its own.
-FINETUNE_STEP_SECONDS = {
-    "fine-tune": 300.0, "calibrate": 25.0, "export": 30.0, "all rows": 330.0, "final fit": 15.0,
-}
+FINETUNE_STEP_SECONDS = {"fine-tune": 540.0, "calibrate": 25.0, "export": 30.0, "final fit": 15.0}
 VALIDATION_SHARE = 0.1
-# The first pass (with validation rows kept out) may use this share of finetune.TIME_BUDGET;
-# the second, on every row for the epochs the first chose, gets what is left.
-FIRST_PASS_SHARE = 0.5
 # A refit continues from the active weights: a short schedule is enough.
 REFIT_EPOCHS = 2
 # The lexical model beside the network: the quick default's settings.
@@ -135,7 +130,6 @@ def train_finetuned(
         list(fitting["text"]), coarse_ids[fit_rows], fine_ids[fit_rows],
         (list(validation["text"]), coarse_ids[val_rows], fine_ids[val_rows]), n_classes,
         seed=seed, start=weights, max_epochs=epochs, report=report,
-        budget=finetune.TIME_BUDGET * FIRST_PASS_SHARE,
     )
     timings["fine_tune"] = time.perf_counter() - started
 
@@ -159,7 +153,7 @@ def train_finetuned(
     steps.start("export", "exporting the network for ONNX Runtime")
     step = time.perf_counter()
     tokenizer = finetune.tokenizer_json()
-    precision, precision_note = "fp32", ""
+    network, precision_note = None, ""
     for precision in ("int8", "fp32"):
         graph = finetune.export_onnx(tuned.state, n_classes, precision)
         candidate = NetworkHeads(graph, tokenizer, temperatures, tuned.state, precision, labels)
@@ -170,6 +164,7 @@ def train_finetuned(
         scores = _accuracy(served, validation)
         if precision == "fp32" or all(s >= b - INT8_TOLERANCE for s, b in zip(scores, best[:2],
                                                                               strict=True)):
+            network = candidate
             precision_note = (
                 f"{precision} graph: validation coarse {scores[0]:.4f}, fine {scores[1]:.4f} "
                 f"(torch {best[0]:.4f} / {best[1]:.4f})"
@@ -178,23 +173,6 @@ def train_finetuned(
             break
     steps.note(precision_note)
     timings["export"] = time.perf_counter() - step
-
-    # The validation rows chose the epochs, the temperatures, the mixture and the precision;
-    # now they are trained on too: the network served is fine-tuned again on every row.
-    steps.start("all rows", (
-        f"fine-tuning again on all {len(frame):,} questions for {tuned.best_epoch} epochs"
-    ))
-    step = time.perf_counter()
-    final = finetune.fine_tune(
-        list(frame["text"]), coarse_ids, fine_ids, None, n_classes, seed=seed, start=weights,
-        max_epochs=tuned.best_epoch, report=steps.advance,
-        budget=finetune.TIME_BUDGET - (time.perf_counter() - started),
-    )
-    network = NetworkHeads(
-        finetune.export_onnx(final.state, n_classes, precision), tokenizer, temperatures,
-        final.state, precision, labels,
-    )
-    timings["all_rows"] = time.perf_counter() - step
 
     steps.start("final fit", f"fitting the lexical model on {len(frame):,} questions")
     step = time.perf_counter()
@@ -207,8 +185,7 @@ def train_finetuned(
         metrics = metrics_from_labels(validation, val_labels)
         metrics["method"] = (
             f"validation split ({len(validation) / len(frame):.0%} of rows; "
-            "also used for early stopping and calibration; the network served was then "
-            "fine-tuned again on all rows)"
+            "also used for early stopping and calibration)"
         )
     params = {
         "feature_set": finetuned.FEATURE_SET, "seed": seed, "quick": quick, "rows": len(frame),
@@ -217,7 +194,6 @@ def train_finetuned(
         "network": {
             "base": "all-MiniLM-L6-v2", "continued_from_weights": start is not None,
             "epochs": [dict(row) for row in tuned.history], "best_epoch": tuned.best_epoch,
-            "all_rows_epochs": [dict(row) for row in final.history],
             "max_epochs": epochs, "learning_rate": finetune.LEARNING_RATE,
             "batch_size": finetune.BATCH_SIZE, "validation_rows": len(validation),
             "temperatures": {"coarse": temperatures[0], "fine": temperatures[1]},
