@@ -147,10 +147,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, tuning: SqliteTuning
         # A transaction that may write begins only at its first write. Until then each read
         # runs on its own, as a statement of PostgreSQL's read committed does: a request that
         # reads (an admin page, the login check, a classification before its INSERT) neither
-        # holds the write lock nor keeps a snapshot open while it works. A snapshot held for
-        # long (the training process between two progress lines) would stop every checkpoint
-        # from recycling the write-ahead log, which then grows by tens of MB a second under
-        # load and makes every reader slower. ``read_only_connection`` reads from one snapshot.
+        # holds the write lock nor keeps a snapshot open while it works (the training process
+        # held one between two progress lines); while a snapshot is open, no checkpoint can
+        # copy the log past it. ``read_only_connection`` reads from one snapshot.
         if connection.get_execution_options().get("qc_read_only"):
             connection.exec_driver_sql("BEGIN")
         else:

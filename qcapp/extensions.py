@@ -21,8 +21,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Objects keep their loaded values after a commit: reading one must not silently open a new
-# transaction (and, between requests' statements, a new snapshot) just to reload them.
+# Objects keep their loaded values after a commit: reading one must not silently run a new
+# query just to reload them.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
