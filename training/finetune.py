@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training import embeddings
-from training.finetuned import MAX_TOKENS
-from training.text import untokenise
+from training.finetuned import MAX_TOKENS, network_text
 
 # Settings chosen on a fixed split of the tutorial dataset (bench/RESULTS.md).
 LEARNING_RATE = 1e-4
@@ -81,13 +80,13 @@ def tokenizer_json() -> str:
 
 
 def _tokenise(texts: list[str]) -> list[list[int]]:
-    """Word-piece ids of the untokenised questions (with [CLS] and [SEP])."""
+    """Word-piece ids of the questions as the network reads them (with [CLS] and [SEP])."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_str(tokenizer_json())
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
     tokenizer.no_padding()
-    return [item.ids for item in tokenizer.encode_batch([untokenise(t) for t in texts])]
+    return [item.ids for item in tokenizer.encode_batch([network_text(t) for t in texts])]
 
 
 def build_network(n_coarse: int, n_fine: int) -> object:

@@ -156,7 +156,8 @@ def train_finetuned(
     network, precision_note = None, ""
     for precision in ("int8", "fp32"):
         graph = finetune.export_onnx(tuned.state, n_classes, precision)
-        candidate = NetworkHeads(graph, tokenizer, temperatures, tuned.state, precision, labels)
+        candidate = NetworkHeads(graph, tokenizer, temperatures, tuned.state, precision, labels,
+                                 marks=True)
         served = _decide(lexical, *(
             mix(n, x, weight) for n, x in zip(
                 candidate.probabilities(val_texts), lexical_probabilities, strict=True)

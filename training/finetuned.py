@@ -16,12 +16,18 @@ from scipy import sparse
 
 from training import embeddings
 from training.predictor import QuestionClassifier
-from training.text import untokenise
+from training.text import mark_acronyms, untokenise
 
 FEATURE_SET = "finetune"
 # Questions are short; a 500-character question stays well below this many word pieces.
 MAX_TOKENS = 128
 BATCH = 64
+
+
+def network_text(text: str) -> str:
+    """A question as the network reads it: untokenised, acronyms marked (the encoder is
+    uncased)."""
+    return mark_acronyms(untokenise(text))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -38,6 +44,8 @@ class NetworkHeads(embeddings.StoredGraph):
     tokenizer, the calibrated temperatures and, for refits, the weights it was exported from.
 
     ``weights`` holds the PyTorch state as float16 arrays: a refit continues from them.
+    ``marks``: the network was trained on questions with their acronyms marked
+    (``network_text``); versions from before that read the questions unmarked.
     """
 
     def __init__(
@@ -48,23 +56,26 @@ class NetworkHeads(embeddings.StoredGraph):
         weights: dict[str, np.ndarray],
         precision: str = "fp32",
         labels: tuple[list[str], list[str]] | None = None,
+        marks: bool = False,
     ) -> None:
         super().__init__(graph, tokenizer, MAX_TOKENS, precision)
         self.temperatures = (float(temperatures[0]), float(temperatures[1]))
         self.weights = weights
         # The coarse and fine labels of the heads' columns (a refit keeps the heads if equal).
         self.labels = labels
+        self.marks = marks
 
     def __getstate__(self) -> dict:
         return {
             "graph": self.graph, "tokenizer": self.tokenizer, "temperatures": self.temperatures,
             "weights": self.weights, "precision": self.precision, "labels": self.labels,
+            "marks": self.marks,
         }
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw coarse and fine logits of the (untokenised) questions."""
         coarse, fine = [], []
-        questions = [untokenise(text) for text in texts]
+        questions = [network_text(t) if self.marks else untokenise(t) for t in texts]
         for outputs in self.batches(questions, BATCH):
             coarse.append(outputs[0])
             fine.append(outputs[1])

@@ -7,7 +7,7 @@ from scipy import sparse
 
 from training.features import QuestionFeatures, build_features
 from training.heuristics import find_wh, head_noun, question_cues
-from training.text import untokenise
+from training.text import mark_acronyms, untokenise
 
 
 def head_of(question: str) -> str | None:
@@ -80,6 +80,21 @@ def test_untokenise_makes_uiuc_and_typed_text_equal() -> None:
     assert untokenise("What 's the name of Tom 's dog ?") == "What's the name of Tom's dog?"
     assert untokenise("Who sang ``Yesterday'' ?") == 'Who sang "Yesterday"?'
     assert untokenise("Why do n't birds fall ?") == "Why don't birds fall?"
+
+
+@pytest.mark.parametrize(
+    ("question", "marked"),
+    [
+        ("What is SAP?", "What is SAP (acronym)?"),
+        ('What does "B.Y.O.B." mean?', 'What does "B.Y.O.B. (acronym)" mean?'),
+        ("Who led the U.S. and the USSR?", "Who led the U.S. (acronym) and the USSR (acronym)?"),
+        ("What is a bridge?", "What is a bridge?"),
+        ("Is I a vowel in Latin?", "Is I a vowel in Latin?"),
+        ("WHAT IS THE CAPITAL OF FRANCE?", "WHAT IS THE CAPITAL OF FRANCE?"),
+    ],
+)
+def test_acronyms_are_marked_for_an_uncased_encoder(question: str, marked: str) -> None:
+    assert mark_acronyms(question) == marked
 
 
 def test_uiuc_and_typed_spellings_give_identical_features(tiny_frame) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from training import embeddings, finetune_tier
 from training.artifacts import load_version, save_version
 from training.features import FEATURE_SETS
-from training.finetuned import FEATURE_SET, FinetunedClassifier
+from training.finetuned import FEATURE_SET, FinetunedClassifier, NetworkHeads
 from training.io import load_dataset
 from training.refit import refit_model
 from training.train import train_model
@@ -82,6 +83,7 @@ def test_a_saved_version_reloads_and_predicts_identically(brief_run) -> None:
     assert set(network["validation_ece"]) == {"coarse", "fine"}
     loaded = load_version(info.path)
     assert isinstance(loaded, FinetunedClassifier)
+    assert loaded.network.marks is True
     questions = list(frame["text"][:40]) + ["What is SAP?", "Who wrote Hamlet?"]
     before = [p.to_dict() for p in result.classifier.predict_many(questions)]
     after = [p.to_dict() for p in loaded.predict_many(questions)]
@@ -93,6 +95,22 @@ def test_a_saved_version_reloads_and_predicts_identically(brief_run) -> None:
         assert prediction["fine"].startswith(prediction["coarse"] + ":")
     labels = loaded.predict_labels(questions)
     assert labels.fine == [p["fine"] for p in after]
+
+
+@pytest.mark.slow
+@needs_extra
+def test_a_network_stored_before_acronym_marks_reads_questions_unmarked(brief_run) -> None:
+    _, result, _ = brief_run
+    network = result.classifier.network
+    state = network.__getstate__()
+    del state["marks"]  # as pickled by versions from before the marks
+    old = NetworkHeads.__new__(NetworkHeads)
+    old.__setstate__(state)
+    assert old.marks is False
+    marked, unmarked = network.logits(["What is SAP?"]), old.logits(["What is SAP?"])
+    assert not np.allclose(marked[1], unmarked[1])
+    assert np.allclose(old.logits(["What is a bridge?"])[1],
+                       network.logits(["What is a bridge?"])[1])
 
 
 @pytest.mark.slow
