@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Dataset, ModelVersion, TrainingRun
-from qcapp.services.learning.gate import plan_run
+from qcapp.services.learning.gate import RunPlan, plan_run
 from qcapp.services.learning.retraining import execute_run, start_run, train_version
 
 from helpers import csrf_token_from
@@ -161,3 +161,44 @@ def test_admin_checkbox_asks_for_a_full_run(app, db, admin_client, starter_datas
 def test_retrain_rejects_quick_with_select(runner, db):
     result = runner.invoke(args=["qc", "retrain", "--quick", "--select"])
     assert result.exit_code == 2 and "exclude each other" in result.output
+
+
+def test_progress_weights_and_estimate_come_from_runs_of_the_same_feature_set(app, db):
+    from datetime import timedelta
+
+    from qcapp.models import utcnow
+    from qcapp.services.learning.gate import previous_step_seconds
+    from qcapp.services.learning.retraining import last_duration, remaining_seconds
+
+    now = utcnow()
+    for number, (features, seconds) in enumerate([("finetune", 300), ("default", 80)], 1):
+        produced = version(version=f"v{number}", feature_set=features,
+                           artifact_path="x", artifact_sha256="0" * 64)
+        db.session.add(produced)
+        db.session.flush()
+        finished = TrainingRun(
+            status="succeeded", kind="full", model_version_id=produced.id,
+            started_at=now - timedelta(seconds=seconds), finished_at=now,
+            step_seconds={"train": float(seconds), f"train/{features}": 1.0},
+        )
+        db.session.add(finished)
+        db.session.flush()
+        finished.in_progress = None  # as a finished run leaves it
+        db.session.flush()
+    db.session.commit()
+    # The newest full run trained the light model; a fine-tuning run must not take its shares.
+    assert previous_step_seconds("full", "finetune") == {"train": 300.0, "train/finetune": 1.0}
+    assert previous_step_seconds("full", "default")["train"] == 80.0
+    assert previous_step_seconds("full", "embeddings") == {}
+    # Before any fine-tuning run has measured its steps, a refit of one still takes minutes.
+    first = RunPlan("refit", "", "finetune")
+    assert "fine-tune" in first.train_weights({})
+    assert first.run_weights({})["train"] == sum(first.train_weights({}).values())
+    assert last_duration("full", "finetune") == pytest.approx(300, abs=1)
+    running = TrainingRun(
+        status="running", in_progress=True, kind="full", params={"features": "finetune"},
+        started_at=now - timedelta(seconds=100), progress=0.0,
+    )
+    db.session.add(running)
+    db.session.commit()
+    assert remaining_seconds(running) == pytest.approx(200, abs=2)

@@ -123,8 +123,10 @@ def _load_model() -> object:
         # The weights ship with the package; never let the hub client reach the network.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.logging.disable_progress_bar()  # a bar per weight file, on standard error
         _model = SentenceTransformer(str(model_path()), device="cpu")
     return _model
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 from flask import current_app
-from sqlalchemy import select
 
 from training.artifacts import save_version
 from training.evaluate import metrics_from_labels
+from training.finetuned import FEATURE_SET as FINETUNE
 from training.progress import ProgressSink, Steps
 from training.refit import REFIT_STEP_SECONDS, refit_model
 from training.train import default_step_seconds, train_model
@@ -31,6 +31,7 @@ from ..serving.classifier import apply_overrides
 from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .label_cache import ModelLabels, cache_path
 from .provenance import link_corrections
+from .retraining import last_run_of
 from .versions import activate_model_version, active_version, new_version_name
 
 LABEL_COLUMNS = ["text", "coarse", "fine"]
@@ -61,7 +62,7 @@ class RunPlan:
         }
         if measured:
             return measured
-        if self.kind == "refit":
+        if self.kind == "refit" and self.features != FINETUNE:
             return dict(REFIT_STEP_SECONDS)
         return default_step_seconds(self.kind == "quick", self.features)
 
@@ -70,7 +71,12 @@ class RunPlan:
         measured = {key: value for key, value in previous.items() if "/" not in key}
         if measured:
             return {**RUN_STEP_SECONDS, **measured}
-        train = FULL_TRAIN_SECONDS if self.kind == "full" else RUN_STEP_SECONDS["train"]
+        if self.features == FINETUNE:  # minutes of fine-tuning, a refit too
+            train = sum(self.train_weights({}).values())
+        elif self.kind == "full":
+            train = FULL_TRAIN_SECONDS
+        else:
+            train = RUN_STEP_SECONDS["train"]
         return {**RUN_STEP_SECONDS, "train": train}
 
 
@@ -128,19 +134,11 @@ def _describe_choice(choice: dict) -> str:
     return f"{choice['family']} {settings}".strip()
 
 
-def previous_step_seconds(kind: str) -> dict[str, float]:
-    """The step durations of the last successful run of ``kind`` (empty when there is none)."""
-    seconds = db.session.scalar(
-        select(TrainingRun.step_seconds)
-        .where(
-            TrainingRun.kind == kind,
-            TrainingRun.status == "succeeded",
-            TrainingRun.step_seconds.is_not(None),
-        )
-        .order_by(TrainingRun.id.desc())
-        .limit(1)
-    )
-    return dict(seconds or {})
+def previous_step_seconds(kind: str, features: str) -> dict[str, float]:
+    """The step durations of the last successful run of ``kind`` on ``features`` (empty when
+    there is none)."""
+    run = last_run_of(kind, features)
+    return dict(run.step_seconds or {}) if run is not None else {}
 
 
 def describe_training_set(counts: dict) -> str:
@@ -241,7 +239,7 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
         )
     active = active_version()
     plan = plan_run(settings, active, dataset)
-    previous = previous_step_seconds(plan.kind)
+    previous = previous_step_seconds(plan.kind, plan.features)
     steps = Steps(plan.run_weights(previous), reporter)
     record_plan = getattr(reporter, "plan", None)
     if record_plan:

@@ -160,24 +160,39 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     return process.pid
 
 
-def last_duration(kind: str | None) -> float | None:
-    """Seconds the last successful run of ``kind`` took, start to finish."""
+def last_run_of(kind: str | None, features: str | None) -> TrainingRun | None:
+    """The last successful run of ``kind`` that trained ``features``: a fine-tuning run and a
+    run of the light model share step names but not their durations."""
     if not kind:
         return None
-    row = db.session.execute(
-        select(TrainingRun.started_at, TrainingRun.finished_at)
+    return db.session.scalar(
+        select(TrainingRun)
+        .join(ModelVersion, TrainingRun.model_version_id == ModelVersion.id)
         .where(
             TrainingRun.kind == kind,
             TrainingRun.status == "succeeded",
-            TrainingRun.started_at.is_not(None),
-            TrainingRun.finished_at.is_not(None),
+            ModelVersion.feature_set == (features or "default"),
         )
         .order_by(TrainingRun.id.desc())
         .limit(1)
-    ).first()
-    if row is None:
+    )
+
+
+def run_features(run: TrainingRun) -> str:
+    """The feature set a run trains: as asked, else the active version's (as its plan does)."""
+    asked = (run.params or {}).get("features")
+    if asked:
+        return asked
+    active = db.session.scalar(select(ModelVersion).where(ModelVersion.is_active.is_(True)))
+    return active.feature_set if active else "default"
+
+
+def last_duration(kind: str | None, features: str | None) -> float | None:
+    """Seconds the last successful run of ``kind`` on ``features`` took, start to finish."""
+    run = last_run_of(kind, features)
+    if run is None or run.started_at is None or run.finished_at is None:
         return None
-    return max(0.0, (as_utc(row.finished_at) - as_utc(row.started_at)).total_seconds())
+    return max(0.0, (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds())
 
 
 def remaining_seconds(run: TrainingRun) -> float | None:
@@ -193,7 +208,7 @@ def remaining_seconds(run: TrainingRun) -> float | None:
     fraction = float(run.progress or 0.0)
     if fraction >= 0.1:
         return elapsed * (1.0 - fraction) / fraction
-    previous = last_duration(run.kind)
+    previous = last_duration(run.kind, run_features(run))
     return max(0.0, previous - elapsed) if previous is not None else None
 
 
