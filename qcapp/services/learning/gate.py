@@ -23,7 +23,7 @@ from training.refit import REFIT_STEP_SECONDS, refit_model
 from training.train import default_step_seconds, train_model
 
 from ...extensions import db
-from ...models import Dataset, ModelVersion, TrainingRun, utcnow
+from ...models import Dataset, ModelVersion, utcnow
 from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
