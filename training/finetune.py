@@ -324,7 +324,10 @@ def export_onnx(state: dict[str, np.ndarray], n_classes: tuple[int, int],
                 )
             if precision == "int8":
                 quantised = Path(scratch) / "int8.onnx"
-                quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
+                # A scale per output channel: on the tutorial dataset one scale per matrix
+                # changed 1.5% of the fine answers against float32, per channel 0.8%.
+                quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8,
+                                 per_channel=True)
                 full = quantised
             return full.read_bytes()
         finally:
