@@ -7,9 +7,10 @@ and idf weights (a test compares the two).
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -28,12 +29,25 @@ def supports(vectorizer: object) -> bool:
     )
 
 
+def _analyzer(vectorizer: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """The vectorizer's analyzer, built on a copy that holds only its settings.
+
+    An analyzer holds bound methods of the object that built it. Built on the fitted
+    vectorizer, the cache's value would keep its key alive, so a model replaced in a worker
+    would never be freed (its vocabulary, and its mapped arrays file with the idf weights).
+    """
+    settings = copy.copy(vectorizer)
+    for name in [name for name in vars(settings) if name.endswith("_") or name == "_tfidf"]:
+        delattr(settings, name)
+    return settings.build_analyzer()
+
+
 def tfidf_row(vectorizer: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
     """Column indices (sorted) and values of one text's TF-IDF row."""
     analyze = _ANALYZERS.get(vectorizer)
     if analyze is None:
         # Kept beside the vectorizer, not on it, so a model can still be pickled after use.
-        analyze = _ANALYZERS[vectorizer] = vectorizer.build_analyzer()
+        analyze = _ANALYZERS[vectorizer] = _analyzer(vectorizer)
     vocabulary = vectorizer.vocabulary_
     counts = Counter(vocabulary[term] for term in analyze(text) if term in vocabulary)
     columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))

@@ -62,6 +62,30 @@ def test_arrays_are_mapped_from_their_file_and_copied_on_write(saved, tiny_resul
     )
 
 
+def test_a_model_that_answered_is_freed_with_its_mapped_arrays(saved) -> None:
+    """A worker swaps models for as long as it lives: the old one must go, maps and all."""
+    import gc
+    import sys
+    import weakref
+
+    def mapped() -> int:
+        maps = Path("/proc/self/maps")
+        return maps.read_text().count(str(saved.path / "model.arrays")) if maps.exists() else 0
+
+    before = mapped()
+    loaded = load_version(saved.path)
+    loaded.predict("How many radios are there?")
+    gone = weakref.ref(loaded)
+    vectorizers = [weakref.ref(transformer) for _, transformer in loaded.features.transformer_list]
+    if sys.platform == "linux":
+        assert mapped() > before
+    del loaded
+    gc.collect()
+    assert gone() is None
+    assert all(vectorizer() is None for vectorizer in vectorizers)
+    assert mapped() == before
+
+
 def test_a_version_with_everything_in_the_pickle_still_loads(saved, tiny_result) -> None:
     import hashlib
     import pickle
