@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> None:
             predicted[row] = {"coarse": labels.coarse[position], "fine": labels.fine[position]}
         folds.append(evaluate(trained.classifier, test))
         network = trained.params.get("network") or {}
-        epochs = (f", {len(network['epochs'])} epochs, kept {network['best_epoch']}"
-                  if network.get("epochs") else "")
+        epochs = (f", {len(network['epochs'])} epochs, kept {network['best_epoch']}, "
+                  f"{network.get('precision')} graph" if network.get("epochs") else "")
         print(f"fold {number}: coarse {folds[-1]['coarse_accuracy']:.4f} "
               f"fine {folds[-1]['fine_accuracy']:.4f} ({seconds[-1]:.0f} s training{epochs})",
               flush=True)

@@ -126,11 +126,13 @@ def register_rate_limit(app: Flask) -> None:
 
 
 def register_encoder(app: Flask) -> None:
-    """Threads of the optional sentence encoder, and where its exported graph is kept."""
-    from training import embeddings
+    """Threads of the optional sentence encoder, where its exported graph is kept, and the
+    precision of the graphs training stores."""
+    from training import embeddings, finetune_tier
 
     embeddings.configure(
         threads=int(app.config["ENCODER_THREADS"]),
         precision=str(app.config["ENCODER_PRECISION"]),
         cache_dir=Path(app.instance_path) / "cache" / "encoders",
     )
+    finetune_tier.configure(precision=str(app.config["FINETUNE_PRECISION"]))

@@ -148,3 +148,35 @@ def test_a_refit_continues_from_the_active_weights(brief_run, monkeypatch) -> No
     assert refit.params["feature_set"] == FEATURE_SET
     assert isinstance(refit.classifier, FinetunedClassifier)
     assert len(refit.params["network"]["epochs"]) == 1
+
+
+def test_network_precision_must_be_known() -> None:
+    with pytest.raises(ValueError, match="int9"):
+        finetune_tier.configure("int9")
+
+
+@pytest.mark.slow
+@needs_extra
+def test_int8_weights_are_tried_only_when_asked(monkeypatch) -> None:
+    from training import finetune
+
+    if not STARTER.is_file():
+        pytest.skip("training/data/starter.csv is not present")
+    frame = load_dataset(STARTER).frame.sample(150, random_state=1).reset_index(drop=True)
+    real, tried = finetune.export_onnx, []
+
+    def recording(state, n_classes, precision="fp32"):
+        tried.append(precision)
+        return real(state, n_classes, precision)
+
+    monkeypatch.setattr(finetune, "export_onnx", recording)
+    monkeypatch.setattr(finetune_tier, "INT8_TOLERANCE", 1.0)  # whatever int8 scores, keep it
+    monkeypatch.setitem(finetune_tier._settings, "precision", "int8")
+    result = finetune_tier.train_finetuned(frame, seed=0, max_epochs=1)
+    assert tried == ["int8"]
+    assert result.params["network"]["precision"] == "int8"
+    assert result.classifier.network.precision == "int8"
+    monkeypatch.setitem(finetune_tier._settings, "precision", "fp32")
+    tried.clear()
+    result = finetune_tier.train_finetuned(frame, seed=0, max_epochs=1)
+    assert tried == ["fp32"] and result.params["network"]["precision"] == "fp32"
