@@ -112,6 +112,63 @@ ENVIRONMENT_ALIASES = {
 }
 
 
+class ConfigurationError(SystemExit):
+    """A setting whose value cannot be used: the process stops with this message (exit 1),
+    before it serves anything, instead of failing later on a request."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"qcapp: configuration error: {message}")
+
+
+# Settings that take one of a few words.
+CHOICES = {
+    "ENCODER_PRECISION": ("fp32", "int8"),
+    "FINETUNE_PRECISION": ("fp32", "int8"),
+    "LOG_FORMAT": ("json", "text"),
+    "ARTIFACT_STORE": ("database", "files"),
+}
+
+
+FLAG_WORDS = {"1": True, "yes": True, "on": True, "0": False, "no": False, "off": False}
+
+
+def _named(name: str) -> str:
+    return f"{name} (QC_{name} or instance/config.py)"
+
+
+def check_settings(config: dict) -> None:
+    """Every setting whose default is a number, a flag or a word must still be one (``QC_*``
+    values arrive as text, parsed as JSON when they can be); numbers given for a float become
+    floats and scalars given for a word become text. ConfigurationError names the first
+    setting that is not."""
+    for name, default in vars(DefaultConfig).items():
+        if not name.isupper() or name not in config:
+            continue
+        value = config[name]
+        if isinstance(default, bool):
+            word = str(value).strip().lower()
+            if not isinstance(value, bool) and word not in FLAG_WORDS:
+                raise ConfigurationError(f"{_named(name)} must be true or false, not {value!r}")
+            config[name] = value if isinstance(value, bool) else FLAG_WORDS[word]
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigurationError(f"{_named(name)} must be a whole number, not {value!r}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"{_named(name)} must be a number, not {value!r}")
+            config[name] = float(value)
+        elif isinstance(default, str) and isinstance(value, int | float) and not isinstance(
+            value, bool
+        ):
+            config[name] = str(value)
+    for name, allowed in CHOICES.items():
+        value = config.get(name)
+        if value is not None and value not in allowed:
+            raise ConfigurationError(
+                f"{_named(name)} must be one of {', '.join(allowed)}, not {value!r}"
+            )
+
+
 def load_configuration(app: Flask, overrides: dict | None) -> None:
     """Apply defaults, the instance file, ``QC_*`` variables and overrides, in that order."""
     app.config.from_object(DefaultConfig)
@@ -122,6 +179,7 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
             app.config[key] = app.config.pop(alias)
     if overrides:
         app.config.update(overrides)
+    check_settings(app.config)
 
     instance = Path(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
