@@ -167,8 +167,8 @@ def test_progress_weights_and_estimate_come_from_runs_of_the_same_feature_set(ap
     from datetime import timedelta
 
     from qcapp.models import utcnow
-    from qcapp.services.learning.gate import previous_step_seconds
-    from qcapp.services.learning.retraining import last_duration, remaining_seconds
+    from qcapp.services.learning.retraining import remaining_seconds
+    from qcapp.services.learning.run_history import last_duration, previous_step_seconds
 
     now = utcnow()
     for number, (features, seconds) in enumerate([("finetune", 300), ("default", 80)], 1):

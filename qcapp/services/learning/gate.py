@@ -31,7 +31,7 @@ from ..serving.classifier import apply_overrides
 from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .label_cache import ModelLabels, cache_path
 from .provenance import link_corrections
-from .retraining import last_run_of
+from .run_history import previous_step_seconds
 from .versions import activate_model_version, active_version, new_version_name
 
 LABEL_COLUMNS = ["text", "coarse", "fine"]
@@ -132,13 +132,6 @@ def plan_run(settings: dict, active: ModelVersion | None, dataset: Dataset) -> R
 def _describe_choice(choice: dict) -> str:
     settings = ", ".join(f"{key}={value}" for key, value in (choice.get("params") or {}).items())
     return f"{choice['family']} {settings}".strip()
-
-
-def previous_step_seconds(kind: str, features: str) -> dict[str, float]:
-    """The step durations of the last successful run of ``kind`` on ``features`` (empty when
-    there is none)."""
-    run = last_run_of(kind, features)
-    return dict(run.step_seconds or {}) if run is not None else {}
 
 
 def describe_training_set(counts: dict) -> str:

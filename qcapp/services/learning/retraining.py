@@ -23,6 +23,7 @@ from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
 from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
 from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs, process_alive
+from .run_history import last_duration, run_features
 from .run_lock import Heartbeat, training_lock
 
 
@@ -158,41 +159,6 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     # web worker for as long as the worker lives. A thread that only waits does that.
     threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
     return process.pid
-
-
-def last_run_of(kind: str | None, features: str | None) -> TrainingRun | None:
-    """The last successful run of ``kind`` that trained ``features``: a fine-tuning run and a
-    run of the light model share step names but not their durations."""
-    if not kind:
-        return None
-    return db.session.scalar(
-        select(TrainingRun)
-        .join(ModelVersion, TrainingRun.model_version_id == ModelVersion.id)
-        .where(
-            TrainingRun.kind == kind,
-            TrainingRun.status == "succeeded",
-            ModelVersion.feature_set == (features or "default"),
-        )
-        .order_by(TrainingRun.id.desc())
-        .limit(1)
-    )
-
-
-def run_features(run: TrainingRun) -> str:
-    """The feature set a run trains: as asked, else the active version's (as its plan does)."""
-    asked = (run.params or {}).get("features")
-    if asked:
-        return asked
-    active = db.session.scalar(select(ModelVersion).where(ModelVersion.is_active.is_(True)))
-    return active.feature_set if active else "default"
-
-
-def last_duration(kind: str | None, features: str | None) -> float | None:
-    """Seconds the last successful run of ``kind`` on ``features`` took, start to finish."""
-    run = last_run_of(kind, features)
-    if run is None or run.started_at is None or run.finished_at is None:
-        return None
-    return max(0.0, (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds())
 
 
 def remaining_seconds(run: TrainingRun) -> float | None:
