@@ -120,13 +120,8 @@ class ConfigurationError(SystemExit):
         super().__init__(f"qcapp: configuration error: {message}")
 
 
-# Settings that take one of a few words.
-CHOICES = {
-    "ENCODER_PRECISION": ("fp32", "int8"),
-    "FINETUNE_PRECISION": ("fp32", "int8"),
-    "LOG_FORMAT": ("json", "text"),
-    "ARTIFACT_STORE": ("database", "files"),
-}
+ARTIFACT_STORES = ("database", "files")
+LOG_FORMATS = ("json", "text")
 
 
 FLAG_WORDS = {"1": True, "yes": True, "on": True, "0": False, "no": False, "off": False}
@@ -161,7 +156,15 @@ def check_settings(config: dict) -> None:
             value, bool
         ):
             config[name] = str(value)
-    for name, allowed in CHOICES.items():
+    from training.embeddings import PRECISIONS  # what both configure() calls accept
+
+    choices = {
+        "ENCODER_PRECISION": PRECISIONS,
+        "FINETUNE_PRECISION": PRECISIONS,
+        "LOG_FORMAT": LOG_FORMATS,
+        "ARTIFACT_STORE": ARTIFACT_STORES,
+    }
+    for name, allowed in choices.items():
         value = config.get(name)
         if value is not None and value not in allowed:
             raise ConfigurationError(

@@ -32,12 +32,12 @@ from training.artifacts import (
     verify_version,
 )
 
+from ...config import ARTIFACT_STORES
 from ...extensions import db
 from ...models import ArtifactBlob, ArtifactChunk, ModelVersion
 
 CHUNK_BYTES = 1 << 20
 FETCH_LOCK = ".fetch.lock"  # in MODELS_DIR: one fetch from the store at a time per host
-STORES = ("database", "files")
 
 
 class ArtifactRef(Protocol):
@@ -58,8 +58,10 @@ def store_kind() -> str:
     """"database" or "files": QC_ARTIFACT_STORE, else files on SQLite and the database elsewhere."""
     chosen = current_app.config.get("ARTIFACT_STORE")
     if chosen:
-        if chosen not in STORES:
-            raise ValueError(f"ARTIFACT_STORE must be one of {', '.join(STORES)}, not {chosen!r}")
+        if chosen not in ARTIFACT_STORES:
+            raise ValueError(
+                f"ARTIFACT_STORE must be one of {', '.join(ARTIFACT_STORES)}, not {chosen!r}"
+            )
         return chosen
     uri = str(current_app.config["SQLALCHEMY_DATABASE_URI"])
     return "files" if uri.startswith("sqlite") else "database"
