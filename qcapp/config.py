@@ -32,8 +32,8 @@ class DefaultConfig:
     MODEL_CHECK_INTERVAL = 2.0
     DEFAULT_DATASET = "starter"
     PROMOTION_MARGIN = 0.01
-    # Nice value of the training process and of its session's share of the CPU: it uses only
-    # the CPU the web workers leave over.
+    # Nice value of the training process (and of its session's share of the CPU when it leads
+    # one): it uses only the CPU the web workers leave over.
     TRAINING_NICE = 19
     # Linux: the training process runs under SCHED_IDLE too, so a web worker that wakes up
     # takes the core at once instead of waiting for the end of the trainer's time slice.

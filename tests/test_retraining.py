@@ -400,6 +400,46 @@ def test_the_parent_lowers_a_new_training_process_from_its_first_moment() -> Non
         child.wait()
 
 
+def test_a_training_process_in_the_servers_session_leaves_the_sessions_share_alone() -> None:
+    """Lowering a session's autogroup would slow every process in it, web workers included."""
+    code = (
+        "import os, pathlib\n"
+        "from qcapp.services.learning.retraining import lower_priority\n"
+        "os.setsid()\n"  # this process plays the server: a session with its default share
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    lower_priority(7, idle=hasattr(os, 'SCHED_IDLE'))\n"
+        "    print(os.nice(0), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(child, 0)\n"
+        "group = pathlib.Path('/proc/self/autogroup')\n"
+        "print(group.read_text().split()[-1] if group.exists() else 'none')\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(output[0]) >= 7
+    assert output[1] in ("0", "none")
+
+
+@pytest.mark.skipif(not hasattr(os, "getsid"), reason="POSIX sessions")
+def test_a_run_started_from_a_request_stays_in_the_servers_session(app, db):
+    """From a web worker: same session (so SCHED_IDLE yields to the workers), own group; from
+    the command line: a session of its own."""
+    from qcapp.services.learning.retraining import spawn_training_process
+
+    run = TrainingRun(status="queued")
+    db.session.add(run)
+    db.session.commit()
+    # Runs that were never claimed: each process finds nothing to do and ends.
+    with app.test_request_context("/admin/runs/start", method="POST"):
+        from_request = spawn_training_process(app, run.id + 1000)
+        assert os.getsid(from_request) == os.getsid(0)
+        assert os.getpgid(from_request) == from_request != os.getpgid(0)
+    from_command = spawn_training_process(app, run.id + 1001)
+    assert os.getsid(from_command) == from_command != os.getsid(0)
+
+
 @pytest.mark.slow
 def test_with_a_queue_a_retrain_is_a_job_the_worker_runs(app, db, starter_in_db, monkeypatch):
     """With QC_REDIS_URL no process is spawned: the run is enqueued and a worker runs it."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -105,29 +105,39 @@ def enqueue_run(run: TrainingRun) -> None:
 def lower_priority(nice: int, pid: int = 0, idle: bool = False) -> None:
     """Let a training process (this one by default) run only on CPU time the web workers leave.
 
-    The process has a session of its own (see ``spawn_training_process``), and Linux shares
-    the CPU fairly between sessions' autogroups before nice values count, so the process nice
-    alone would still take half the machine from the web workers: the autogroup's is set too.
-    Even at nice 19 the scheduler lets a running process finish its time slice before a woken
-    web worker gets the core, which adds milliseconds to every request that arrives meanwhile;
-    with ``idle`` the process is also put under SCHED_IDLE, which a waking worker preempts at
-    once. ``nice`` is the value to reach, never a step down from a lower priority already set,
-    so the parent and the process itself may both apply it.
+    Linux first shares the CPU between sessions' autogroups, and only then by the nice values
+    and policies of the processes inside each group. A process started by a web worker stays in
+    the server's session (see ``spawn_training_process``): there SCHED_IDLE (``idle``) means a
+    worker that wakes up takes the core at once, and nice 19 the smallest share. A process that
+    leads a session of its own (started by ``qc retrain``) competes with the server's group as a
+    whole, so that group's nice value is set too; a process in someone else's session never
+    touches it, since that would slow every process of the session, web workers included.
+    ``nice`` is the value to reach, never a step down from a lower priority already set, so the
+    parent and the process itself may both apply it.
     """
     if nice > 0:
         if os.getpriority(os.PRIO_PROCESS, pid) < nice:
             os.setpriority(os.PRIO_PROCESS, pid, nice)
-        try:
-            Path(f"/proc/{pid or 'self'}/autogroup").write_text(str(min(nice, 19)))
-        except OSError:  # not Linux, or autogroups disabled: the process nice value still applies
-            pass
+        if os.getsid(pid) == (pid or os.getpid()):
+            try:
+                Path(f"/proc/{pid or 'self'}/autogroup").write_text(str(min(nice, 19)))
+            except OSError:  # not Linux, or autogroups disabled: the nice value still applies
+                pass
     if idle and hasattr(os, "SCHED_IDLE"):
         # Threads started afterwards (BLAS, ONNX Runtime) inherit the policy.
         os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def spawn_training_process(app: Flask, run_id: int) -> int:
-    """Start ``flask qc run-training RUN_ID`` detached from the web worker; returns its pid."""
+    """Start ``flask qc run-training RUN_ID`` detached from its parent; returns its pid.
+
+    From a web worker (a request) the process stays in the server's session, in a process group
+    of its own: in the workers' autogroup SCHED_IDLE yields the core to them at once, whereas in
+    a group of its own it only gets a small share and waits for the end of its time slice
+    (bench/RESULTS.md). From the command line it leads a session of its own, which
+    ``lower_priority`` lowers as a whole. Either way it survives the process that started it
+    and no terminal's Ctrl-C reaches it.
+    """
     environment = {
         **os.environ,
         "QC_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -136,6 +146,7 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
         "QC_INSTANCE_PATH": app.instance_path,
         "QC_PROMOTION_MARGIN": str(app.config["PROMOTION_MARGIN"]),
     }
+    session = {"process_group": 0} if has_request_context() else {"start_new_session": True}
     log_path = Path(app.instance_path) / "training-logs"
     log_path.mkdir(parents=True, exist_ok=True)
     with open(log_path / f"run-{run_id}.log", "ab") as output:
@@ -145,12 +156,11 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the worker that started it
+            **session,
             close_fds=True,
         )
     # Lowered at once from here: the process would otherwise spend its start (the interpreter,
-    # the imports, the app) at full priority in a session of its own, a share of the CPU as
-    # large as all the web workers' together.
+    # the imports, the app) at full priority.
     try:
         lower_priority(app.config["TRAINING_NICE"], process.pid, app.config["TRAINING_IDLE"])
     except OSError:  # already finished, or not ours to change: it lowers itself as well
