@@ -39,6 +39,12 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):
         matrix = self.vectorizer_.transform(question_cues(text) for text in texts)
         return sparse.csr_matrix(matrix * self.weight)
 
+    def fit_transform(self, texts: Iterable[str], y: object = None) -> sparse.csr_matrix:
+        """``fit`` then ``transform`` with each question's cues found once, not twice."""
+        self.vectorizer_ = DictVectorizer(dtype=np.float64)
+        matrix = self.vectorizer_.fit_transform([question_cues(text) for text in texts])
+        return sparse.csr_matrix(matrix * self.weight)
+
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices (sorted) and values of one question's row, as ``transform`` gives it,
         without building sparse matrices (the serving hot path)."""

@@ -131,3 +131,21 @@ def test_question_features_row_equals_transform(tiny_frame) -> None:
         columns, values = cues.row(text)
         assert columns.tolist() == expected.indices.tolist()
         assert values.tolist() == pytest.approx(expected.data.tolist(), abs=0)
+
+
+def test_fitting_the_cues_finds_each_questions_cues_once(tiny_frame, monkeypatch) -> None:
+    """fit_transform gives fit-then-transform's matrix, vocabulary and all, in one pass."""
+    import training.features as features
+
+    texts = list(tiny_frame["text"])
+    expected_cues = QuestionFeatures(weight=0.3).fit(texts)
+    expected = expected_cues.transform(texts)
+    calls = []
+    monkeypatch.setattr(
+        features, "question_cues", lambda text: calls.append(text) or question_cues(text)
+    )
+    cues = QuestionFeatures(weight=0.3)
+    matrix = cues.fit_transform(texts)
+    assert len(calls) == len(texts)
+    assert cues.vectorizer_.vocabulary_ == expected_cues.vectorizer_.vocabulary_
+    assert matrix.shape == expected.shape and (matrix != expected).nnz == 0
