@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,15 @@ request = function()
   return wrk.format(nil, "/api/v1/classify", nil, '{"question": "' .. escape(q) .. '"}')
 end
 done = function(summary, latency, requests)
+  local path = os.getenv("WRK_HISTOGRAM")
+  if path then  -- every recorded latency (microseconds) and how often it occurred
+    local out = io.open(path, "w")
+    for i = 1, #latency do
+      local value, count = latency(i)
+      if count > 0 then out:write(value, " ", count, "\n") end
+    end
+    out:close()
+  end
   io.write(string.format("JSON {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p90_us\": %%d, \"p99_us\": %%d, \"max_us\": %%d, \"errors_connect\": %%d, \"errors_read\": %%d, \"errors_write\": %%d, \"errors_status\": %%d, \"errors_timeout\": %%d}\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
@@ -71,11 +81,13 @@ def question_file(directory: Path) -> Path:
 def run_wrk(
     url: str, connections: int, duration: int, script: Path, stop: threading.Event | None = None
 ) -> dict:
-    """One wrk run for ``duration`` seconds, or until ``stop`` is set; summary in ms.
+    """One wrk run for ``duration`` seconds, or until ``stop`` is set; summary in ms, with
+    every latency wrk recorded under ``histogram`` ({microseconds: count}) for pooling.
 
     wrk counts answers other than 2xx/3xx in ``errors_status``, so no Lua response callback
     is needed (one would make wrk parse every response and take CPU from the server).
     """
+    histogram_file = script.with_name(f"histogram-{time.monotonic_ns()}.txt")
     threads = max(1, min(2, connections))
     command = [
         "wrk",
@@ -88,7 +100,10 @@ def run_wrk(
         str(script),
         url,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "WRK_HISTOGRAM": str(histogram_file)},
+    )
     if stop is not None:
         while process.poll() is None and not stop.wait(0.2):
             pass
@@ -98,6 +113,11 @@ def run_wrk(
     if process.returncode != 0:
         raise RuntimeError(f"wrk exited with {process.returncode}")
     summary = json.loads(re.search(r"^JSON (.*)$", output, re.M).group(1))
+    histogram: Counter[int] = Counter()
+    for line in histogram_file.read_text().splitlines():
+        value, count = line.split()
+        histogram[int(float(value))] += int(float(count))
+    histogram_file.unlink()
     errors = sum(v for k, v in summary.items() if k.startswith("errors_"))
     return {
         "connections": connections,
@@ -108,7 +128,19 @@ def run_wrk(
         "p99_ms": summary["p99_us"] / 1000,
         "max_ms": summary["max_us"] / 1000,
         "errors": errors,
+        "histogram": histogram,
     }
+
+
+def percentile_ms(histogram: Counter[int], percent: float) -> float:
+    """The latency (ms) below which ``percent`` % of the histogram's requests fall."""
+    total = sum(histogram.values())
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= total * percent / 100:
+            return value / 1000
+    return 0.0
 
 
 def measured(url: str, connections: int, duration: int, script: Path) -> dict:
