@@ -54,14 +54,16 @@ class Query(db.Model):
     """One question as a user asked it."""
 
     __tablename__ = "queries"
-    # Covers the review inbox's count of how often, and by how many clients, a question is asked.
+    # Covers the review inbox's count of how often, and by how many clients, a question is asked,
+    # and every other lookup or grouping by the normalised question (no index of its own: each
+    # stored query would update both).
     __table_args__ = (Index("ix_queries_normalized_client", "normalized", "client_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The only handle the public sees; the integer id stays internal (admin pages, CLI).
     token: Mapped[str] = mapped_column(String(32), unique=True, default=new_query_token)
     text: Mapped[str] = mapped_column(Text)
-    normalized: Mapped[str] = mapped_column(String(600), index=True)
+    normalized: Mapped[str] = mapped_column(String(600))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )

@@ -36,3 +36,27 @@ def test_upgrade_check_downgrade_upgrade(empty_app):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert expected <= table_names(empty_app)
+
+
+def test_no_index_only_repeats_the_start_of_another(empty_app):
+    """An index whose columns begin another index of the same table serves no lookup the
+    longer one cannot, and costs every insert a write (unique ones enforce something)."""
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with empty_app.app_context():
+        inspector = inspect(db.engine)
+        redundant = []
+        for table in inspector.get_table_names():
+            indexes = [
+                (index["name"], tuple(index["column_names"]), index["unique"])
+                for index in inspector.get_indexes(table)
+            ]
+            for name, columns, unique in indexes:
+                redundant += [
+                    (name, other)
+                    for other, longer, _ in indexes
+                    if not unique
+                    and len(longer) > len(columns)
+                    and longer[: len(columns)] == columns
+                ]
+    assert redundant == []
