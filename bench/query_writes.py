@@ -27,6 +27,7 @@ WORDS = (
     "first largest name called invented wrote born does mean stand for year color animal"
 ).split()
 
+QUERY_INDEXES = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries'"
 INSERT = (
     "INSERT INTO queries (text, normalized, created_at, client_hash, source, latency_ms, token,"
     " in_scope) VALUES (?, ?, datetime('now'), ?, 'api', 1.0, ?, 1)"
@@ -46,8 +47,7 @@ def index_pages(connection: sqlite3.Connection) -> dict[str, int]:
     """Pages of each index of the queries table (empty when SQLite lacks the dbstat table)."""
     try:
         rows = connection.execute(
-            "SELECT name, count(*) FROM dbstat WHERE name IN"
-            " (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries')"
+            f"SELECT name, count(*) FROM dbstat WHERE name IN ({QUERY_INDEXES})"
             " GROUP BY name ORDER BY name"
         ).fetchall()
     except sqlite3.OperationalError:
@@ -95,12 +95,7 @@ def main() -> None:
     try:
         rows = reader.execute("SELECT count(*) FROM queries").fetchone()[0]
         pages = index_pages(reader)
-        indexes = [
-            name
-            for (name,) in reader.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries'"
-            )
-        ]
+        indexes = [name for (name,) in reader.execute(QUERY_INDEXES)]
     except sqlite3.DatabaseError as error:
         parser.error(f"{args.database} is not a qcapp SQLite database ({error})")
     finally:
