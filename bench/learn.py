@@ -148,7 +148,8 @@ def learn_once(
         time.sleep(0.05)
     else:
         raise RuntimeError(f"the corrected label was not served within {timeout:.0f} s")
-    run = json.loads(qc("stats", "--json").strip().splitlines()[-1])
+    # The version comes from the last answer: a `qc stats` process here would still fall
+    # inside the measured load (it ends when this returns) and take a core for seconds.
     return {
         "question": question,
         "from": current,
@@ -157,7 +158,7 @@ def learn_once(
         "seconds": first_right - started,
         "checks": checks,
         "run": run_line,
-        "version": run.get("active_model_version"),
+        "version": reply["model_version"],
     }
 
 
