@@ -40,9 +40,12 @@ def when_ready(server):
 def post_worker_init(worker):
     """Load the active model before the worker takes its first request."""
     from qcapp.database import checkpoint_in_background
+    from qcapp.services.learning.retraining import keep_standby
 
     app = worker.wsgi
     checkpoint_in_background(app)
     with app.app_context():
         app.extensions["qc_models"].warm()
     app.extensions["qc_models"].start_watching()
+    # The arbiter is the server: the standby training process exits when it has gone.
+    keep_standby(app, os.getppid())

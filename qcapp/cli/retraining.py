@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 
@@ -11,9 +13,11 @@ from ..services.learning.retraining import (
     RunNotStarted,
     execute_run,
     lower_priority,
+    start_next_standby,
     start_run,
     wait_for_run,
 )
+from ..services.learning.standby import SERVER_PID_VARIABLE
 from ..services.learning.versions import activate_model_version, activation_history, get_version
 from . import qc
 
@@ -67,6 +71,8 @@ def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
     lower_priority(current_app.config["TRAINING_NICE"], idle=current_app.config["TRAINING_IDLE"])
     run = execute_run(run_id)
+    server = os.environ.get(SERVER_PID_VARIABLE, "")
+    start_next_standby(current_app, int(server) if server.isdigit() else None)
     if run.status != "succeeded":
         raise SystemExit(1)
 

@@ -25,6 +25,10 @@ from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
 from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs, process_alive
 from .run_history import last_duration, run_features
 from .run_lock import Heartbeat, training_lock
+from .standby import SERVER_PID_VARIABLE, hand_over, server_alive, start_standby
+
+# Where a server's worker keeps its server's pid (the gunicorn arbiter), see ``keep_standby``.
+SERVER_PID_EXTENSION = "qc_server_pid"
 
 
 class RunNotStarted(RuntimeError):
@@ -80,8 +84,9 @@ def start_run(
     if spawn and queue_enabled():
         enqueue_run(run)
     elif spawn:
+        app = current_app._get_current_object()
         run.runner = "process"
-        run.pid = spawn_training_process(current_app._get_current_object(), run.id)
+        run.pid = hand_over(app.instance_path, run.id) or spawn_training_process(app, run.id)
         db.session.commit()
     return run
 
@@ -128,6 +133,42 @@ def lower_priority(nice: int, pid: int = 0, idle: bool = False) -> None:
         os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
+def training_environment(app: Flask) -> dict[str, str]:
+    """The environment of a training process: this app's database, models and instance."""
+    return {
+        **os.environ,
+        "QC_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "QC_MODELS_DIR": app.config["MODELS_DIR"],
+        "QC_SECRET_KEY": app.config["SECRET_KEY"],
+        "QC_INSTANCE_PATH": app.instance_path,
+        "QC_PROMOTION_MARGIN": str(app.config["PROMOTION_MARGIN"]),
+    }
+
+
+def keep_standby(app: Flask, server_pid: int) -> None:
+    """Have a training process waiting for this server's next run (``standby``), unless the
+    settings say otherwise or runs go to the job queue; the server's workers call this."""
+    app.extensions[SERVER_PID_EXTENSION] = server_pid
+    with app.app_context():
+        if not app.config["TRAINING_STANDBY"] or queue_enabled():
+            return
+    _start_standby(app, server_pid)
+
+
+def start_next_standby(app: Flask, server_pid: int | None) -> None:
+    """After a run: a standby for the server that started it, if that server still runs."""
+    if server_pid and app.config["TRAINING_STANDBY"] and server_alive(server_pid):
+        _start_standby(app, server_pid)
+
+
+def _start_standby(app: Flask, server_pid: int) -> None:
+    pid = start_standby(training_environment(app), app.instance_path, server_pid)
+    try:  # at once, as for a training process: its imports would otherwise run at full priority
+        lower_priority(app.config["TRAINING_NICE"], pid, app.config["TRAINING_IDLE"])
+    except OSError:  # already gone (another standby waits): nothing to lower
+        pass
+
+
 def spawn_training_process(app: Flask, run_id: int) -> int:
     """Start ``flask qc run-training RUN_ID`` detached from its parent; returns its pid.
 
@@ -138,14 +179,10 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     ``lower_priority`` lowers as a whole. Either way it survives the process that started it
     and no terminal's Ctrl-C reaches it.
     """
-    environment = {
-        **os.environ,
-        "QC_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "QC_MODELS_DIR": app.config["MODELS_DIR"],
-        "QC_SECRET_KEY": app.config["SECRET_KEY"],
-        "QC_INSTANCE_PATH": app.instance_path,
-        "QC_PROMOTION_MARGIN": str(app.config["PROMOTION_MARGIN"]),
-    }
+    environment = training_environment(app)
+    server_pid = app.extensions.get(SERVER_PID_EXTENSION)
+    if server_pid is not None:  # a server's worker: the process starts a standby when done
+        environment[SERVER_PID_VARIABLE] = str(server_pid)
     session = {"process_group": 0} if has_request_context() else {"start_new_session": True}
     log_path = Path(app.instance_path) / "training-logs"
     log_path.mkdir(parents=True, exist_ok=True)

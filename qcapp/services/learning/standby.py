@@ -1,0 +1,194 @@
+"""A training process started ahead of time, waiting for the server's next run.
+
+A new ``flask qc run-training`` process spends about four seconds of CPU on the interpreter,
+the imports and the app before the run's first step. At idle priority beside a busy server that
+took 15 to 30 seconds of the time from an approval to the new version (bench/RESULTS.md). So
+each server keeps one process that has done all of that already: it waits on a Unix socket in
+the instance folder, takes one run, and once the run is over starts its own successor.
+
+The hand-over has three steps, so a run never has two processes: the worker sends ``RUN <id>``,
+the standby answers ``PID <pid>``, and only after the worker's ``GO`` does it execute the run.
+A worker that hears nothing within ``HAND_OVER_SECONDS`` hangs up and starts a process of its
+own; the standby then sees the connection end without ``GO`` and keeps waiting. A lock file
+keeps one standby per instance, and the standby exits when the server it belongs to has gone.
+
+This module's top level imports only the standard library: a process started here holds the
+lock (or gives up) before it pays for the app's imports.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+SOCKET_NAME = "training-standby.sock"
+LOCK_NAME = "training-standby.lock"
+HAND_OVER_SECONDS = 5.0
+# How often a waiting standby checks that its server still runs.
+SERVER_CHECK_SECONDS = 1.0
+# The environment variable that names the server (the gunicorn arbiter) a process belongs to.
+SERVER_PID_VARIABLE = "QC_STANDBY_SERVER_PID"
+
+
+def socket_path(instance_path: str | os.PathLike) -> Path:
+    return Path(instance_path) / SOCKET_NAME
+
+
+def hand_over(instance_path: str | os.PathLike, run_id: int) -> int | None:
+    """Give a queued run to the waiting standby; its pid, or None when no standby took it."""
+    path = socket_path(instance_path)
+    if not path.exists():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(HAND_OVER_SECONDS)
+            connection.connect(str(path))
+            connection.sendall(f"RUN {run_id}\n".encode())
+            reply = connection.makefile("rb").readline().decode("ascii", "replace").split()
+            if len(reply) != 2 or reply[0] != "PID" or not reply[1].isdigit():
+                return None
+            connection.sendall(b"GO\n")
+            return int(reply[1])
+    except OSError:  # no listener, a stale socket, a timeout: start a process instead
+        return None
+
+
+def server_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def start_standby(environment: dict[str, str], instance_path: str, server_pid: int) -> int:
+    """Start a standby for the server ``server_pid``; it exits at once when one already waits.
+    Returns its pid.
+
+    It stays in the caller's session (the server's), in a process group of its own, like a
+    training process started from a request (see ``spawn_training_process``).
+    """
+    log_path = Path(instance_path) / "training-logs"
+    log_path.mkdir(parents=True, exist_ok=True)
+    with open(log_path / "standby.log", "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qcapp.services.learning.standby"],
+            env={**environment, SERVER_PID_VARIABLE: str(server_pid)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+            close_fds=True,
+        )
+    threading.Thread(target=process.wait, name="reap-standby", daemon=True).start()
+    return process.pid
+
+
+def waiting_standby(instance_path: str | os.PathLike) -> int | None:
+    """The pid of the instance's standby while one holds the lock, else None."""
+    try:
+        descriptor = os.open(Path(instance_path) / LOCK_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            written = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+            return int(written) if written.isdigit() else None
+        return None  # nobody holds it (the shared lock ends with the descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _take_lock(instance_path: str) -> int | None:
+    descriptor = os.open(Path(instance_path) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    return descriptor
+
+
+def _listen(instance_path: str) -> socket.socket:
+    path = socket_path(instance_path)
+    path.unlink(missing_ok=True)  # left by a standby that was killed; the lock says none waits
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)  # only this user may hand it runs
+    try:
+        listener.bind(str(path))
+    finally:
+        os.umask(previous)
+    listener.listen(4)
+    listener.settimeout(SERVER_CHECK_SECONDS)
+    return listener
+
+
+def _next_run(listener: socket.socket, server_pid: int) -> int | None:
+    """Wait for a worker's hand-over; the run id, or None once the server has gone."""
+    while server_alive(server_pid):
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        with connection:
+            connection.settimeout(HAND_OVER_SECONDS)
+            try:
+                reader = connection.makefile("rb")
+                request = reader.readline().decode("ascii", "replace").split()
+                if len(request) != 2 or request[0] != "RUN" or not request[1].isdigit():
+                    continue
+                connection.sendall(f"PID {os.getpid()}\n".encode())
+                if reader.readline().strip() == b"GO":
+                    return int(request[1])
+            except OSError:  # the worker gave up or went away: the run is not ours
+                continue
+    return None
+
+
+def main() -> int:
+    """Wait for one run as the instance's standby, execute it, then start the next standby."""
+    instance_path = os.environ["QC_INSTANCE_PATH"]
+    server_pid = int(os.environ[SERVER_PID_VARIABLE])
+    lock = _take_lock(instance_path)
+    if lock is None:
+        return 0  # another standby already waits for this instance
+
+    from qcapp import create_app
+
+    from .retraining import execute_run, lower_priority, start_next_standby
+
+    app = create_app()
+    lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
+    with app.app_context():
+        from . import gate  # noqa: F401  (what a run imports, paid for before the wait)
+
+        listener = _listen(instance_path)
+        try:
+            run_id = _next_run(listener, server_pid)
+        finally:
+            listener.close()
+            socket_path(instance_path).unlink(missing_ok=True)
+            os.close(lock)  # the successor may start while this run goes on
+        if run_id is None:
+            return 0
+        from ...extensions import db
+
+        db.engine.dispose()  # connections opened before a long wait may have been dropped
+        run = execute_run(run_id)
+        start_next_standby(app, server_pid)
+    return 0 if run.status == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The standby training process: one per instance, takes one run, leaves a successor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qcapp.services.learning.retraining import start_run, training_environment, wait_for_run
+from qcapp.services.learning.standby import (
+    hand_over,
+    server_alive,
+    socket_path,
+    start_standby,
+    waiting_standby,
+)
+
+
+def wait_for(condition, seconds: float = 90.0, what: str = "the condition"):
+    """Poll until ``condition()`` is truthy; its value. A standby imports the app first,
+    which takes a few seconds, more on a busy CI machine."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def stop(pid: int | None) -> None:
+    if pid and server_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+
+
+@pytest.fixture
+def standby(app):
+    """Start a standby for this test process; yields a function returning the waiting pid.
+    Every standby of the instance is stopped afterwards."""
+    instance = app.instance_path
+    os.makedirs(instance, exist_ok=True)
+
+    def listening() -> int | None:
+        pid = waiting_standby(instance)
+        return pid if pid and socket_path(instance).exists() else None
+
+    start_standby(training_environment(app), instance, os.getpid())
+    yield listening
+    stop(waiting_standby(instance))
+
+
+@pytest.fixture
+def starter_in_db(app, db):
+    from qcapp.services.data.datasets import import_dataset, starter_dataset_path
+
+    return import_dataset(starter_dataset_path(), "starter")[0]
+
+
+def test_without_a_standby_nobody_takes_a_run(tmp_path):
+    assert hand_over(tmp_path, 1) is None
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(socket_path(tmp_path)))  # a socket file nobody listens on any more
+    stale.close()
+    assert hand_over(tmp_path, 1) is None
+    assert waiting_standby(tmp_path) is None
+
+
+@pytest.mark.slow
+def test_the_standby_runs_the_next_run_and_leaves_a_successor(app, db, standby, starter_in_db):
+    first = wait_for(standby, what="the standby to listen")
+    # A hand-over the worker never confirms (it gave up waiting) is not run.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(30)
+        connection.connect(str(socket_path(app.instance_path)))
+        connection.sendall(b"RUN 999999\n")
+        assert connection.makefile("rb").readline() == f"PID {first}\n".encode()
+    assert wait_for(standby, what="the standby to listen again") == first
+
+    with app.test_request_context("/admin/runs/start", method="POST"):
+        run = start_run(actor="test", quick=True)
+    assert (run.runner, run.pid) == ("process", first)
+    run = wait_for_run(run.id, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert run.model_version.is_active
+
+    successor = wait_for(standby, what="a successor")
+    assert successor != first
+    wait_for(lambda: not server_alive(first), 30, "the first standby to exit")
+
+
+@pytest.mark.slow
+def test_one_standby_per_instance_and_none_without_its_server(app, standby):
+    first = wait_for(standby, what="the standby to listen")
+    second = start_standby(training_environment(app), app.instance_path, os.getpid())
+    wait_for(lambda: not server_alive(second), 60, "the second standby to give up")
+    assert standby() == first
+
+    # A standby whose server has gone exits, and takes its socket with it.
+    stop(first)
+    wait_for(lambda: not server_alive(first), 30, "the first standby to stop")
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        orphan = start_standby(training_environment(app), app.instance_path, server.pid)
+        wait_for(lambda: standby() == orphan, what="the new standby to listen")
+    finally:
+        server.kill()
+        server.wait()
+    wait_for(lambda: not server_alive(orphan), 30, "the standby of a stopped server to exit")
+    assert not socket_path(app.instance_path).exists()
+    assert waiting_standby(app.instance_path) is None
+
