@@ -1,6 +1,7 @@
 """gunicorn settings for `make run`, sized for a small machine; every value can be overridden
 with GUNICORN_CMD_ARGS or the environment variables read below."""
 
+import gc
 import multiprocessing
 import os
 
@@ -43,6 +44,12 @@ def post_worker_init(worker):
     from qcapp.services.learning.retraining import keep_standby
 
     app = worker.wsgi
+    # What the worker has imported and built so far lives as long as it does. Frozen, it is
+    # left out of the cyclic collector's full collections, which otherwise walk its ~225,000
+    # objects for 150-200 ms while a request waits (bench/RESULTS.md). Frozen before the model
+    # loads, so that a model replaced by a newer version is still collected.
+    gc.collect()
+    gc.freeze()
     checkpoint_in_background(app)
     with app.app_context():
         app.extensions["qc_models"].warm()
