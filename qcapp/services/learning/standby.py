@@ -12,8 +12,8 @@ A worker that hears nothing within ``HAND_OVER_SECONDS`` hangs up and starts a p
 own; the standby then sees the connection end without ``GO`` and keeps waiting. A lock file
 keeps one standby per instance, and the standby exits when the server it belongs to has gone.
 
-This module's top level imports only the standard library: a process started here holds the
-lock (or gives up) before it pays for the app's imports.
+The process itself is ``qcapp.standby_process``; this module (standard library only) is what the
+workers use to start one and to hand it a run.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def start_standby(environment: dict[str, str], instance_path: str, server_pid: i
     log_path.mkdir(parents=True, exist_ok=True)
     with open(log_path / "standby.log", "ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "qcapp.services.learning.standby"],
+            [sys.executable, "-m", "qcapp.standby_process"],
             env={**environment, SERVER_PID_VARIABLE: str(server_pid)},
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -108,7 +108,8 @@ def waiting_standby(instance_path: str | os.PathLike) -> int | None:
         os.close(descriptor)
 
 
-def _take_lock(instance_path: str) -> int | None:
+def take_lock(instance_path: str) -> int | None:
+    """The instance's standby lock (a descriptor), with this pid written in; None when taken."""
     descriptor = os.open(Path(instance_path) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -120,7 +121,8 @@ def _take_lock(instance_path: str) -> int | None:
     return descriptor
 
 
-def _listen(instance_path: str) -> socket.socket:
+def listen(instance_path: str) -> socket.socket:
+    """The standby's socket, listening, readable and writable by this user only."""
     path = socket_path(instance_path)
     path.unlink(missing_ok=True)  # left by a standby that was killed; the lock says none waits
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -134,7 +136,7 @@ def _listen(instance_path: str) -> socket.socket:
     return listener
 
 
-def _next_run(listener: socket.socket, server_pid: int) -> int | None:
+def next_run(listener: socket.socket, server_pid: int) -> int | None:
     """Wait for a worker's hand-over; the run id, or None once the server has gone."""
     while server_alive(server_pid):
         try:
@@ -155,40 +157,3 @@ def _next_run(listener: socket.socket, server_pid: int) -> int | None:
                 continue
     return None
 
-
-def main() -> int:
-    """Wait for one run as the instance's standby, execute it, then start the next standby."""
-    instance_path = os.environ["QC_INSTANCE_PATH"]
-    server_pid = int(os.environ[SERVER_PID_VARIABLE])
-    lock = _take_lock(instance_path)
-    if lock is None:
-        return 0  # another standby already waits for this instance
-
-    from qcapp import create_app
-
-    from .retraining import execute_run, lower_priority, start_next_standby
-
-    app = create_app()
-    lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
-    with app.app_context():
-        from . import gate  # noqa: F401  (what a run imports, paid for before the wait)
-
-        listener = _listen(instance_path)
-        try:
-            run_id = _next_run(listener, server_pid)
-        finally:
-            listener.close()
-            socket_path(instance_path).unlink(missing_ok=True)
-            os.close(lock)  # the successor may start while this run goes on
-        if run_id is None:
-            return 0
-        from ...extensions import db
-
-        db.engine.dispose()  # connections opened before a long wait may have been dropped
-        run = execute_run(run_id)
-        start_next_standby(app, server_pid)
-    return 0 if run.status == "succeeded" else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The standby training process (``python -m qcapp.standby_process``).
+
+It takes the instance's lock before anything else, so a second one gives up before it pays for
+the app's imports; then it imports them, waits for one run, executes it and starts its successor
+(see ``qcapp.services.learning.standby``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .services.learning.standby import SERVER_PID_VARIABLE, listen, next_run, socket_path, take_lock
+
+
+def main() -> int:
+    """Wait for one run as the instance's standby, execute it, then start the next standby."""
+    instance_path = os.environ["QC_INSTANCE_PATH"]
+    server_pid = int(os.environ[SERVER_PID_VARIABLE])
+    lock = take_lock(instance_path)
+    if lock is None:
+        return 0  # another standby already waits for this instance
+
+    from . import create_app
+    from .extensions import db
+    from .services.learning.retraining import execute_run, lower_priority, start_next_standby
+
+    app = create_app()
+    lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
+    with app.app_context():
+        from .services.learning import gate  # noqa: F401  (what a run imports, paid before the wait)
+
+        listener = listen(instance_path)
+        try:
+            run_id = next_run(listener, server_pid)
+        finally:
+            listener.close()
+            socket_path(instance_path).unlink(missing_ok=True)
+            os.close(lock)  # the successor may start while this run goes on
+        if run_id is None:
+            return 0
+        db.engine.dispose()  # connections opened before a long wait may have been dropped
+        run = execute_run(run_id)
+        start_next_standby(app, server_pid)
+    return 0 if run.status == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
