@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 SOCKET_NAME = "training-standby.sock"
@@ -40,18 +41,32 @@ def socket_path(instance_path: str | os.PathLike) -> Path:
 
 
 def hand_over(instance_path: str | os.PathLike, run_id: int) -> int | None:
-    """Give a queued run to the waiting standby; its pid, or None when no standby took it."""
+    """Give a queued run to the waiting standby; its pid, or None when no standby took it.
+
+    The whole exchange fits in ``HAND_OVER_SECONDS``, and the standby waits three times as long
+    for the ``GO``: a ``GO`` that is sent always arrives while the standby still listens for it.
+    """
     path = socket_path(instance_path)
     if not path.exists():
         return None
+    deadline = time.monotonic() + HAND_OVER_SECONDS
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the standby did not answer in time")
+        return left
+
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(HAND_OVER_SECONDS)
+            connection.settimeout(remaining())
             connection.connect(str(path))
             connection.sendall(f"RUN {run_id}\n".encode())
+            connection.settimeout(remaining())
             reply = connection.makefile("rb").readline().decode("ascii", "replace").split()
             if len(reply) != 2 or reply[0] != "PID" or not reply[1].isdigit():
                 return None
+            remaining()
             connection.sendall(b"GO\n")
             return int(reply[1])
     except OSError:  # no listener, a stale socket, a timeout: start a process instead
@@ -151,6 +166,7 @@ def next_run(listener: socket.socket, server_pid: int) -> int | None:
                 if len(request) != 2 or request[0] != "RUN" or not request[1].isdigit():
                     continue
                 connection.sendall(f"PID {os.getpid()}\n".encode())
+                connection.settimeout(3 * HAND_OVER_SECONDS)  # longer than the worker waits
                 if reader.readline().strip() == b"GO":
                     return int(request[1])
             except OSError:  # the worker gave up or went away: the run is not ours
