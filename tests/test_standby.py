@@ -11,14 +11,9 @@ import time
 
 import pytest
 
-from qcapp.services.learning.retraining import start_run, training_environment, wait_for_run
-from qcapp.services.learning.standby import (
-    hand_over,
-    server_alive,
-    socket_path,
-    start_standby,
-    waiting_standby,
-)
+from qcapp.services.learning.processes import process_alive
+from qcapp.services.learning.retraining import start_run, start_standby, wait_for_run
+from qcapp.services.learning.standby import hand_over, socket_path, waiting_standby
 
 
 def wait_for(condition, seconds: float = 90.0, what: str = "the condition"):
@@ -34,7 +29,7 @@ def wait_for(condition, seconds: float = 90.0, what: str = "the condition"):
 
 
 def stop(pid: int | None) -> None:
-    if pid and server_alive(pid):
+    if pid and process_alive(pid):
         os.kill(pid, signal.SIGTERM)
 
 
@@ -49,7 +44,7 @@ def standby(app):
         pid = waiting_standby(instance)
         return pid if pid and socket_path(instance).exists() else None
 
-    start_standby(training_environment(app), instance, os.getpid())
+    start_standby(app, os.getpid())
     yield listening
     stop(waiting_standby(instance))
 
@@ -90,27 +85,27 @@ def test_the_standby_runs_the_next_run_and_leaves_a_successor(app, db, standby, 
 
     successor = wait_for(standby, what="a successor")
     assert successor != first
-    wait_for(lambda: not server_alive(first), 30, "the first standby to exit")
+    wait_for(lambda: not process_alive(first), 30, "the first standby to exit")
 
 
 @pytest.mark.slow
 def test_one_standby_per_instance_and_none_without_its_server(app, standby):
     first = wait_for(standby, what="the standby to listen")
-    second = start_standby(training_environment(app), app.instance_path, os.getpid())
-    wait_for(lambda: not server_alive(second), 60, "the second standby to give up")
+    second = start_standby(app, os.getpid())
+    wait_for(lambda: not process_alive(second), 60, "the second standby to give up")
     assert standby() == first
 
     # A standby whose server has gone exits, and takes its socket with it.
     stop(first)
-    wait_for(lambda: not server_alive(first), 30, "the first standby to stop")
+    wait_for(lambda: not process_alive(first), 30, "the first standby to stop")
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        orphan = start_standby(training_environment(app), app.instance_path, server.pid)
+        orphan = start_standby(app, server.pid)
         wait_for(lambda: standby() == orphan, what="the new standby to listen")
     finally:
         server.kill()
         server.wait()
-    wait_for(lambda: not server_alive(orphan), 30, "the standby of a stopped server to exit")
+    wait_for(lambda: not process_alive(orphan), 30, "the standby of a stopped server to exit")
     assert not socket_path(app.instance_path).exists()
     assert waiting_standby(app.instance_path) is None
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -21,11 +19,12 @@ from ...extensions import db
 from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
+from .processes import process_alive, start_detached
 from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
-from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs, process_alive
+from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs
 from .run_history import last_duration, run_features
 from .run_lock import Heartbeat, training_lock
-from .standby import SERVER_PID_VARIABLE, hand_over, server_alive, start_standby
+from .standby import SERVER_PID_VARIABLE, hand_over
 
 # Where a server's worker keeps its server's pid (the gunicorn arbiter), see ``keep_standby``.
 SERVER_PID_EXTENSION = "qc_server_pid"
@@ -152,21 +151,26 @@ def keep_standby(app: Flask, server_pid: int) -> None:
     with app.app_context():
         if not app.config["TRAINING_STANDBY"] or queue_enabled():
             return
-    _start_standby(app, server_pid)
+    start_standby(app, server_pid)
 
 
 def start_next_standby(app: Flask, server_pid: int | None) -> None:
     """After a run: a standby for the server that started it, if that server still runs."""
-    if server_pid and app.config["TRAINING_STANDBY"] and server_alive(server_pid):
-        _start_standby(app, server_pid)
+    if app.config["TRAINING_STANDBY"] and process_alive(server_pid):
+        start_standby(app, server_pid)
 
 
-def _start_standby(app: Flask, server_pid: int) -> None:
-    pid = start_standby(training_environment(app), app.instance_path, server_pid)
-    try:  # at once, as for a training process: its imports would otherwise run at full priority
-        lower_priority(app.config["TRAINING_NICE"], pid, app.config["TRAINING_IDLE"])
-    except OSError:  # already gone (another standby waits): nothing to lower
-        pass
+def start_standby(app: Flask, server_pid: int) -> int:
+    """Start a standby for the server ``server_pid``; it exits at once when one already waits.
+    Returns its pid. It stays in the caller's session (the server's), in a process group of
+    its own, like a training process started from a request."""
+    return _start_lowered(
+        app,
+        [sys.executable, "-m", "qcapp.standby_process"],
+        {**training_environment(app), SERVER_PID_VARIABLE: str(server_pid)},
+        "standby.log",
+        process_group=0,
+    )
 
 
 def spawn_training_process(app: Flask, run_id: int) -> int:
@@ -184,27 +188,27 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     if server_pid is not None:  # a server's worker: the process starts a standby when done
         environment[SERVER_PID_VARIABLE] = str(server_pid)
     session = {"process_group": 0} if has_request_context() else {"start_new_session": True}
-    log_path = Path(app.instance_path) / "training-logs"
-    log_path.mkdir(parents=True, exist_ok=True)
-    with open(log_path / f"run-{run_id}.log", "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "qcapp", "qc", "run-training", str(run_id)],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            **session,
-            close_fds=True,
-        )
+    return _start_lowered(
+        app,
+        [sys.executable, "-m", "flask", "--app", "qcapp", "qc", "run-training", str(run_id)],
+        environment,
+        f"run-{run_id}.log",
+        **session,
+    )
+
+
+def _start_lowered(
+    app: Flask, command: list[str], environment: dict[str, str], log_name: str, **session
+) -> int:
+    """Start a training process (a run's or a standby) and lower its priority; its pid."""
+    log_file = Path(app.instance_path) / "training-logs" / log_name
+    process = start_detached(command, environment, log_file, f"reap-{log_name}", **session)
     # Lowered at once from here: the process would otherwise spend its start (the interpreter,
     # the imports, the app) at full priority.
     try:
         lower_priority(app.config["TRAINING_NICE"], process.pid, app.config["TRAINING_IDLE"])
     except OSError:  # already finished, or not ours to change: it lowers itself as well
         pass
-    # Its parent must collect the exit status, or the finished process stays a zombie of the
-    # web worker for as long as the worker lives. A thread that only waits does that.
-    threading.Thread(target=process.wait, name=f"reap-training-{run_id}", daemon=True).start()
     return process.pid
 
 

@@ -6,7 +6,6 @@ while it writes its heartbeat.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from flask import current_app
@@ -15,29 +14,12 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import TrainingRun, utcnow
 from ..accounts.accounts import record_event
+from .processes import process_alive
 
 
 def as_utc(moment: datetime) -> datetime:
     """A stored time as aware UTC (SQLite hands back naive datetimes)."""
     return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether the process ``pid`` of this machine runs (a zombie does not)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A finished child that nobody reaped yet is a zombie: dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
 
 
 def fail_run(run: TrainingRun, error: str) -> None:

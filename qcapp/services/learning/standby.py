@@ -12,8 +12,8 @@ A worker that hears nothing within ``HAND_OVER_SECONDS`` hangs up and starts a p
 own; the standby then sees the connection end without ``GO`` and keeps waiting. A lock file
 keeps one standby per instance, and the standby exits when the server it belongs to has gone.
 
-The process itself is ``qcapp.standby_process``; this module (standard library only) is what the
-workers use to start one and to hand it a run.
+The process itself is ``qcapp.standby_process`` (started by ``retraining.start_standby``); this
+module, standard library only, holds the lock, the socket and both sides of the hand-over.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
+
+from .processes import process_alive
 
 SOCKET_NAME = "training-standby.sock"
 LOCK_NAME = "training-standby.lock"
@@ -71,39 +70,6 @@ def hand_over(instance_path: str | os.PathLike, run_id: int) -> int | None:
             return int(reply[1])
     except OSError:  # no listener, a stale socket, a timeout: start a process instead
         return None
-
-
-def server_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
-
-
-def start_standby(environment: dict[str, str], instance_path: str, server_pid: int) -> int:
-    """Start a standby for the server ``server_pid``; it exits at once when one already waits.
-    Returns its pid.
-
-    It stays in the caller's session (the server's), in a process group of its own, like a
-    training process started from a request (see ``spawn_training_process``).
-    """
-    log_path = Path(instance_path) / "training-logs"
-    log_path.mkdir(parents=True, exist_ok=True)
-    with open(log_path / "standby.log", "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qcapp.standby_process"],
-            env={**environment, SERVER_PID_VARIABLE: str(server_pid)},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-            close_fds=True,
-        )
-    threading.Thread(target=process.wait, name="reap-standby", daemon=True).start()
-    return process.pid
 
 
 def waiting_standby(instance_path: str | os.PathLike) -> int | None:
@@ -153,7 +119,7 @@ def listen(instance_path: str) -> socket.socket:
 
 def next_run(listener: socket.socket, server_pid: int) -> int | None:
     """Wait for a worker's hand-over; the run id, or None once the server has gone."""
-    while server_alive(server_pid):
+    while process_alive(server_pid):
         try:
             connection, _ = listener.accept()
         except TimeoutError:

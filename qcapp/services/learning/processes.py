@@ -1,0 +1,53 @@
+"""Processes a training run uses on this machine: starting one detached, and whether one runs.
+
+Standard library only, so the standby process can use it before it pays for the app's imports.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether the process ``pid`` of this machine runs (a zombie does not)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A finished child that nobody reaped yet is a zombie: dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def start_detached(
+    command: list[str], environment: dict[str, str], log_file: Path, name: str, **session
+) -> subprocess.Popen:
+    """Start ``command`` with its output appended to ``log_file``; ``session`` says where it
+    lives (``process_group=0`` or ``start_new_session=True``).
+
+    Its parent must collect the exit status, or the finished process stays a zombie of the
+    web worker for as long as the worker lives: a thread named ``name`` that only waits does.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as output:
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            close_fds=True,
+            **session,
+        )
+    threading.Thread(target=process.wait, name=name, daemon=True).start()
+    return process
