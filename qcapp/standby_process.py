@@ -23,7 +23,12 @@ def main() -> int:
 
     from . import create_app
     from .extensions import db
-    from .services.learning.retraining import execute_run, lower_priority, start_next_standby
+    from .services.learning.retraining import (
+        execute_run,
+        lower_priority,
+        run_left_for,
+        start_next_standby,
+    )
 
     app = create_app()
     lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
@@ -32,7 +37,7 @@ def main() -> int:
 
         listener = listen(instance_path)
         try:
-            run_id = next_run(listener, server_pid)
+            run_id = next_run(listener, server_pid, lambda: run_left_for(os.getpid()))
         finally:
             listener.close()
             socket_path(instance_path).unlink(missing_ok=True)

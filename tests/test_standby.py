@@ -11,9 +11,22 @@ import time
 
 import pytest
 
+from qcapp.services.learning import retraining
 from qcapp.services.learning.processes import process_alive
-from qcapp.services.learning.retraining import start_run, start_standby, wait_for_run
-from qcapp.services.learning.standby import hand_over, socket_path, waiting_standby
+from qcapp.services.learning.retraining import (
+    run_left_for,
+    start_run,
+    start_standby,
+    wait_for_run,
+)
+from qcapp.services.learning.standby import (
+    hand_over,
+    listen,
+    next_run,
+    socket_path,
+    take_lock,
+    waiting_standby,
+)
 
 
 def wait_for(condition, seconds: float = 90.0, what: str = "the condition"):
@@ -109,3 +122,53 @@ def test_one_standby_per_instance_and_none_without_its_server(app, standby):
     assert not socket_path(app.instance_path).exists()
     assert waiting_standby(app.instance_path) is None
 
+
+
+def test_a_run_queued_while_the_standby_starts_is_left_for_it(app, db, monkeypatch):
+    """A standby that holds the lock but does not listen yet gets the run through the database,
+    and no second process is started beside it."""
+    instance = app.instance_path
+    os.makedirs(instance, exist_ok=True)
+
+    def no_process(*_args):
+        raise AssertionError("a training process was started beside the standby")
+
+    monkeypatch.setattr(retraining, "spawn_training_process", no_process)
+    lock = take_lock(instance)  # this process plays the starting standby: no socket yet
+    try:
+        assert not socket_path(instance).exists()
+        with app.test_request_context("/admin/runs/start", method="POST"):
+            run = start_run(actor="test", quick=True)
+        assert (run.status, run.runner, run.pid) == ("queued", "process", os.getpid())
+        assert run_left_for(os.getpid()) == run.id
+        assert run_left_for(os.getpid() + 1) is None
+
+        # Once it listens, the standby takes that run before any hand-over comes.
+        listener = listen(instance)
+        try:
+            assert next_run(listener, os.getpid(), lambda: run_left_for(os.getpid())) == run.id
+        finally:
+            listener.close()
+    finally:
+        os.close(lock)
+    # Without the lock nobody is starting: a worker would start a process of its own.
+    assert waiting_standby(instance) is None
+
+
+@pytest.mark.slow
+def test_a_starting_standby_runs_the_run_queued_meanwhile(app, db, starter_in_db):
+    instance = app.instance_path
+    os.makedirs(instance, exist_ok=True)
+    standby = start_standby(app, os.getpid())
+    try:
+        # It takes the lock before its imports, seconds before it listens.
+        wait_for(lambda: waiting_standby(instance) == standby, 30, "the standby's lock")
+        with app.test_request_context("/admin/runs/start", method="POST"):
+            run = start_run(actor="test", quick=True)
+        assert run.pid == standby
+        run = wait_for_run(run.id, timeout=300)
+        assert run.status == "succeeded", run.error
+        assert run.pid == standby  # executed by the standby, not by a process of its own
+    finally:
+        stop(standby)
+        stop(waiting_standby(instance))

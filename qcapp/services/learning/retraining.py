@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -13,8 +14,9 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ...database import read_only_connection
 from ...extensions import db
 from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from ..accounts.accounts import record_event
@@ -24,7 +26,9 @@ from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
 from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs
 from .run_history import last_duration, run_features
 from .run_lock import Heartbeat, training_lock
-from .standby import SERVER_PID_VARIABLE, hand_over
+from .standby import SERVER_PID_VARIABLE, hand_over, waiting_standby
+
+log = logging.getLogger(__name__)
 
 # Where a server's worker keeps its server's pid (the gunicorn arbiter), see ``keep_standby``.
 SERVER_PID_EXTENSION = "qc_server_pid"
@@ -85,9 +89,35 @@ def start_run(
     elif spawn:
         app = current_app._get_current_object()
         run.runner = "process"
-        run.pid = hand_over(app.instance_path, run.id) or spawn_training_process(app, run.id)
+        # The waiting standby takes it at once; one that is still starting takes it from
+        # here once it is ready (``run_left_for``); without either, a process of its own.
+        run.pid = (
+            hand_over(app.instance_path, run.id)
+            or waiting_standby(app.instance_path)
+            or spawn_training_process(app, run.id)
+        )
         db.session.commit()
     return run
+
+
+def run_left_for(pid: int) -> int | None:
+    """The queued run a worker left for the standby ``pid`` while it was starting, if any.
+
+    The standby asks while it waits; a database it cannot read right now only means no run.
+    """
+    try:
+        with read_only_connection() as connection:
+            return connection.scalar(
+                select(TrainingRun.id).where(
+                    TrainingRun.in_progress.is_(True),
+                    TrainingRun.status == "queued",
+                    TrainingRun.runner == "process",
+                    TrainingRun.pid == pid,
+                )
+            )
+    except SQLAlchemyError:
+        log.exception("looking for a run left for this standby failed")
+        return None
 
 
 def enqueue_run(run: TrainingRun) -> None:

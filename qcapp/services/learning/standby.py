@@ -8,9 +8,16 @@ the instance folder, takes one run, and once the run is over starts its own succ
 
 The hand-over has three steps, so a run never has two processes: the worker sends ``RUN <id>``,
 the standby answers ``PID <pid>``, and only after the worker's ``GO`` does it execute the run.
-A worker that hears nothing within ``HAND_OVER_SECONDS`` hangs up and starts a process of its
-own; the standby then sees the connection end without ``GO`` and keeps waiting. A lock file
-keeps one standby per instance, and the standby exits when the server it belongs to has gone.
+A worker that hears nothing within ``HAND_OVER_SECONDS`` hangs up; the standby then sees the
+connection end without ``GO`` and keeps waiting. A lock file keeps one standby per instance, and
+the standby exits when the server it belongs to has gone.
+
+A standby that holds the lock but does not listen yet is still starting (a successor, just after
+a run). Starting another process then would only put two imports side by side on a busy
+machine, so the worker leaves the run queued with the standby's pid, and the standby takes it
+from the database once it is ready: it looks for such a run before it listens and every
+``SERVER_CHECK_SECONDS`` while it waits. Only a worker that finds no standby at all starts a
+process of its own.
 
 The process itself is ``qcapp.standby_process`` (started by ``retraining.start_standby``); this
 module, standard library only, holds the lock, the socket and both sides of the hand-over.
@@ -22,6 +29,7 @@ import fcntl
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .processes import process_alive
@@ -117,9 +125,15 @@ def listen(instance_path: str) -> socket.socket:
     return listener
 
 
-def next_run(listener: socket.socket, server_pid: int) -> int | None:
-    """Wait for a worker's hand-over; the run id, or None once the server has gone."""
+def next_run(
+    listener: socket.socket, server_pid: int, assigned: Callable[[], int | None] = lambda: None
+) -> int | None:
+    """Wait for a worker's hand-over, or for a run ``assigned()`` finds left for this process;
+    the run id, or None once the server has gone."""
     while process_alive(server_pid):
+        run_id = assigned()
+        if run_id is not None:
+            return run_id
         try:
             connection, _ = listener.accept()
         except TimeoutError:
