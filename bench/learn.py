@@ -14,9 +14,11 @@ refit unless the server's state asks for a full run. The benchmark creates an ad
 its own for this. The time counts
 until STREAK answers in a row carry the corrected label: with sync workers every request may
 reach any worker, so 20 in a row leave about one chance in a million that a worker still
-answered with the old version unseen. With --clients, wrk runs for as long as that takes, after
-an idle run of the same length for the p99 comparison, and every accepted request is checked to
-have been stored. Run it from the repository root with the server's QC_* environment.
+answered with the old version unseen. With --clients, wrk runs for as long as that takes;
+then, once the run has ended (it has steps after the new version is active) and the next
+standby listens, the same load runs as long again without a retrain, for the p99 comparison,
+and every accepted request is checked to have been stored. Run it from the repository root
+with the server's QC_* environment.
 """
 
 from __future__ import annotations
@@ -98,6 +100,26 @@ class AdminBrowser:
         match = re.search(r"Training run #(\d+)", page)
         return f"training run {match.group(1)}" if match else "a training run"
 
+    def run_status(self, run_id: int) -> str:
+        with self.opener.open(f"{self.url}/admin/runs/{run_id}/status.json", timeout=10) as page:
+            return json.loads(page.read())["status"]
+
+
+def wait_until_trained(admin: AdminBrowser, run_line: str, timeout: float = 300.0) -> None:
+    """Until the run has ended (some of its steps come after the new version is active) and
+    the next standby listens: the idle window that follows must hold no training work."""
+    match = re.search(r"(\d+)", run_line)
+    deadline = time.monotonic() + timeout
+    while match and admin.run_status(int(match.group(1))) in ("queued", "running"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{run_line} did not end within {timeout:.0f} s")
+        time.sleep(1)
+    instance = os.environ.get("QC_INSTANCE_PATH")
+    standby = Path(instance) / "training-standby.sock" if instance else None
+    while standby and not standby.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)  # none when QC_TRAINING_STANDBY is false: the deadline ends the wait
+    time.sleep(1)
+
 
 def qc(*arguments: str) -> str:
     done = subprocess.run(FLASK + ["qc", *arguments], capture_output=True, text=True)
@@ -173,6 +195,8 @@ def main() -> None:
     parser.add_argument("--cli", action="store_true", help="approve and retrain with qc commands")
     args = parser.parse_args()
     admin = None if args.cli else AdminBrowser(args.url)
+    # Under load the idle window waits for the end of each run, read on the admin pages.
+    watcher = admin or (AdminBrowser(args.url) if args.clients else None)
     results, loads = [], []
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "classify.lua"
@@ -204,6 +228,7 @@ def main() -> None:
             during["stored"] = stats()["queries"] - before - outcome.get("checks", 0) - 1
             during["lost"] = during["requests"] - during["errors"] - during["stored"]
             seconds = max(5, round(during["requests"] / max(during["throughput"], 1)))
+            wait_until_trained(watcher, outcome.get("run", ""))
             before = stats()["queries"]
             idle = run_wrk(args.url, args.clients, seconds, script)
             time.sleep(0.5)
