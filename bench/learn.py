@@ -98,7 +98,9 @@ class AdminBrowser:
     def retrain(self) -> str:
         page = self.post_form("/admin/runs/", "/admin/runs/start", {})
         match = re.search(r"Training run #(\d+)", page)
-        return f"training run {match.group(1)}" if match else "a training run"
+        if match is None:  # refused, e.g. while the last run still measures its corrections
+            raise RuntimeError("the server did not start a training run")
+        return f"training run {match.group(1)}"
 
     def run_status(self, run_id: int) -> str:
         with self.opener.open(f"{self.url}/admin/runs/{run_id}/status.json", timeout=10) as page:
@@ -204,6 +206,8 @@ def main() -> None:
         for attempt in range(args.repeat):
             if not args.clients:
                 results.append(learn_once(args.url, attempt, admin))
+                if admin is not None:  # the next approval must not find this run still going
+                    wait_until_trained(admin, results[-1]["run"])
                 continue
             outcome: dict = {}
             finished = threading.Event()
