@@ -149,3 +149,30 @@ def test_fitting_the_cues_finds_each_questions_cues_once(tiny_frame, monkeypatch
     assert len(calls) == len(texts)
     assert cues.vectorizer_.vocabulary_ == expected_cues.vectorizer_.vocabulary_
     assert matrix.shape == expected.shape and (matrix != expected).nnz == 0
+
+
+def test_cues_are_found_once_per_question_inside_a_training_block(monkeypatch):
+    import training.features as features
+
+    calls = []
+
+    def counted(text):
+        calls.append(text)
+        return question_cues(text)
+
+    monkeypatch.setattr(features, "question_cues", counted)
+    texts = ["Who wrote Hamlet ?", "What is NASA ?", "Who wrote Hamlet ?"]
+    with features.cues_remembered():
+        extractor = QuestionFeatures()
+        fitted = extractor.fit_transform(texts)
+        again = QuestionFeatures().fit(texts).transform(texts[:2])
+        with features.cues_remembered():  # nested: the same table
+            extractor.transform(["What is NASA ?"])
+    assert sorted(calls) == sorted({*texts})  # two distinct questions, each once
+    assert (fitted[:2] != again).nnz == 0
+
+    calls.clear()  # outside the block nothing is kept: a server's workers grow no table
+    extractor.transform(["What is NASA ?"])
+    extractor.transform(["What is NASA ?"])
+    assert calls == ["What is NASA ?", "What is NASA ?"]
+    assert features._remembered is None

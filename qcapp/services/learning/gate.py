@@ -17,6 +17,7 @@ from flask import current_app
 
 from training.artifacts import save_version
 from training.evaluate import metrics_from_labels
+from training.features import cues_remembered
 from training.finetuned import FEATURE_SET as FINETUNE
 from training.progress import ProgressSink, Steps
 from training.refit import REFIT_STEP_SECONDS, refit_model
@@ -223,8 +224,14 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
 
     The fixed held-out split of the base data is never trained on, so the candidate and the
     active version are compared on questions neither has seen. Each model labels each question
-    once: the labels serve the scores, the flip report and the decision alike.
+    once: the labels serve the scores, the flip report and the decision alike, and each
+    question's cues are found once for every fit and label of the run.
     """
+    with cues_remembered():
+        return _train_and_gate(settings, reporter)
+
+
+def _train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
     dataset = get_dataset(settings["dataset"]) if settings.get("dataset") else active_dataset()
     if dataset is None:
         raise RuntimeError(
