@@ -45,8 +45,8 @@ def main() -> int:
         if run_id is None:
             return 0
         db.engine.dispose()  # connections opened before a long wait may have been dropped
-        run = execute_run(run_id)
-        start_next_standby(app, server_pid)
+        # The successor starts as soon as the run has ended, before what is measured after it.
+        run = execute_run(run_id, after_finish=lambda: start_next_standby(app, server_pid))
     return 0 if run.status == "succeeded" else 1
 
 

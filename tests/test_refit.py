@@ -202,3 +202,66 @@ def test_progress_weights_and_estimate_come_from_runs_of_the_same_feature_set(ap
     db.session.add(running)
     db.session.commit()
     assert remaining_seconds(running) == pytest.approx(200, abs=2)
+
+
+def approve_corrections(db, count: int) -> None:
+    """``count`` approved corrections of distinct stored questions."""
+    from qcapp.models import Correction, Prediction, Query, utcnow
+    from training.io import normalise_question
+
+    for index in range(count):
+        text = f"Which city hosted the games in year {1900 + index}?"
+        query = Query(text=text, normalized=normalise_question(text))
+        query.prediction = Prediction(
+            coarse="NUM", fine="NUM:date", coarse_confidence=0.5, fine_confidence=0.4
+        )
+        db.session.add(query)
+        db.session.add(
+            Correction(
+                query=query, coarse="LOC", fine="LOC:city", status="approved", reviewed_at=utcnow()
+            )
+        )
+    db.session.commit()
+
+
+@pytest.mark.slow
+def test_corrections_are_cross_validated_after_the_run_has_ended(
+    app, db, selected_version, monkeypatch
+):
+    """A retrain asked for while the corrections are cross-validated is not refused: the run
+    has ended, and the measure gives way to the newer run."""
+    from qcapp.services.learning import gate
+
+    approve_corrections(db, gate.MIN_CORRECTIONS_FOR_CV)
+    seen = {}
+
+    def after_finish():
+        current = db.session.get(TrainingRun, seen["run"])
+        db.session.refresh(current)
+        seen["status"], seen["in_progress"] = current.status, current.in_progress
+        seen["evaluation"] = dict(current.model_version.evaluation)
+
+    seen["run"] = start_run(actor="test", spawn=False).id
+    run = execute_run(seen["run"], after_finish=after_finish)
+    assert run.status == "succeeded", run.error
+    # Ended, with its version's evaluation still unmeasured, before the cross-validation.
+    assert (seen["status"], seen["in_progress"]) == ("succeeded", None)
+    assert seen["evaluation"]["corrections_cv"] is None
+    scores = run.model_version.evaluation["corrections_cv"]
+    assert scores["n"] == gate.MIN_CORRECTIONS_FOR_CV
+    assert 0.0 <= scores["fine_accuracy"] <= 1.0
+    lines = run.log.strip().splitlines()
+    assert "finished: version" in lines[-3] and "cross-validating the 10" in lines[-2]
+    assert "user-labelled rows, cross-validated" in lines[-1]
+    assert run.message.startswith("finished: version")
+    assert "corrections" not in run.step_seconds  # not part of the run's progress
+
+    # A newer run during the measure: it is accepted, and the measure stops before its folds.
+    def newer_run():
+        seen["newer"] = start_run(actor="test", spawn=False).id
+
+    run = execute_run(start_run(actor="test", spawn=False).id, after_finish=newer_run)
+    assert run.status == "succeeded", run.error
+    assert run.model_version.evaluation["corrections_cv"] is None
+    assert run.log.strip().splitlines()[-1].endswith("stopped: a newer run started")
+    assert db.session.get(TrainingRun, seen["newer"]).status == "queued"

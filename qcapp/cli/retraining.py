@@ -70,9 +70,12 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
 def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
     lower_priority(current_app.config["TRAINING_NICE"], idle=current_app.config["TRAINING_IDLE"])
-    run = execute_run(run_id)
     server = os.environ.get(SERVER_PID_VARIABLE, "")
-    start_next_standby(current_app, int(server) if server.isdigit() else None)
+    app = current_app._get_current_object()
+    run = execute_run(
+        run_id,
+        after_finish=lambda: start_next_standby(app, int(server) if server.isdigit() else None),
+    )
     if run.status != "succeeded":
         raise SystemExit(1)
 

@@ -9,11 +9,14 @@ feature set). A *quick* run uses fixed settings (first install, tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from flask import current_app
+from sqlalchemy import select
 
 from training.artifacts import save_version
 from training.evaluate import metrics_from_labels
@@ -23,8 +26,9 @@ from training.progress import ProgressSink, Steps
 from training.refit import REFIT_STEP_SECONDS, refit_model
 from training.train import default_step_seconds, train_model
 
+from ...database import read_only_connection
 from ...extensions import db
-from ...models import Dataset, ModelVersion, utcnow
+from ...models import Dataset, ModelVersion, TrainingRun, utcnow
 from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
@@ -40,7 +44,7 @@ LABEL_COLUMNS = ["text", "coarse", "fine"]
 # until a run of the same kind has measured its own.
 RUN_STEP_SECONDS = {
     "training set": 0.5, "train": 4.0, "evaluate": 0.5, "flip report": 1.0, "save": 0.5,
-    "activate": 0.2, "corrections": 6.0,
+    "activate": 0.2,
 }
 FULL_TRAIN_SECONDS = 85.0
 
@@ -69,7 +73,8 @@ class RunPlan:
 
     def run_weights(self, previous: dict[str, float]) -> dict[str, float]:
         """Expected seconds of the run's own steps."""
-        measured = {key: value for key, value in previous.items() if "/" not in key}
+        # Runs before the cross-validation became a follow-up also timed a "corrections" step.
+        measured = {key: value for key, value in previous.items() if key in RUN_STEP_SECONDS}
         if measured:
             return {**RUN_STEP_SECONDS, **measured}
         if self.features == FINETUNE:  # minutes of fine-tuning, a refit too
@@ -194,9 +199,12 @@ def decide(candidate: dict | None, reference: dict | None, margin: float) -> tup
 MIN_CORRECTIONS_FOR_CV = 10
 
 
-def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 3) -> dict | None:
+def corrections_accuracy(
+    merged: MergedSet, params: dict, folds: int = 3, give_way: Callable[[], bool] = lambda: False
+) -> dict | None:
     """Cross-validated accuracy on the user-labelled rows: each fold predicted by a model
-    trained without it, so the corrections count as held-out data too."""
+    trained without it, so the corrections count as held-out data too. None when there are too
+    few of them, for a fine-tuned tier, or when ``give_way()`` says to stop before a fold."""
     user_rows = merged.train[merged.train["source"] != "base"].reset_index(drop=True)
     if len(user_rows) < MIN_CORRECTIONS_FOR_CV or params.get("feature_set") == "finetune":
         # A fine-tuned tier would fine-tune the encoder again in every fold: not measured.
@@ -205,6 +213,8 @@ def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 3) -> dic
     folds = min(folds, len(user_rows))
     correct = {"coarse": 0, "fine": 0}
     for fold in range(folds):
+        if give_way():
+            return None
         test = user_rows[user_rows.index % folds == fold]
         train = pd.concat([base_rows, user_rows[user_rows.index % folds != fold]])
         model = refit_model(train[LABEL_COLUMNS], params).classifier
@@ -219,8 +229,11 @@ def corrections_accuracy(merged: MergedSet, params: dict, folds: int = 3) -> dic
     return {"n": n, "coarse_accuracy": correct["coarse"] / n, "fine_accuracy": correct["fine"] / n}
 
 
-def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
-    """Everything a training run does between queued and finished; returns the new version.
+def train_and_gate(
+    settings: dict, reporter: ProgressSink
+) -> tuple[ModelVersion, Callable[[Callable[[str], None]], None] | None]:
+    """Everything a training run does between queued and finished: the new version, and what
+    is left to measure once the run has ended (``cross_validate_corrections``), if anything.
 
     The fixed held-out split of the base data is never trained on, so the candidate and the
     active version are compared on questions neither has seen. Each model labels each question
@@ -231,7 +244,9 @@ def train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
         return _train_and_gate(settings, reporter)
 
 
-def _train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
+def _train_and_gate(
+    settings: dict, reporter: ProgressSink
+) -> tuple[ModelVersion, Callable[[Callable[[str], None]], None] | None]:
     dataset = get_dataset(settings["dataset"]) if settings.get("dataset") else active_dataset()
     if dataset is None:
         raise RuntimeError(
@@ -365,21 +380,46 @@ def _train_and_gate(settings: dict, reporter: ProgressSink) -> ModelVersion:
         candidate_labels.path = cache_path(version)
         candidate_labels.save()
 
-    # After the decision, so the corrected answers are served while this is measured.
-    user_rows = int((merged.train["source"] != "base").sum())
-    if user_rows >= MIN_CORRECTIONS_FOR_CV:
-        steps.start("corrections", f"cross-validating the {user_rows:,} user-labelled rows")
-        scores = corrections_accuracy(merged, result.params)
-        version.evaluation = {**version.evaluation, "corrections_cv": scores}
-        db.session.commit()
-        if scores:
-            steps.note(
-                f"user-labelled rows, cross-validated: coarse {scores['coarse_accuracy']:.1%}, "
-                f"fine {scores['fine_accuracy']:.1%}"
-            )
     seconds = steps.finish()
     seconds.update({f"train/{key}": value for key, value in train_seconds.items()})
     record_timings = getattr(reporter, "timings", None)
     if record_timings:
         record_timings(seconds)
-    return version
+    follow_up = None
+    user_rows = int((merged.train["source"] != "base").sum())
+    if user_rows >= MIN_CORRECTIONS_FOR_CV and result.params.get("feature_set") != FINETUNE:
+        follow_up = partial(cross_validate_corrections, version.id, merged, result.params)
+    return version, follow_up
+
+
+def cross_validate_corrections(
+    version_id: int, merged: MergedSet, params: dict, note: Callable[[str], None]
+) -> None:
+    """After its run has ended: the version's cross-validated accuracy on the user-labelled rows
+    (three more fits), recorded on the version for its details page.
+
+    Outside the run, so a retrain asked for meanwhile is not refused; it gives way to that run,
+    stopping before the next fold, since a newer version makes the measure moot.
+    """
+    user_rows = int((merged.train["source"] != "base").sum())
+    note(f"cross-validating the {user_rows:,} user-labelled rows")
+    scores = corrections_accuracy(merged, params, give_way=run_in_progress)
+    if scores is None:
+        note("cross-validation of the user-labelled rows stopped: a newer run started")
+        return
+    version = db.session.get(ModelVersion, version_id)
+    version.evaluation = {**(version.evaluation or {}), "corrections_cv": scores}
+    db.session.commit()
+    note(
+        f"user-labelled rows, cross-validated: coarse {scores['coarse_accuracy']:.1%}, "
+        f"fine {scores['fine_accuracy']:.1%}"
+    )
+
+
+def run_in_progress() -> bool:
+    """Whether a training run is queued or running now (read afresh, in no transaction)."""
+    with read_only_connection() as connection:
+        found = connection.scalar(
+            select(TrainingRun.id).where(TrainingRun.in_progress.is_(True)).limit(1)
+        )
+    return found is not None

@@ -361,9 +361,38 @@ class RunReporter:
         """Record how long each step took, for the next run's progress bar and estimate."""
         self._write(step_seconds=seconds)
 
+    def note(self, message: str) -> None:
+        """A log line after the run has ended: its status message and progress stay."""
+        if message == self.last_line:
+            return
+        self.last_line = message
+        if self.echo:
+            self.echo(message, self.fraction)
+        self.lines += f"{utcnow():%H:%M:%S} {message}\n"
+        self._write(log=self.lines)
 
-def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -> TrainingRun:
-    """The body of a training process: train, evaluate, gate, save, register, maybe promote."""
+
+def execute_run(
+    run_id: int,
+    echo: Callable[[str, float], None] | None = None,
+    after_finish: Callable[[], None] | None = None,
+) -> TrainingRun:
+    """The body of a training process: train, evaluate, gate, save, register, maybe promote.
+
+    Once the run has ended, ``after_finish()`` (a process starts the next standby there), then
+    what the run left to measure, which a newer run interrupts.
+    """
+    from training.features import cues_remembered
+
+    with cues_remembered():  # kept for what is measured after the run
+        return _execute_run(run_id, echo, after_finish)
+
+
+def _execute_run(
+    run_id: int,
+    echo: Callable[[str, float], None] | None,
+    after_finish: Callable[[], None] | None,
+) -> TrainingRun:
     from .gate import train_and_gate
 
     run = db.session.get(TrainingRun, run_id)
@@ -390,7 +419,7 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
     )
     try:
         with heartbeat, training_lock():
-            version = train_and_gate(settings, reporter)
+            version, follow_up = train_and_gate(settings, reporter)
     except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
@@ -399,6 +428,8 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
             run.started_by, "retrain_failed", "training_run", run.id, {"error": str(error)}
         )
         db.session.commit()
+        if after_finish is not None:
+            after_finish()
         return run
     reporter.progress(1.0, "finished")
     reporter.log(f"finished: version {version.version} is {version.status}")
@@ -415,7 +446,16 @@ def execute_run(run_id: int, echo: Callable[[str, float], None] | None = None) -
         {"version": version.version, "status": version.status},
     )
     db.session.commit()
-    return run
+    if after_finish is not None:
+        after_finish()
+    if follow_up is not None:
+        try:
+            follow_up(reporter.note)
+        except Exception as error:  # noqa: BLE001  (the run stands; only the measure is lost)
+            db.session.rollback()
+            log.exception("measuring after training run %s failed", run_id)
+            reporter.note(f"measuring after the run failed: {type(error).__name__}: {error}")
+    return db.session.get(TrainingRun, run_id)
 
 
 def served_version_ids() -> set[int]:
