@@ -51,6 +51,8 @@ from serve import (  # noqa: E402
     table,
 )
 
+from qcapp.services.learning.standby import socket_path  # noqa: E402
+
 STREAK = 20
 QUESTIONS = (
     "Which instrument did Jimi Hendrix make famous?",
@@ -117,7 +119,7 @@ def wait_until_trained(admin: AdminBrowser, run_line: str, timeout: float = 300.
             raise RuntimeError(f"{run_line} did not end within {timeout:.0f} s")
         time.sleep(1)
     instance = os.environ.get("QC_INSTANCE_PATH")
-    standby = Path(instance) / "training-standby.sock" if instance else None
+    standby = socket_path(instance) if instance else None
     while standby and not standby.exists() and time.monotonic() < deadline:
         time.sleep(0.5)  # none when QC_TRAINING_STANDBY is false: the deadline ends the wait
     time.sleep(1)

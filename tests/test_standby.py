@@ -123,7 +123,6 @@ def test_one_standby_per_instance_and_none_without_its_server(app, standby):
     assert waiting_standby(app.instance_path) is None
 
 
-
 def test_a_run_queued_while_the_standby_starts_is_left_for_it(app, db, monkeypatch):
     """A standby that holds the lock but does not listen yet gets the run through the database,
     and no second process is started beside it."""

@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from training.artifacts import save_version
 from training.evaluate import metrics_from_labels
-from training.features import cues_remembered
 from training.finetuned import FEATURE_SET as FINETUNE
 from training.progress import ProgressSink, Steps
 from training.refit import REFIT_STEP_SECONDS, refit_model
@@ -199,6 +198,14 @@ def decide(candidate: dict | None, reference: dict | None, margin: float) -> tup
 MIN_CORRECTIONS_FOR_CV = 10
 
 
+def can_cross_validate(user_rows: int, params: dict) -> bool:
+    """Whether the user-labelled rows are cross-validated for a version with these params.
+
+    A fine-tuned tier would fine-tune the encoder again in every fold: not measured.
+    """
+    return user_rows >= MIN_CORRECTIONS_FOR_CV and params.get("feature_set") != FINETUNE
+
+
 def corrections_accuracy(
     merged: MergedSet, params: dict, folds: int = 3, give_way: Callable[[], bool] = lambda: False
 ) -> dict | None:
@@ -206,8 +213,7 @@ def corrections_accuracy(
     trained without it, so the corrections count as held-out data too. None when there are too
     few of them, for a fine-tuned tier, or when ``give_way()`` says to stop before a fold."""
     user_rows = merged.train[merged.train["source"] != "base"].reset_index(drop=True)
-    if len(user_rows) < MIN_CORRECTIONS_FOR_CV or params.get("feature_set") == "finetune":
-        # A fine-tuned tier would fine-tune the encoder again in every fold: not measured.
+    if not can_cross_validate(len(user_rows), params):
         return None
     base_rows = merged.train[merged.train["source"] == "base"]
     folds = min(folds, len(user_rows))
@@ -237,16 +243,8 @@ def train_and_gate(
 
     The fixed held-out split of the base data is never trained on, so the candidate and the
     active version are compared on questions neither has seen. Each model labels each question
-    once: the labels serve the scores, the flip report and the decision alike, and each
-    question's cues are found once for every fit and label of the run.
+    once: the labels serve the scores, the flip report and the decision alike.
     """
-    with cues_remembered():
-        return _train_and_gate(settings, reporter)
-
-
-def _train_and_gate(
-    settings: dict, reporter: ProgressSink
-) -> tuple[ModelVersion, Callable[[Callable[[str], None]], None] | None]:
     dataset = get_dataset(settings["dataset"]) if settings.get("dataset") else active_dataset()
     if dataset is None:
         raise RuntimeError(
@@ -387,7 +385,7 @@ def _train_and_gate(
         record_timings(seconds)
     follow_up = None
     user_rows = int((merged.train["source"] != "base").sum())
-    if user_rows >= MIN_CORRECTIONS_FOR_CV and result.params.get("feature_set") != FINETUNE:
+    if can_cross_validate(user_rows, result.params):
         follow_up = partial(cross_validate_corrections, version.id, merged, result.params)
     return version, follow_up
 

@@ -337,15 +337,20 @@ class RunReporter:
         db.session.commit()
         self.last_write = time.monotonic()
 
-    def log(self, message: str) -> None:
-        """One log line (also the status message), written at once."""
+    def _append(self, message: str) -> bool:
+        """Add ``message`` to the log unless it repeats the last line; whether it was added."""
         if message == self.last_line:
-            return
+            return False
         self.last_line = message
         if self.echo:
             self.echo(message, self.fraction)
         self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-        self._write(log=self.lines, message=message[:500], progress=self.fraction)
+        return True
+
+    def log(self, message: str) -> None:
+        """One log line (also the status message), written at once."""
+        if self._append(message):
+            self._write(log=self.lines, message=message[:500], progress=self.fraction)
 
     def progress(self, fraction: float, message: str) -> None:
         """Move the bar (never backwards) and update the status message."""
@@ -363,13 +368,8 @@ class RunReporter:
 
     def note(self, message: str) -> None:
         """A log line after the run has ended: its status message and progress stay."""
-        if message == self.last_line:
-            return
-        self.last_line = message
-        if self.echo:
-            self.echo(message, self.fraction)
-        self.lines += f"{utcnow():%H:%M:%S} {message}\n"
-        self._write(log=self.lines)
+        if self._append(message):
+            self._write(log=self.lines)
 
 
 def execute_run(
@@ -384,15 +384,26 @@ def execute_run(
     """
     from training.features import cues_remembered
 
-    with cues_remembered():  # kept for what is measured after the run
-        return _execute_run(run_id, echo, after_finish)
+    # Each question's cues are found once for the whole run and what is measured after it.
+    with cues_remembered():
+        reporter, follow_up = _train_and_record(run_id, echo)
+        if after_finish is not None:
+            after_finish()
+        if follow_up is not None:
+            try:
+                follow_up(reporter.note)
+            except Exception as error:  # noqa: BLE001  (the run stands; only the measure is lost)
+                db.session.rollback()
+                log.exception("measuring after training run %s failed", run_id)
+                reporter.note(f"measuring after the run failed: {type(error).__name__}: {error}")
+    return db.session.get(TrainingRun, run_id)
 
 
-def _execute_run(
-    run_id: int,
-    echo: Callable[[str, float], None] | None,
-    after_finish: Callable[[], None] | None,
-) -> TrainingRun:
+def _train_and_record(
+    run_id: int, echo: Callable[[str, float], None] | None
+) -> tuple[RunReporter, Callable[[Callable[[str], None]], None] | None]:
+    """The run itself, recorded as succeeded or failed: its reporter, and what is left to
+    measure after it."""
     from .gate import train_and_gate
 
     run = db.session.get(TrainingRun, run_id)
@@ -428,9 +439,7 @@ def _execute_run(
             run.started_by, "retrain_failed", "training_run", run.id, {"error": str(error)}
         )
         db.session.commit()
-        if after_finish is not None:
-            after_finish()
-        return run
+        return reporter, None
     reporter.progress(1.0, "finished")
     reporter.log(f"finished: version {version.version} is {version.status}")
     run = db.session.get(TrainingRun, run_id)
@@ -446,16 +455,7 @@ def _execute_run(
         {"version": version.version, "status": version.status},
     )
     db.session.commit()
-    if after_finish is not None:
-        after_finish()
-    if follow_up is not None:
-        try:
-            follow_up(reporter.note)
-        except Exception as error:  # noqa: BLE001  (the run stands; only the measure is lost)
-            db.session.rollback()
-            log.exception("measuring after training run %s failed", run_id)
-            reporter.note(f"measuring after the run failed: {type(error).__name__}: {error}")
-    return db.session.get(TrainingRun, run_id)
+    return reporter, follow_up
 
 
 def served_version_ids() -> set[int]:
