@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 import sys
 
-from .services.learning.standby import SERVER_PID_VARIABLE, listen, next_run, socket_path, take_lock
+from .services.learning.standby import (
+    SERVER_PID_VARIABLE,
+    CodeWatch,
+    listen,
+    next_run,
+    socket_path,
+    take_lock,
+)
 
 
 def main() -> int:
@@ -20,6 +27,7 @@ def main() -> int:
     lock = take_lock(instance_path)
     if lock is None:
         return 0  # another standby already waits for this instance
+    code = CodeWatch()  # before the imports: files changed during them count as changed
 
     from . import create_app
     from .extensions import db
@@ -37,12 +45,14 @@ def main() -> int:
 
         listener = listen(instance_path)
         try:
-            run_id = next_run(listener, server_pid, lambda: run_left_for(os.getpid()))
+            run_id = next_run(listener, server_pid, lambda: run_left_for(os.getpid()), code)
         finally:
             listener.close()
             socket_path(instance_path).unlink(missing_ok=True)
             os.close(lock)  # the successor may start while this run goes on
         if run_id is None:
+            if code.changed:  # a deploy: the successor imports the new code
+                start_next_standby(app, server_pid)
             return 0
         db.engine.dispose()  # connections opened before a long wait may have been dropped
         # The successor starts as soon as the run has ended, before what is measured after it.

@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,9 @@ from qcapp.services.learning.retraining import (
     wait_for_run,
 )
 from qcapp.services.learning.standby import (
+    CODE_ROOTS,
+    CodeWatch,
+    code_fingerprint,
     hand_over,
     listen,
     next_run,
@@ -171,3 +176,96 @@ def test_a_starting_standby_runs_the_run_queued_meanwhile(app, db, starter_in_db
     finally:
         stop(standby)
         stop(waiting_standby(instance))
+
+
+def test_the_code_fingerprint_follows_the_files(tmp_path, monkeypatch):
+    libraries = tmp_path / "site-packages"
+    (libraries / "numpy-2.4.6.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(
+        "qcapp.services.learning.standby.sysconfig.get_paths", lambda: {"purelib": libraries}
+    )
+    (tmp_path / "package").mkdir()
+    module = tmp_path / "package" / "module.py"
+    module.write_text("VALUE = 1\n")
+    (tmp_path / "notes.txt").write_text("not code")
+    first = code_fingerprint([tmp_path])
+    assert code_fingerprint([tmp_path]) == first
+    (tmp_path / "notes.txt").write_text("still not code")
+    assert code_fingerprint([tmp_path]) == first
+
+    stat = module.stat()
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a deploy
+    touched = code_fingerprint([tmp_path])
+    assert touched != first
+    (tmp_path / "package" / "added.py").write_text("")
+    added = code_fingerprint([tmp_path])
+    assert added not in (first, touched)
+
+    # An upgraded library is new code too; what Python caches beside it is not.
+    (libraries / "__pycache__").mkdir()
+    assert code_fingerprint([tmp_path]) == added
+    (libraries / "numpy-2.4.6.dist-info").rename(libraries / "numpy-2.4.7.dist-info")
+    assert code_fingerprint([tmp_path]) != added
+
+
+def test_a_standby_stops_waiting_once_its_code_changes(tmp_path):
+    (tmp_path / "module.py").write_text("VALUE = 1\n")
+    watch = CodeWatch([tmp_path], every=0)
+    listener = listen(tmp_path)
+    try:
+        (tmp_path / "module.py").write_text("VALUE = 2\n")
+        assert next_run(listener, os.getpid(), code=watch) is None
+    finally:
+        listener.close()
+    assert watch.changed
+
+
+def test_a_standby_with_old_code_declines_the_run_and_a_process_takes_it(
+    app, db, monkeypatch, tmp_path
+):
+    """After a deploy, a run is not handed to the standby that imported the old code, nor left
+    for it: the worker starts a process of its own, and the standby gives way."""
+    instance = app.instance_path
+    os.makedirs(instance, exist_ok=True)
+    (tmp_path / "module.py").write_text("VALUE = 1\n")
+    # Only a hand-over makes this standby look at the files again.
+    watch = CodeWatch([tmp_path], every=3600)
+    started = []
+
+    def process_of_its_own(_app, run_id):
+        started.append(run_id)
+        return 424242
+
+    monkeypatch.setattr(retraining, "spawn_training_process", process_of_its_own)
+    lock = take_lock(instance)
+    listener = listen(instance)
+    outcome = []
+    waiting = threading.Thread(
+        target=lambda: outcome.append(next_run(listener, os.getpid(), code=watch))
+    )
+    waiting.start()
+    try:
+        (tmp_path / "module.py").write_text("VALUE = 2\n")
+        with app.test_request_context("/admin/runs/start", method="POST"):
+            run = start_run(actor="test", quick=True)
+        waiting.join(30)
+    finally:
+        listener.close()
+        os.close(lock)
+    assert outcome == [None] and watch.changed
+    assert started == [run.id]
+    assert (run.runner, run.pid) == ("process", 424242)
+
+
+@pytest.mark.slow
+def test_a_waiting_standby_gives_way_to_one_with_the_new_code(app, standby):
+    first = wait_for(standby, what="the standby to listen")
+    module = Path(CODE_ROOTS[0]) / "standby_process.py"
+    stat = module.stat()
+    try:
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a deploy
+        wait_for(lambda: not process_alive(first), 60, "the old standby to give way")
+    finally:
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    successor = wait_for(standby, what="a standby with the new code")
+    assert successor != first

@@ -26,7 +26,7 @@ from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
 from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs
 from .run_history import last_duration, run_features
 from .run_lock import Heartbeat, training_lock
-from .standby import SERVER_PID_VARIABLE, hand_over, waiting_standby
+from .standby import SERVER_PID_VARIABLE, StandbyOutdated, hand_over, waiting_standby
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +90,13 @@ def start_run(
         app = current_app._get_current_object()
         run.runner = "process"
         # The waiting standby takes it at once; one that is still starting takes it from
-        # here once it is ready (``run_left_for``); without either, a process of its own.
-        run.pid = (
-            hand_over(app.instance_path, run.id)
-            or waiting_standby(app.instance_path)
-            or spawn_training_process(app, run.id)
-        )
+        # here once it is ready (``run_left_for``); without either, or when the standby's code
+        # is out of date, a process of its own.
+        try:
+            pid = hand_over(app.instance_path, run.id) or waiting_standby(app.instance_path)
+        except StandbyOutdated:
+            pid = None
+        run.pid = pid or spawn_training_process(app, run.id)
         db.session.commit()
     return run
 

@@ -19,6 +19,11 @@ from the database once it is ready: it looks for such a run before it listens an
 ``SERVER_CHECK_SECONDS`` while it waits. Only a worker that finds no standby at all starts a
 process of its own.
 
+A standby runs the code it imported. After a deploy (new files, then a gunicorn HUP) that code
+is old, so the standby watches the files (``CodeWatch``): once they change it stops listening
+and starts a successor that imports the new code, and a hand-over that comes before it noticed
+gets ``STALE`` instead of ``PID``, upon which the worker starts a process of its own.
+
 The process itself is ``qcapp.standby_process`` (started by ``retraining.start_standby``); this
 module, standard library only, holds the lock, the socket and both sides of the hand-over.
 """
@@ -26,10 +31,12 @@ module, standard library only, holds the lock, the socket and both sides of the 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
+import sysconfig
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .processes import process_alive
@@ -41,6 +48,53 @@ HAND_OVER_SECONDS = 5.0
 SERVER_CHECK_SECONDS = 1.0
 # The environment variable that names the server (the gunicorn arbiter) a process belongs to.
 SERVER_PID_VARIABLE = "QC_STANDBY_SERVER_PID"
+# How often a waiting standby looks whether its code changed on disk (about 2 ms each time).
+CODE_CHECK_SECONDS = 5.0
+_REPOSITORY = Path(__file__).resolve().parents[3]
+# What a run executes: the app and the training code (and the installed libraries).
+CODE_ROOTS = (_REPOSITORY / "qcapp", _REPOSITORY / "training")
+
+
+class StandbyOutdated(Exception):
+    """The standby's code is older than the files on disk: it declined the run."""
+
+
+def code_fingerprint(roots: Iterable[Path] = CODE_ROOTS) -> str:
+    """What identifies the code on disk: each Python file's path, size and modification time,
+    and the installed distributions with their versions."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in (path for root in roots for path in sorted(root.rglob("*.py"))):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed while being listed: the next look sees the change
+            continue
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    libraries = sysconfig.get_paths()["purelib"]
+    try:
+        installed = sorted(name for name in os.listdir(libraries) if name.endswith(".dist-info"))
+    except OSError:
+        installed = []
+    digest.update("\n".join(installed).encode())
+    return digest.hexdigest()
+
+
+class CodeWatch:
+    """Whether the code on disk is still the code this process started with."""
+
+    def __init__(self, roots: Iterable[Path] = CODE_ROOTS, every: float = CODE_CHECK_SECONDS):
+        self.roots = tuple(roots)
+        self.every = every
+        self.started = code_fingerprint(self.roots)
+        self.checked = time.monotonic()
+        self.changed = False
+
+    def current(self, now: bool = False) -> bool:
+        """False once the files differ; looked at again at most every ``every`` seconds,
+        unless ``now``."""
+        if not self.changed and (now or time.monotonic() - self.checked >= self.every):
+            self.checked = time.monotonic()
+            self.changed = code_fingerprint(self.roots) != self.started
+        return not self.changed
 
 
 def socket_path(instance_path: str | os.PathLike) -> Path:
@@ -49,6 +103,8 @@ def socket_path(instance_path: str | os.PathLike) -> Path:
 
 def hand_over(instance_path: str | os.PathLike, run_id: int) -> int | None:
     """Give a queued run to the waiting standby; its pid, or None when no standby took it.
+    StandbyOutdated when the standby declined it because the code on disk changed (it is
+    giving way to a successor).
 
     The whole exchange fits in ``HAND_OVER_SECONDS``, and the standby waits three times as long
     for the ``GO``: a ``GO`` that is sent always arrives while the standby still listens for it.
@@ -71,6 +127,8 @@ def hand_over(instance_path: str | os.PathLike, run_id: int) -> int | None:
             connection.sendall(f"RUN {run_id}\n".encode())
             connection.settimeout(remaining())
             reply = connection.makefile("rb").readline().decode("ascii", "replace").split()
+            if reply == ["STALE"]:
+                raise StandbyOutdated
             if len(reply) != 2 or reply[0] != "PID" or not reply[1].isdigit():
                 return None
             remaining()
@@ -126,14 +184,21 @@ def listen(instance_path: str) -> socket.socket:
 
 
 def next_run(
-    listener: socket.socket, server_pid: int, assigned: Callable[[], int | None] = lambda: None
+    listener: socket.socket,
+    server_pid: int,
+    assigned: Callable[[], int | None] = lambda: None,
+    code: CodeWatch | None = None,
 ) -> int | None:
     """Wait for a worker's hand-over, or for a run ``assigned()`` finds left for this process;
-    the run id, or None once the server has gone."""
+    the run id, or None once the server has gone or the code on disk has changed (``code``)."""
     while process_alive(server_pid):
+        # A run left for this process while it started is its own, even if the files changed
+        # since: nobody else would take it.
         run_id = assigned()
         if run_id is not None:
             return run_id
+        if code is not None and not code.current():
+            return None
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -145,6 +210,9 @@ def next_run(
                 request = reader.readline().decode("ascii", "replace").split()
                 if len(request) != 2 or request[0] != "RUN" or not request[1].isdigit():
                     continue
+                if code is not None and not code.current(now=True):
+                    connection.sendall(b"STALE\n")
+                    return None
                 connection.sendall(f"PID {os.getpid()}\n".encode())
                 connection.settimeout(3 * HAND_OVER_SECONDS)  # longer than the worker waits
                 if reader.readline().strip() == b"GO":
@@ -152,4 +220,3 @@ def next_run(
             except OSError:  # the worker gave up or went away: the run is not ours
                 continue
     return None
-
