@@ -100,6 +100,8 @@ def test_the_standby_runs_the_next_run_and_leaves_a_successor(app, db, standby, 
     run = wait_for_run(run.id, timeout=300)
     assert run.status == "succeeded", run.error
     assert run.model_version.is_active
+    # Its output has a log of its own, as a process started for the run would.
+    assert (Path(app.instance_path) / "training-logs" / f"run-{run.id}.log").exists()
 
     successor = wait_for(standby, what="a successor")
     assert successor != first
