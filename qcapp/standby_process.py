@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
+from .services.learning.processes import write_output_to
 from .services.learning.standby import (
     SERVER_PID_VARIABLE,
     CodeWatch,
@@ -36,7 +36,9 @@ def main() -> int:
         execute_run,
         lower_priority,
         run_left_for,
+        run_log_name,
         start_next_standby,
+        training_log,
     )
 
     app = create_app()
@@ -56,21 +58,10 @@ def main() -> int:
                 start_next_standby(app, server_pid)
             return 0
         db.engine.dispose()  # connections opened before a long wait may have been dropped
-        write_output_to(Path(app.instance_path) / "training-logs" / f"run-{run_id}.log")
+        write_output_to(training_log(app, run_log_name(run_id)))
         # The successor starts as soon as the run has ended, before what is measured after it.
         run = execute_run(run_id, after_finish=lambda: start_next_standby(app, server_pid))
     return 0 if run.status == "succeeded" else 1
-
-
-def write_output_to(log_file: Path) -> None:
-    """From here on, this process's output goes to ``log_file`` (appended), as a process
-    started for one run writes to its own log."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as output:
-        os.dup2(output.fileno(), sys.stdout.fileno())
-        os.dup2(output.fileno(), sys.stderr.fileno())
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ class MergedSet:
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
+    def user_rows(self) -> pd.DataFrame:
+        """The training rows people labelled (corrections, confirmations), not the base's."""
+        return self.train[self.train["source"] != "base"]
+
+    @property
     def all_rows(self) -> pd.DataFrame:
         return pd.concat([self.train, self.held_out], ignore_index=True)
 

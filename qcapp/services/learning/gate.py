@@ -212,7 +212,7 @@ def corrections_accuracy(
     """Cross-validated accuracy on the user-labelled rows: each fold predicted by a model
     trained without it, so the corrections count as held-out data too. None when there are too
     few of them, for a fine-tuned tier, or when ``give_way()`` says to stop before a fold."""
-    user_rows = merged.train[merged.train["source"] != "base"].reset_index(drop=True)
+    user_rows = merged.user_rows.reset_index(drop=True)
     if not can_cross_validate(len(user_rows), params):
         return None
     base_rows = merged.train[merged.train["source"] == "base"]
@@ -384,8 +384,7 @@ def train_and_gate(
     if record_timings:
         record_timings(seconds)
     follow_up = None
-    user_rows = int((merged.train["source"] != "base").sum())
-    if can_cross_validate(user_rows, result.params):
+    if can_cross_validate(len(merged.user_rows), result.params):
         follow_up = partial(cross_validate_corrections, version.id, merged, result.params)
     return version, follow_up
 
@@ -399,8 +398,7 @@ def cross_validate_corrections(
     Outside the run, so a retrain asked for meanwhile is not refused; it gives way to that run,
     stopping before the next fold, since a newer version makes the measure moot.
     """
-    user_rows = int((merged.train["source"] != "base").sum())
-    note(f"cross-validating the {user_rows:,} user-labelled rows")
+    note(f"cross-validating the {len(merged.user_rows):,} user-labelled rows")
     scores = corrections_accuracy(merged, params, give_way=run_in_progress)
     if scores is None:
         note("cross-validation of the user-labelled rows stopped: a newer run started")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -51,3 +52,14 @@ def start_detached(
         )
     threading.Thread(target=process.wait, name=name, daemon=True).start()
     return process
+
+
+def write_output_to(log_file: Path) -> None:
+    """From here on, this process's output goes to ``log_file`` (appended), as the output of a
+    process ``start_detached`` started does."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as output:
+        os.dup2(output.fileno(), sys.stdout.fileno())
+        os.dup2(output.fileno(), sys.stderr.fileno())

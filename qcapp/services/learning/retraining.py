@@ -223,16 +223,26 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
         app,
         [sys.executable, "-m", "flask", "--app", "qcapp", "qc", "run-training", str(run_id)],
         environment,
-        f"run-{run_id}.log",
+        run_log_name(run_id),
         **session,
     )
+
+
+def run_log_name(run_id: int) -> str:
+    """The file in ``training-logs`` that holds a run's output, whichever process runs it."""
+    return f"run-{run_id}.log"
+
+
+def training_log(app: Flask, name: str) -> Path:
+    """A training process's log file in the instance folder."""
+    return Path(app.instance_path) / "training-logs" / name
 
 
 def _start_lowered(
     app: Flask, command: list[str], environment: dict[str, str], log_name: str, **session
 ) -> int:
     """Start a training process (a run's or a standby) and lower its priority; its pid."""
-    log_file = Path(app.instance_path) / "training-logs" / log_name
+    log_file = training_log(app, log_name)
     process = start_detached(command, environment, log_file, f"reap-{log_name}", **session)
     # Lowered at once from here: the process would otherwise spend its start (the interpreter,
     # the imports, the app) at full priority.
