@@ -38,6 +38,9 @@ class DefaultConfig:
     # Linux: the training process runs under SCHED_IDLE too, so a web worker that wakes up
     # takes the core at once instead of waiting for the end of the trainer's time slice.
     TRAINING_IDLE = True
+    # Linux: a refit of a lexical version (single-threaded work) runs on one CPU, so it takes
+    # at most that core's idle time and never follows a busy web worker to another core.
+    TRAINING_REFIT_ONE_CPU = True
     # Under gunicorn, one training process waits, already started and imported, for the next
     # run (about 4 s of CPU that a new process spends before the run's first step).
     TRAINING_STANDBY = True

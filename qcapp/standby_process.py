@@ -1,7 +1,8 @@
 """The standby training process (``python -m qcapp.standby_process``).
 
 It takes the instance's lock before anything else, so a second one gives up before it pays for
-the app's imports; then it imports them, waits for one run, executes it and starts its successor
+the app's imports; then it imports them, finds ahead what a refit reads
+(``qcapp.services.learning.prepare``), waits for one run, executes it and starts its successor
 (see ``qcapp.services.learning.standby``).
 """
 
@@ -44,8 +45,11 @@ def main() -> int:
     app = create_app()
     lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
     with app.app_context():
-        from .services.learning import gate  # noqa: F401  (what a run imports, paid before the wait)
+        from .services.learning.prepare import prepare_quietly
 
+        # Before listening: what a refit reads is found while nobody waits for it, and a run
+        # asked for meanwhile is left for this process (``run_left_for``).
+        prepare_quietly()
         listener = listen(instance_path)
         try:
             run_id = next_run(listener, server_pid, lambda: run_left_for(os.getpid()), code)

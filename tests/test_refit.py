@@ -265,3 +265,60 @@ def test_corrections_are_cross_validated_after_the_run_has_ended(
     assert run.model_version.evaluation["corrections_cv"] is None
     assert run.log.strip().splitlines()[-1].endswith("stopped: a newer run started")
     assert db.session.get(TrainingRun, seen["newer"]).status == "queued"
+
+
+@pytest.mark.slow
+def test_a_prepared_standby_refits_without_loading_or_transforming_again(
+    app, db, selected_version, monkeypatch
+):
+    """What a waiting standby finds ahead (``prepare_refit``) is all a refit without new
+    questions reads: the active model is not loaded again, no question's features are found
+    again, and the fit runs on one CPU."""
+    import os
+
+    from qcapp.services.learning import flips
+    from qcapp.services.learning.prepare import prepare_refit
+    from training import feature_rows, refit
+
+    allowed = os.sched_getaffinity(0)
+    approve_corrections(db, 3)
+    prepared = prepare_refit()
+    assert prepared and f"version {selected_version.version}" in prepared, prepared
+    kept = flips.version_model(selected_version)
+    rows = feature_rows.kept_rows(kept.features)
+    assert rows is not None and len(rows.rows) >= 3
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the prepared model was loaded again")
+
+    monkeypatch.setattr(flips, "load_version", must_not_load)
+    found_in_run = []
+    add = feature_rows.FeatureRows.add
+    monkeypatch.setattr(
+        feature_rows.FeatureRows, "add",
+        lambda self, texts: found_in_run.append(add(self, texts)) or found_in_run[-1],
+    )
+    cpus_in_fit = []
+    fit = refit.fit_classifier
+    monkeypatch.setattr(
+        refit, "fit_classifier",
+        lambda *args, **kwargs: cpus_in_fit.append(os.sched_getaffinity(0)) or fit(*args, **kwargs),
+    )
+
+    run = execute_run(start_run(actor="test", spawn=False).id)
+    assert run.status == "succeeded", run.error
+    assert "features kept from the active version" in run.log
+    assert found_in_run and not any(found_in_run), found_in_run  # every row was found ahead
+    assert run.model_version.params["features_rows"] == selected_version.params["rows"]
+    assert len(cpus_in_fit) == 1
+    if len(allowed) > 1:
+        assert cpus_in_fit[0] == {max(allowed)}
+    assert os.sched_getaffinity(0) == allowed  # restored once the run is done
+
+
+def test_prepare_refit_says_when_there_is_nothing_to_prepare(app, db, starter_dataset):
+    from qcapp.services.learning.prepare import prepare_refit
+
+    assert prepare_refit() is None  # no active version
+    train_version(quick=True, actor="test")
+    assert prepare_refit() is None  # a quick version: the next run selects the model

@@ -10,6 +10,7 @@ from scipy import sparse
 
 from training.estimators import LinearHead, explainer_weights, linear_head
 from training.fast_tfidf import supports, tfidf_row, tfidf_rows
+from training.feature_rows import kept_rows
 from training.features import QuestionFeatures
 from training.text import word_spans
 
@@ -117,7 +118,13 @@ class QuestionClassifier:
         self._term_of_column = dict(zip(columns, terms, strict=True))
 
     def _transform(self, texts: list[str]) -> sparse.csr_matrix:
-        """Feature matrix; calls the union's parts directly to skip its per-call overhead."""
+        """Feature matrix; calls the union's parts directly to skip its per-call overhead.
+
+        In a training process that keeps this extractor's rows, the kept rows are used.
+        """
+        kept = kept_rows(self.features)
+        if kept is not None:
+            return kept.matrix(texts)
         parts = getattr(self.features, "transformer_list", None)
         if parts is None or self.features.transformer_weights:
             return sparse.csr_matrix(self.features.transform(texts))

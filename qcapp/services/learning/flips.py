@@ -52,9 +52,25 @@ class FlipReport:
         return self.held_out.flips + self.queries.flips
 
 
+# A training process's copy of one version's model, by artifact sha256 (``keep_version_model``).
+_kept_model: tuple[str, Any] | None = None
+
+
 def version_model(version: ModelVersion) -> Any:
-    """A version's own model, loaded from its artifact."""
+    """A version's own model, loaded from its artifact (or the copy this process keeps)."""
+    kept = _kept_model
+    if kept is not None and version.artifact_sha256 and kept[0] == version.artifact_sha256:
+        return kept[1]
     return load_version(local_version(version))
+
+
+def keep_version_model(version: ModelVersion) -> Any:
+    """Load a version's model once for this process: later ``version_model`` calls for the same
+    artifact return this very object (a training process; a worker's models are its own)."""
+    global _kept_model
+    model = version_model(version)
+    _kept_model = (version.artifact_sha256, model)
+    return model
 
 
 def served_model(version: ModelVersion) -> Any:

@@ -2,9 +2,12 @@
 
 A run is one of three kinds. A *refit* fits the feature set and hyperparameters the active
 version's model selection chose on the merged set: seconds, so it is the default after
-corrections. A *full* run selects the model again (minutes): asked for, or whenever a refit
-would reuse a stale choice (no active version, one without a selection, another base dataset or
-feature set). A *quick* run uses fixed settings (first install, tests).
+corrections. A lexical refit also keeps the active version's fitted features (vocabularies,
+idf weights) while the rows grow by at most a tenth, so each question's features are found once
+per process (a waiting standby finds most of them before the run, ``prepare``), and it runs on
+one CPU (``TRAINING_REFIT_ONE_CPU``). A *full* run selects the model again (minutes): asked
+for, or whenever a refit would reuse a stale choice (no active version, one without a selection,
+another base dataset or feature set). A *quick* run uses fixed settings (first install, tests).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from training.artifacts import save_version
 from training.evaluate import metrics_from_labels
 from training.finetuned import FEATURE_SET as FINETUNE
 from training.progress import ProgressSink, Steps
-from training.refit import REFIT_STEP_SECONDS, refit_model
+from training.refit import KEPT_FEATURE_SETS, REFIT_STEP_SECONDS, refit_model
 from training.train import default_step_seconds, train_model
 
 from ...database import read_only_connection
@@ -34,6 +37,7 @@ from ..data.merge import MergedSet, merged_training_set
 from ..serving.classifier import apply_overrides
 from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .label_cache import ModelLabels, cache_path
+from .processes import on_one_cpu
 from .provenance import link_corrections
 from .run_history import previous_step_seconds
 from .versions import activate_model_version, active_version, new_version_name
@@ -207,11 +211,14 @@ def can_cross_validate(user_rows: int, params: dict) -> bool:
 
 
 def corrections_accuracy(
-    merged: MergedSet, params: dict, folds: int = 3, give_way: Callable[[], bool] = lambda: False
+    merged: MergedSet, params: dict, folds: int = 3, give_way: Callable[[], bool] = lambda: False,
+    warm_start: Callable[[], object] | None = None,
 ) -> dict | None:
     """Cross-validated accuracy on the user-labelled rows: each fold predicted by a model
     trained without it, so the corrections count as held-out data too. None when there are too
-    few of them, for a fine-tuned tier, or when ``give_way()`` says to stop before a fold."""
+    few of them, for a fine-tuned tier, or when ``give_way()`` says to stop before a fold.
+    ``warm_start()`` is the version's model, whose fitted features the folds keep as its refit
+    did (``refit_model``)."""
     user_rows = merged.user_rows.reset_index(drop=True)
     if not can_cross_validate(len(user_rows), params):
         return None
@@ -223,7 +230,7 @@ def corrections_accuracy(
             return None
         test = user_rows[user_rows.index % folds == fold]
         train = pd.concat([base_rows, user_rows[user_rows.index % folds != fold]])
-        model = refit_model(train[LABEL_COLUMNS], params).classifier
+        model = refit_model(train[LABEL_COLUMNS], params, warm_start=warm_start).classifier
         for predicted, (_text, coarse, fine) in zip(
             model.predict_many(list(test["text"]), explain=False),
             test[LABEL_COLUMNS].itertuples(index=False),
@@ -252,6 +259,20 @@ def train_and_gate(
         )
     active = active_version()
     plan = plan_run(settings, active, dataset)
+    one_cpu = (
+        plan.kind == "refit"
+        and plan.features in KEPT_FEATURE_SETS
+        and bool(current_app.config["TRAINING_REFIT_ONE_CPU"])
+    )
+    with on_one_cpu(one_cpu):
+        return _carry_out(plan, settings, dataset, active, reporter)
+
+
+def _carry_out(
+    plan: RunPlan, settings: dict, dataset: Dataset, active: ModelVersion | None,
+    reporter: ProgressSink,
+) -> tuple[ModelVersion, Callable[[Callable[[str], None]], None] | None]:
+    """The steps of ``train_and_gate`` once the run's kind is decided."""
     previous = previous_step_seconds(plan.kind, plan.features)
     steps = Steps(plan.run_weights(previous), reporter)
     record_plan = getattr(reporter, "plan", None)
@@ -385,12 +406,15 @@ def train_and_gate(
         record_timings(seconds)
     follow_up = None
     if can_cross_validate(len(merged.user_rows), result.params):
-        follow_up = partial(cross_validate_corrections, version.id, merged, result.params)
+        follow_up = partial(
+            cross_validate_corrections, version.id, merged, result.params, result.classifier
+        )
     return version, follow_up
 
 
 def cross_validate_corrections(
-    version_id: int, merged: MergedSet, params: dict, note: Callable[[str], None]
+    version_id: int, merged: MergedSet, params: dict, model: object,
+    note: Callable[[str], None],
 ) -> None:
     """After its run has ended: the version's cross-validated accuracy on the user-labelled rows
     (three more fits), recorded on the version for its details page.
@@ -399,7 +423,9 @@ def cross_validate_corrections(
     stopping before the next fold, since a newer version makes the measure moot.
     """
     note(f"cross-validating the {len(merged.user_rows):,} user-labelled rows")
-    scores = corrections_accuracy(merged, params, give_way=run_in_progress)
+    scores = corrections_accuracy(
+        merged, params, give_way=run_in_progress, warm_start=lambda: model
+    )
     if scores is None:
         note("cross-validation of the user-labelled rows stopped: a newer run started")
         return

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -63,3 +65,24 @@ def write_output_to(log_file: Path) -> None:
     with open(log_file, "ab") as output:
         os.dup2(output.fileno(), sys.stdout.fileno())
         os.dup2(output.fileno(), sys.stderr.fileno())
+
+
+@contextmanager
+def on_one_cpu(enabled: bool = True) -> Iterator[None]:
+    """Within the block the calling thread runs only on the last CPU it may use (Linux; with
+    fewer than two CPUs, or when ``enabled`` is false, nothing changes); its set is restored
+    after, so the processes it starts later are not confined.
+
+    A low-priority single-threaded job free to move takes whichever core a busy web worker
+    leaves for a moment, and the worker then waits for a core; kept on one, it takes only that
+    core's idle time.
+    """
+    allowed = os.sched_getaffinity(0) if enabled and hasattr(os, "sched_setaffinity") else set()
+    if len(allowed) < 2:
+        yield
+        return
+    os.sched_setaffinity(0, {max(allowed)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
