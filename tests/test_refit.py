@@ -322,3 +322,16 @@ def test_prepare_refit_says_when_there_is_nothing_to_prepare(app, db, starter_da
     assert prepare_refit() is None  # no active version
     train_version(quick=True, actor="test")
     assert prepare_refit() is None  # a quick version: the next run selects the model
+
+
+def test_a_failed_preparation_is_logged_and_the_standby_goes_on(app, db, monkeypatch, caplog):
+    from qcapp.services.learning import prepare
+
+    def broken():
+        raise OSError("artifact unreadable")
+
+    monkeypatch.setattr(prepare, "prepare_refit", broken)
+    with caplog.at_level("ERROR", logger=prepare.__name__):
+        prepare.prepare_quietly()  # does not raise
+    assert "preparing the next refit failed" in caplog.text
+    assert "artifact unreadable" in caplog.text
