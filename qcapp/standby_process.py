@@ -15,6 +15,7 @@ from .services.learning.processes import write_output_to
 from .services.learning.standby import (
     SERVER_PID_VARIABLE,
     CodeWatch,
+    connection_waiting,
     listen,
     next_run,
     socket_path,
@@ -45,14 +46,19 @@ def main() -> int:
     app = create_app()
     lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
     with app.app_context():
-        from .services.learning.prepare import prepare_quietly
+        from .services.learning.prepare import Preparation
 
         # Before listening: what a refit reads is found while nobody waits for it, and a run
-        # asked for meanwhile is left for this process (``run_left_for``).
-        prepare_quietly()
+        # asked for meanwhile is left for this process (``run_left_for``). While listening,
+        # again for a newly active version, giving way to a hand-over.
+        preparation = Preparation()
+        preparation.refresh()
         listener = listen(instance_path)
         try:
-            run_id = next_run(listener, server_pid, lambda: run_left_for(os.getpid()), code)
+            run_id = next_run(
+                listener, server_pid, lambda: run_left_for(os.getpid()), code,
+                idle=lambda: preparation.refresh(stop=lambda: connection_waiting(listener)),
+            )
         finally:
             listener.close()
             socket_path(instance_path).unlink(missing_ok=True)

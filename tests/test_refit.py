@@ -327,11 +327,53 @@ def test_prepare_refit_says_when_there_is_nothing_to_prepare(app, db, starter_da
 def test_a_failed_preparation_is_logged_and_the_standby_goes_on(app, db, monkeypatch, caplog):
     from qcapp.services.learning import prepare
 
-    def broken():
+    def broken(stop):
         raise OSError("artifact unreadable")
 
     monkeypatch.setattr(prepare, "prepare_refit", broken)
     with caplog.at_level("ERROR", logger=prepare.__name__):
-        prepare.prepare_quietly()  # does not raise
+        assert prepare.prepare_quietly()  # does not raise; done for this version
     assert "preparing the next refit failed" in caplog.text
     assert "artifact unreadable" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_waiting_standby_prepares_again_for_a_newly_active_version(
+    app, db, selected_version, monkeypatch
+):
+    from qcapp.services.learning import flips, prepare
+    from qcapp.services.learning.prepare import Preparation
+    from qcapp.services.learning.versions import activate_model_version
+    from training import feature_rows
+
+    preparation = Preparation(every=0)
+    preparation.refresh(stop=lambda: True)  # a run handed over at once: nothing kept as done
+    assert preparation.prepared_for is None
+    preparation.refresh()
+    assert preparation.prepared_for == selected_version.id
+    first = flips.version_model(selected_version)
+    assert feature_rows.kept_rows(first.features) is not None
+
+    # Another version becomes active outside this process: the next look prepares for it.
+    run = execute_run(start_run(actor="test", spawn=False).id)
+    assert run.status == "succeeded", run.error
+    other = run.model_version
+    if not other.is_active:
+        activate_model_version(other, actor="test", reason="by hand")
+        db.session.commit()
+    preparation.refresh()
+    assert preparation.prepared_for == other.id
+    kept = flips.version_model(other)
+    assert kept is flips.version_model(other)  # loaded once, kept
+    assert feature_rows.kept_rows(kept.features) is not None
+
+    # Nothing new: a look finds the same version and prepares nothing.
+    monkeypatch.setattr(
+        prepare, "prepare_quietly", lambda stop: pytest.fail("prepared twice for one version")
+    )
+    preparation.refresh()
+    # A slower look waits its turn.
+    later = Preparation(every=3600)
+    later.looked_at = time.monotonic()
+    later.refresh()
+    assert later.prepared_for is None

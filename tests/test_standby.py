@@ -271,3 +271,22 @@ def test_a_waiting_standby_gives_way_to_one_with_the_new_code(app, standby):
         os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     successor = wait_for(standby, what="a standby with the new code")
     assert successor != first
+
+
+def test_a_waiting_standby_does_its_idle_work_and_sees_a_worker_waiting(tmp_path):
+    from qcapp.services.learning.standby import connection_waiting
+
+    listener = listen(tmp_path)
+    turns = []
+    try:
+        # ``idle`` runs once a turn while nothing is handed over.
+        run = next_run(
+            listener, os.getpid(), assigned=lambda: 7 if len(turns) >= 2 else None,
+            idle=lambda: turns.append(connection_waiting(listener)),
+        )
+        assert run == 7 and turns == [False, False]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as worker:
+            worker.connect(str(socket_path(tmp_path)))
+            assert wait_for(lambda: connection_waiting(listener), 5, "the pending connection")
+    finally:
+        listener.close()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import select
 import socket
 import sysconfig
 import time
@@ -183,14 +184,22 @@ def listen(instance_path: str) -> socket.socket:
     return listener
 
 
+def connection_waiting(listener: socket.socket) -> bool:
+    """Whether a worker is waiting to hand a run over (without taking the connection)."""
+    readable, _, _ = select.select([listener], [], [], 0)
+    return bool(readable)
+
+
 def next_run(
     listener: socket.socket,
     server_pid: int,
     assigned: Callable[[], int | None] = lambda: None,
     code: CodeWatch | None = None,
+    idle: Callable[[], None] | None = None,
 ) -> int | None:
     """Wait for a worker's hand-over, or for a run ``assigned()`` finds left for this process;
-    the run id, or None once the server has gone or the code on disk has changed (``code``)."""
+    the run id, or None once the server has gone or the code on disk has changed (``code``).
+    ``idle()`` is called once a turn, between looks for a hand-over."""
     while process_alive(server_pid):
         # A run left for this process while it started is its own, even if the files changed
         # since: nobody else would take it.
@@ -199,6 +208,8 @@ def next_run(
             return run_id
         if code is not None and not code.current():
             return None
+        if idle is not None:
+            idle()
         try:
             connection, _ = listener.accept()
         except TimeoutError:
