@@ -38,6 +38,10 @@ class DefaultConfig:
     # Linux: the training process runs under SCHED_IDLE too, so a web worker that wakes up
     # takes the core at once instead of waiting for the end of the trainer's time slice.
     TRAINING_IDLE = True
+    # Linux, when gunicorn keeps each web worker on a CPU of its own (gunicorn.conf.py,
+    # QC_PIN_WORKERS): the training process's nice value instead of the two above, at the
+    # plain policy, so it takes a small steady share of the core it shares with one worker.
+    TRAINING_NICE_BESIDE_PINNED_WORKERS = 10
     # Linux: a refit of a lexical version (single-threaded work) runs on one CPU, so it takes
     # at most that core's idle time and never follows a busy web worker to another core.
     TRAINING_REFIT_ONE_CPU = True

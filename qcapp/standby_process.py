@@ -36,7 +36,7 @@ def main() -> int:
     from .extensions import db
     from .services.learning.retraining import (
         execute_run,
-        lower_priority,
+        lower_training_priority,
         run_left_for,
         run_log_name,
         start_next_standby,
@@ -44,7 +44,7 @@ def main() -> int:
     )
 
     app = create_app()
-    lower_priority(app.config["TRAINING_NICE"], idle=app.config["TRAINING_IDLE"])
+    lower_training_priority(app.config)
     with app.app_context():
         from .services.learning.prepare import Preparation
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
 import runpy
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
+
+from qcapp.services.learning.processes import worker_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +32,101 @@ def test_a_worker_freezes_what_it_imported_before_it_loads_a_model(app, db, monk
     finally:
         gc.unfreeze()
         app.extensions["qc_models"].stop_watching()
+
+
+# --- each worker on a CPU of its own --------------------------------------------------------
+
+TWO_CPUS = hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("cpus", "taken", "workers", "expected"),
+    [
+        ({0, 1}, [], 2, 0),  # the first worker
+        ({0, 1}, [0], 2, 1),  # the second one
+        ({0, 1}, [1], 2, 0),  # the replacement of the worker on CPU 0
+        ({2, 5, 7}, [2, 7], 3, 5),  # the CPUs the server may use, not 0..n-1
+        ({0, 1}, [0, 1], 2, 0),  # a reload: the old workers still run, the new ones spread
+        ({0, 1}, [], 3, None),  # more workers than CPUs: all of them free to move
+        ({0}, [], 1, None),  # a single CPU: nothing to choose
+        ({0, 1, 2, 3}, [None, 0], 2, 1),  # a worker started free is not counted
+    ],
+)
+def test_a_new_worker_takes_the_least_used_cpu(cpus, taken, workers, expected):
+    assert worker_cpu(cpus, taken, workers) == expected
+
+
+def _server_settings(monkeypatch, pin: str):
+    monkeypatch.setenv("QC_PIN_WORKERS", pin)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs Linux CPU affinity and two CPUs")
+@pytest.mark.parametrize("pin", ["true", "false"])
+def test_the_arbiter_gives_each_worker_a_cpu_unless_told_not_to(monkeypatch, pin):
+    settings = _server_settings(monkeypatch, pin)
+    server = SimpleNamespace(WORKERS={}, num_workers=2)
+    for pid in (101, 102):
+        worker = SimpleNamespace()
+        settings["pre_fork"](server, worker)
+        server.WORKERS[pid] = worker
+    chosen = [worker.qc_cpu for worker in server.WORKERS.values()]
+    if pin == "true":
+        assert sorted(chosen) == sorted(os.sched_getaffinity(0))[:2]
+    else:
+        assert chosen == [None, None]
+
+
+def _affinity_and_priority(pid: int) -> tuple[set[frozenset[int]], int, int]:
+    threads = os.listdir(f"/proc/{pid}/task")
+    affinities = {frozenset(os.sched_getaffinity(int(thread))) for thread in threads}
+    return affinities, os.sched_getscheduler(pid), os.getpriority(os.PRIO_PROCESS, pid)
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs Linux CPU affinity and two CPUs")
+def test_a_pinned_worker_starts_training_on_every_cpu_at_a_steady_share(app, monkeypatch):
+    """What a pinned worker starts (a standby, a run) leaves the worker's CPU and runs at the
+    plain policy and nice TRAINING_NICE_BESIDE_PINNED_WORKERS, all its threads included."""
+    from qcapp.services.learning.retraining import lower_training_priority
+
+    server_cpus = os.sched_getaffinity(0)
+    code = (
+        "import os, sys, threading, time\n"
+        "from qcapp.services.learning.processes import keep_worker_on\n"
+        f"keep_worker_on({min(server_cpus)})\n"  # the worker, forked by the arbiter
+        "child = os.fork()\n"  # a training process it starts, with a thread of its own
+        "if child == 0:\n"
+        "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "print(child, os.environ['QC_SERVER_CPUS'], flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        child, announced = worker.stdout.readline().split()
+        child = int(child)
+        deadline = time.monotonic() + 10
+        while len(os.listdir(f"/proc/{child}/task")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert announced == ",".join(map(str, sorted(server_cpus)))
+        assert _affinity_and_priority(child)[0] == {frozenset({min(server_cpus)})}
+
+        monkeypatch.setenv("QC_SERVER_CPUS", announced)  # the worker's environment
+        lower_training_priority(app.config, child)
+
+        affinities, policy, nice = _affinity_and_priority(child)
+        assert affinities == {frozenset(server_cpus)}
+        assert policy == os.SCHED_OTHER
+        assert nice == max(os.nice(0), app.config["TRAINING_NICE_BESIDE_PINNED_WORKERS"])
+        # Workers free to move: SCHED_IDLE at TRAINING_NICE, the CPUs left as they are.
+        monkeypatch.delenv("QC_SERVER_CPUS")
+        lower_training_priority(app.config, child)
+        affinities, policy, nice = _affinity_and_priority(child)
+        assert policy == getattr(os, "SCHED_IDLE", os.SCHED_OTHER)
+        assert nice == max(os.nice(0), app.config["TRAINING_NICE"])
+    finally:
+        os.killpg(worker.pid, 9)
+        worker.wait()

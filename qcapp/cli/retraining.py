@@ -12,7 +12,7 @@ from ..models import TrainingRun
 from ..services.learning.retraining import (
     RunNotStarted,
     execute_run,
-    lower_priority,
+    lower_training_priority,
     start_next_standby,
     start_run,
     wait_for_run,
@@ -69,7 +69,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
 @click.argument("run_id", type=int)
 def run_training_command(run_id: int) -> None:
     """Execute a queued training run in this process (started by `qc retrain` or the admin)."""
-    lower_priority(current_app.config["TRAINING_NICE"], idle=current_app.config["TRAINING_IDLE"])
+    lower_training_priority(current_app.config)
     server = os.environ.get(SERVER_PID_VARIABLE, "")
     app = current_app._get_current_object()
     run = execute_run(

@@ -86,3 +86,47 @@ def on_one_cpu(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+# Set by gunicorn.conf.py in each web worker it keeps on a CPU of its own: the CPUs of the whole
+# server, which the training processes the worker starts inherit in their environment.
+SERVER_CPUS_VARIABLE = "QC_SERVER_CPUS"
+
+
+def worker_cpu(cpus: set[int], taken: list[int | None], workers: int) -> int | None:
+    """The CPU a new web worker keeps to, or None to leave it free to move.
+
+    Each worker gets a CPU of its own while the server has no more workers than CPUs (and two
+    CPUs at least): the least used of ``cpus`` by the live workers' ``taken`` ones, the lowest
+    first, so a replacement takes the CPU its predecessor left.
+    """
+    if len(cpus) < 2 or workers > len(cpus):
+        return None
+    return min(sorted(cpus), key=lambda cpu: sum(1 for other in taken if other == cpu))
+
+
+def keep_worker_on(cpu: int) -> None:
+    """In a freshly forked web worker, before it starts any thread: run on ``cpu`` only, and
+    tell the training processes it starts which CPUs the server has."""
+    os.environ[SERVER_CPUS_VARIABLE] = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+    os.sched_setaffinity(0, {cpu})
+
+
+def server_cpus() -> set[int] | None:
+    """The CPUs of the server whose pinned web worker started this process (directly or
+    through another training process), or None when its workers are free to move."""
+    try:
+        cpus = {int(cpu) for cpu in os.environ.get(SERVER_CPUS_VARIABLE, "").split(",") if cpu}
+    except ValueError:
+        return None
+    return cpus or None
+
+
+def run_on(cpus: set[int], pid: int = 0) -> None:
+    """Every thread of process ``pid`` (this one by default) may run on any of ``cpus``; a
+    process started by a pinned worker would otherwise share that worker's CPU alone."""
+    for thread in os.listdir(f"/proc/{pid or 'self'}/task"):
+        try:
+            os.sched_setaffinity(int(thread), cpus)
+        except ProcessLookupError:  # a thread that has just ended
+            pass

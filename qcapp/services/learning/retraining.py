@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from ...extensions import db
 from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
-from .processes import process_alive, start_detached
+from .processes import process_alive, run_on, server_cpus, start_detached
 from .queue import TRAINING_JOB_TIMEOUT, enqueue, queue_enabled
 from .run_health import as_utc, fail_run, mark_abandoned_runs, mark_stale_runs
 from .run_history import last_duration, run_features
@@ -163,6 +163,28 @@ def lower_priority(nice: int, pid: int = 0, idle: bool = False) -> None:
         os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
+def lower_training_priority(config: Mapping, pid: int = 0) -> None:
+    """Place a training process (this one by default) beside the server's web workers.
+
+    Workers free to move (no ``QC_SERVER_CPUS``): nice ``TRAINING_NICE`` and SCHED_IDLE
+    (``TRAINING_IDLE``), so it runs on what they leave. Workers kept each on a CPU of its own
+    (gunicorn.conf.py): it may run on all the server's CPUs again, at the plain policy and nice
+    ``TRAINING_NICE_BESIDE_PINNED_WORKERS``. There a worker never waits for a core while the
+    training runs on another, and the training takes a small, steady share of the core it
+    shares with one worker, where SCHED_IDLE would leave it almost none under load
+    (bench/RESULTS.md).
+    """
+    cpus = server_cpus()
+    if cpus is None:
+        lower_priority(config["TRAINING_NICE"], pid, config["TRAINING_IDLE"])
+        return
+    try:
+        run_on(cpus, pid)
+    except OSError:  # CPUs taken away from this process since the server started
+        pass
+    lower_priority(config["TRAINING_NICE_BESIDE_PINNED_WORKERS"], pid)
+
+
 def training_environment(app: Flask) -> dict[str, str]:
     """The environment of a training process: this app's database, models and instance."""
     return {
@@ -247,7 +269,7 @@ def _start_lowered(
     # Lowered at once from here: the process would otherwise spend its start (the interpreter,
     # the imports, the app) at full priority.
     try:
-        lower_priority(app.config["TRAINING_NICE"], process.pid, app.config["TRAINING_IDLE"])
+        lower_training_priority(app.config, process.pid)
     except OSError:  # already finished, or not ours to change: it lowers itself as well
         pass
     return process.pid
