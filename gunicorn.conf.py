@@ -26,21 +26,19 @@ loglevel = "info"
 control_socket_disable = True
 
 
-# Linux: while there are no more workers than CPUs, each worker keeps to a CPU of its own.
-# A training process then shares one worker's core at a small steady share, and no worker
-# waits for a core it could have had on the other side, which under load raised the p99
-# latency during a refit by half (bench/RESULTS.md). QC_PIN_WORKERS=false leaves them free.
-pin_workers = os.environ.get("QC_PIN_WORKERS", "true").strip().lower() not in {
-    "0", "false", "no", "off"
-}
-
-
 def pre_fork(server, worker):
-    """In the arbiter, before each fork: the CPU the new worker will keep to, if any."""
+    """In the arbiter, before each fork: the CPU the new worker will keep to, if any.
+
+    Linux: while there are no more workers than CPUs, each worker keeps to a CPU of its own.
+    A training process then shares one worker's core at a small steady share, and no worker
+    waits for a core it could have had on the other side, which under load raised the p99
+    latency during a refit by half (bench/RESULTS.md). ``QC_PIN_WORKERS=false`` (read with the
+    app's settings in ``when_ready``) leaves them free.
+    """
     from qcapp.services.learning.processes import worker_cpu
 
     worker.qc_cpu = None
-    if pin_workers and hasattr(os, "sched_setaffinity"):
+    if server.qc_pin_workers and hasattr(os, "sched_setaffinity"):
         taken = [getattr(other, "qc_cpu", None) for other in server.WORKERS.values()]
         worker.qc_cpu = worker_cpu(os.sched_getaffinity(0), taken, server.num_workers)
 
@@ -55,11 +53,13 @@ def post_fork(server, worker):
 
 
 def when_ready(server):
-    """Once, before workers start: fail training runs whose process died with the last server."""
+    """Once, before workers start: whether they keep to a CPU each (``PIN_WORKERS``), and fail
+    training runs whose process died with the last server."""
     from qcapp import create_app
     from qcapp.services.learning.run_health import mark_abandoned_runs
 
     app = create_app()
+    server.qc_pin_workers = app.config["PIN_WORKERS"]
     with app.app_context():
         failed = mark_abandoned_runs(grace_seconds=0)
     if failed:

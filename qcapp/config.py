@@ -42,8 +42,12 @@ class DefaultConfig:
     # QC_PIN_WORKERS): the training process's nice value instead of the two above, at the
     # plain policy, so it takes a small steady share of the core it shares with one worker.
     TRAINING_NICE_BESIDE_PINNED_WORKERS = 10
-    # Linux: a refit of a lexical version (single-threaded work) runs on one CPU, so it takes
-    # at most that core's idle time and never follows a busy web worker to another core.
+    # Linux, under gunicorn: each web worker keeps to a CPU of its own while there are no
+    # more workers than CPUs (gunicorn.conf.py reads it once, before the first worker starts).
+    PIN_WORKERS = True
+    # Linux: a refit of a lexical version (single-threaded work) runs on one CPU, so it never
+    # follows a busy web worker to another core (beside pinned workers it shares the last CPU
+    # with one of them).
     TRAINING_REFIT_ONE_CPU = True
     # Under gunicorn, one training process waits, already started and imported, for the next
     # run (about 4 s of CPU that a new process spends before the run's first step).

@@ -56,22 +56,41 @@ def test_a_new_worker_takes_the_least_used_cpu(cpus, taken, workers, expected):
     assert worker_cpu(cpus, taken, workers) == expected
 
 
-def _server_settings(monkeypatch, pin: str):
-    monkeypatch.setenv("QC_PIN_WORKERS", pin)
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+@pytest.mark.parametrize(("value", "pinned"), [("true", True), ("false", False), ("off", False)])
+def test_the_arbiter_reads_whether_to_pin_with_the_apps_settings(
+    monkeypatch, tmp_path, value, pinned
+):
+    """QC_PIN_WORKERS is a setting like the others: instance/config.py, QC_*, checked words."""
+    import qcapp.services.learning.run_health
+
+    monkeypatch.setattr(qcapp.services.learning.run_health, "mark_abandoned_runs", lambda **_: [])
+    monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("QC_PIN_WORKERS", value)
+    server = SimpleNamespace(log=SimpleNamespace(warning=print))
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](server)
+    assert server.qc_pin_workers is pinned
+
+
+def test_a_pin_setting_that_is_not_a_flag_stops_the_server(monkeypatch, tmp_path):
+    from qcapp.config import ConfigurationError
+
+    monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("QC_PIN_WORKERS", "maybe")
+    with pytest.raises(ConfigurationError, match="PIN_WORKERS"):
+        runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](SimpleNamespace())
 
 
 @pytest.mark.skipif(not TWO_CPUS, reason="needs Linux CPU affinity and two CPUs")
-@pytest.mark.parametrize("pin", ["true", "false"])
-def test_the_arbiter_gives_each_worker_a_cpu_unless_told_not_to(monkeypatch, pin):
-    settings = _server_settings(monkeypatch, pin)
-    server = SimpleNamespace(WORKERS={}, num_workers=2)
+@pytest.mark.parametrize("pin", [True, False])
+def test_the_arbiter_gives_each_worker_a_cpu_unless_told_not_to(pin):
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    server = SimpleNamespace(WORKERS={}, num_workers=2, qc_pin_workers=pin)
     for pid in (101, 102):
         worker = SimpleNamespace()
         settings["pre_fork"](server, worker)
         server.WORKERS[pid] = worker
     chosen = [worker.qc_cpu for worker in server.WORKERS.values()]
-    if pin == "true":
+    if pin:
         assert sorted(chosen) == sorted(os.sched_getaffinity(0))[:2]
     else:
         assert chosen == [None, None]
@@ -125,6 +144,7 @@ def test_a_pinned_worker_starts_training_on_every_cpu_at_a_steady_share(app, mon
         monkeypatch.delenv("QC_SERVER_CPUS")
         lower_training_priority(app.config, child)
         affinities, policy, nice = _affinity_and_priority(child)
+        assert affinities == {frozenset(server_cpus)}
         assert policy == getattr(os, "SCHED_IDLE", os.SCHED_OTHER)
         assert nice == max(os.nice(0), app.config["TRAINING_NICE"])
     finally:
