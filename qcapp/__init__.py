@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     register_security_headers(app)
+    register_proxies(app)
     register_rate_limit(app)
     register_encoder(app)
     return app
@@ -99,6 +100,12 @@ def register_security_headers(app: Flask) -> None:
     from .security import install_security_headers
 
     install_security_headers(app)
+
+
+def register_proxies(app: Flask) -> None:
+    from .security import trust_proxies
+
+    trust_proxies(app)
 
 
 def register_rate_limit(app: Flask) -> None:

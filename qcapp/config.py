@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -74,9 +75,27 @@ class DefaultConfig:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
+    # "auto": the session cookie is Secure on every response to a request that came over HTTPS
+    # (directly, or through a trusted proxy that says so); true or false: always, never.
+    SESSION_COOKIE_SECURE: str | bool = "auto"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Strict-Transport-Security on responses to HTTPS requests, in seconds; 0 sends none.
+    HSTS_MAX_AGE = 365 * 24 * 3600
+
+    # Reverse proxies in front of the app (nginx, a load balancer), each adding the address it
+    # was reached from to X-Forwarded-For and the scheme to X-Forwarded-Proto. With 0 (the
+    # default) those headers are ignored: a client could write anything in them.
+    TRUSTED_PROXIES = 0
+    # The address visitors reach the site at (https://qc.example.org), used where a page must
+    # show a whole URL; never taken from the request's Host header.
+    PUBLIC_URL: str | None = None
+
+    # The web server (qcapp/server/worker.py): a request's line and headers must arrive within
+    # this many seconds of the connection, and its body within this many seconds after them;
+    # a client slower than that gets 408.
+    REQUEST_HEADER_TIMEOUT = 10.0
+    REQUEST_BODY_TIMEOUT = 30.0
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
@@ -178,6 +197,29 @@ def check_settings(config: dict) -> None:
         "LOG_FORMAT": LOG_FORMATS,
         "ARTIFACT_STORE": ARTIFACT_STORES,
     }
+    secure = config.get("SESSION_COOKIE_SECURE")
+    if not isinstance(secure, bool) and secure is not None:
+        word = str(secure).strip().lower()
+        if word != "auto" and word not in FLAG_WORDS:
+            raise ConfigurationError(
+                f"{_named('SESSION_COOKIE_SECURE')} must be auto, true or false, not {secure!r}"
+            )
+        config["SESSION_COOKIE_SECURE"] = "auto" if word == "auto" else FLAG_WORDS[word]
+    for name in ("TRUSTED_PROXIES", "HSTS_MAX_AGE"):
+        if config.get(name, 0) < 0:
+            raise ConfigurationError(f"{_named(name)} must be 0 or more, not {config[name]!r}")
+    for name in ("REQUEST_HEADER_TIMEOUT", "REQUEST_BODY_TIMEOUT"):
+        if name in config and config[name] <= 0:
+            raise ConfigurationError(f"{_named(name)} must be more than 0, not {config[name]!r}")
+    public_url = config.get("PUBLIC_URL")
+    if public_url:
+        parts = urlsplit(str(public_url))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigurationError(
+                f"{_named('PUBLIC_URL')} must be an http(s) address such as "
+                f"https://qc.example.org, not {public_url!r}"
+            )
+        config["PUBLIC_URL"] = str(public_url).rstrip("/")
     for name, allowed in choices.items():
         value = config.get(name)
         if value is not None and value not in allowed:
@@ -216,7 +258,7 @@ def load_configuration(app: Flask, overrides: dict | None) -> None:
     if app.config["REDIS_URL"] and app.config["RATE_LIMIT_STORAGE_URI"] == "memory://":
         # Counts every host shares; memory:// would give each worker a count of its own.
         app.config["RATE_LIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    if app.config["SESSION_COOKIE_SECURE"]:
+    if app.config["SESSION_COOKIE_SECURE"] is True:
         app.config["REMEMBER_COOKIE_SECURE"] = True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from .extensions import db
+from .server.native import in_native_thread
 
 log = logging.getLogger(__name__)
 
@@ -98,26 +100,33 @@ def checkpoint_in_background(app: Flask, interval: float = 1.0) -> threading.Eve
     By default the commit that lets the write-ahead log pass 1,000 pages also copies it into
     the database file, so about one request in a hundred waits several milliseconds for that.
     Here connections opened from now on never checkpoint on commit; a thread checkpoints every
-    ``interval`` seconds instead, and the driver releases the GIL while it does. Other
-    processes (commands, the training process) keep SQLite's automatic checkpoints.
+    ``interval`` seconds instead, on a connection of its own, and the driver releases the GIL
+    while it copies. Under the gevent worker the copy runs on a native thread, so the worker's
+    requests go on meanwhile. Other processes (commands, the training process) keep SQLite's
+    automatic checkpoints.
     """
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             return None
+        database = db.engine.url.database or ""
+    if not database or database == ":memory:" or "mode=memory" in database:
+        return None
     app.extensions["qc_sqlite"].background_checkpoints = True
     stop = threading.Event()
+
+    def checkpoint() -> None:
+        # Outside any transaction (a checkpoint cannot run inside one), and PASSIVE: it copies
+        # what no reader still needs and never waits for a lock.
+        connection = sqlite3.connect(database, timeout=0)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
 
     def run() -> None:
         while not stop.wait(interval):
             try:
-                with app.app_context():
-                    # The driver's own connection, outside any transaction: a checkpoint
-                    # cannot run inside one.
-                    connection = db.engine.raw_connection()
-                    try:
-                        connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    finally:
-                        connection.close()
+                in_native_thread(checkpoint)
             except Exception:  # noqa: BLE001  (a busy or missing database must not end the thread)
                 log.exception("checkpointing the SQLite write-ahead log failed")
 

@@ -58,26 +58,64 @@ def test_a_new_worker_takes_the_least_used_cpu(cpus, taken, workers, expected):
 
 @pytest.mark.parametrize(("value", "pinned"), [("true", True), ("false", False), ("off", False)])
 def test_the_arbiter_reads_whether_to_pin_with_the_apps_settings(
-    monkeypatch, tmp_path, value, pinned
+    app, app_config, monkeypatch, value, pinned
 ):
-    """QC_PIN_WORKERS is a setting like the others: instance/config.py, QC_*, checked words."""
-    import qcapp.services.learning.run_health
+    """QC_PIN_WORKERS is a setting like the others: instance/config.py, QC_*, checked words.
+    The arbiter asks a process of its own, which also fails the runs the last server left."""
+    from qcapp.extensions import db
+    from qcapp.models import TrainingRun
 
-    monkeypatch.setattr(qcapp.services.learning.run_health, "mark_abandoned_runs", lambda **_: [])
-    monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
+    with app.app_context():
+        # A run whose process died with the last server (a pid no process has).
+        db.session.add(TrainingRun(status="running", in_progress=True, runner="process",
+                                   pid=2**22 + 7, params={}, log=""))
+        db.session.commit()
+    monkeypatch.setenv("QC_INSTANCE_PATH", app_config["INSTANCE_PATH"])
+    monkeypatch.setenv("QC_DATABASE_URL", app_config["SQLALCHEMY_DATABASE_URI"])
     monkeypatch.setenv("QC_PIN_WORKERS", value)
-    server = SimpleNamespace(log=SimpleNamespace(warning=print))
+    warnings = []
+    server = SimpleNamespace(log=SimpleNamespace(warning=lambda *args: warnings.append(args)))
     runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](server)
     assert server.qc_pin_workers is pinned
+    assert warnings and warnings[0][1], "the abandoned run was not reported"
+    with app.app_context():
+        assert db.session.scalar(db.select(TrainingRun.status)) == "failed"
 
 
 def test_a_pin_setting_that_is_not_a_flag_stops_the_server(monkeypatch, tmp_path):
-    from qcapp.config import ConfigurationError
-
     monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("QC_PIN_WORKERS", "maybe")
-    with pytest.raises(ConfigurationError, match="PIN_WORKERS"):
+    with pytest.raises(SystemExit, match="PIN_WORKERS .* must be true or false, not 'maybe'"):
         runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](SimpleNamespace())
+
+
+def test_the_arbiter_never_imports_the_app(monkeypatch, tmp_path):
+    """Every lock the app creates at import must be created after the gevent worker patched
+    the standard library: the arbiter, which the workers are forked from, imports none of it."""
+    code = (
+        "import runpy, sys, types\n"
+        "settings = runpy.run_path('gunicorn.conf.py')\n"
+        "server = types.SimpleNamespace(log=types.SimpleNamespace(warning=print))\n"
+        "settings['when_ready'](server)\n"
+        "settings['pre_fork'](types.SimpleNamespace(WORKERS={}, num_workers=2,\n"
+        "    qc_pin_workers=server.qc_pin_workers), types.SimpleNamespace())\n"
+        "loaded = [name for name in sys.modules if name.startswith(('qcapp.services.serving',\n"
+        "    'qcapp.models', 'sqlalchemy', 'training'))]\n"
+        "print('LOADED', loaded)\n"
+    )
+    monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("QC_DATABASE_URL", f"sqlite:///{tmp_path / 'qc.db'}")
+    from flask_migrate import upgrade
+
+    from qcapp import create_app
+
+    with create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'qc.db'}"}).app_context():
+        upgrade()
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
 
 
 @pytest.mark.skipif(not TWO_CPUS, reason="needs Linux CPU affinity and two CPUs")

@@ -196,12 +196,20 @@ def openapi():
     return jsonify(build_openapi_document())
 
 
+# The examples' address when no PUBLIC_URL is set: a fixed example, never the request's Host
+# header, which a client (or a poisoned cache in front of the site) chooses.
+EXAMPLE_BASE_URL = "http://127.0.0.1:5000"
+
+
 @bp.get("/docs")
 def docs():
+    public_url = current_app.config["PUBLIC_URL"]
     return render_template(
         "predict/api_docs.html",
         spec=build_openapi_document(),
         reference_version=REFERENCE_VERSION,
+        base_url=public_url or EXAMPLE_BASE_URL,
+        public_url=public_url,
     )
 
 

@@ -117,7 +117,6 @@ def server_environment(instance: Path, port: int) -> dict[str, str]:
         QC_LOG_FORMAT="text",
         # Two workers, so the retrained model must reach a process that did not train it.
         QC_WORKERS="2",
-        QC_THREADS="2",
         HOST="127.0.0.1",
         PORT=str(port),
     )

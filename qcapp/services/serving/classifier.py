@@ -17,6 +17,7 @@ from training.predictor import LabelBatch
 from ...database import read_only_connection
 from ...errors import ServiceUnavailable
 from ...models import ModelVersion
+from ...server.native import in_native_thread
 from ..data.artifacts import local_version
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,16 @@ def apply_overrides(
 def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
     """Wrap ``model`` so reviewed labels of exact questions win, as the workers serve it."""
     return CorrectedClassifier(model, dict(overrides)) if overrides else model
+
+
+def _load_and_prepare(path: Any) -> Any:
+    """The classifier stored at ``path``, ready to answer: an encoder loads here, off the
+    request path, not on the first question."""
+    from training.artifacts import load_version
+
+    classifier = load_version(path)
+    classifier.prepare()
+    return classifier
 
 
 class ModelHolder:
@@ -267,15 +278,13 @@ class ModelHolder:
         ).start()
 
     def _load(self, ref: VersionRef, overrides: dict[str, list[str]]) -> None:
-        from training.artifacts import load_version
-
         try:
             # From the shared store when this host has no verified copy yet.
             with self.app.app_context():
                 path = local_version(ref)
-            classifier = load_version(path)
-            # Off the request path: an encoder loads here, not on the first question.
-            classifier.prepare()
+            # On a native thread under the gevent worker: a load computes (unpickling, an
+            # encoder's session) and would otherwise hold up every request of the worker.
+            classifier = in_native_thread(_load_and_prepare, path)
         except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
             reason = f"Model version {ref.version} cannot be loaded: {error}"
             log.error(reason)
