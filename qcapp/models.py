@@ -41,8 +41,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def new_query_token() -> str:
-    """An unguessable public handle for a query: 144 random bits, URL-safe."""
+def new_public_token() -> str:
+    """An unguessable public handle (a query's, a correction's): 144 random bits, URL-safe."""
     while True:
         token = secrets.token_urlsafe(18)
         # A leading "-" would make spreadsheets read the exported cell as a formula.
@@ -61,7 +61,7 @@ class Query(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The only handle the public sees; the integer id stays internal (admin pages, CLI).
-    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_query_token)
+    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(String(600))
     created_at: Mapped[datetime] = mapped_column(
@@ -133,6 +133,9 @@ class Correction(db.Model):
     __tablename__ = "corrections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The handle the public sees (the API's "id", the query page's anchors): a sequential
+    # integer would let anyone count everyone's corrections.
+    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
     query_id: Mapped[int] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="correction")
     coarse: Mapped[str] = mapped_column(String(8), index=True)
@@ -160,6 +163,54 @@ class Correction(db.Model):
 
     STATUSES = ("pending", "approved", "rejected", "reverted")
     KINDS = ("correction", "confirmation")
+
+
+class BatchJob(db.Model):
+    """A file of questions classified without JavaScript: a slice of rows per page load, so no
+    request holds a web worker for long; the labelled CSV is downloaded once all are done."""
+
+    __tablename__ = "batch_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The job's only public handle (its pages and download), like a query's.
+    token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    # The upload's columns and the labelled CSV's (``BatchTable.columns``/``output_columns``).
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    output_columns: Mapped[list[str]] = mapped_column(JSON)
+    total_rows: Mapped[int] = mapped_column(Integer)
+    done_rows: Mapped[int] = mapped_column(Integer, default=0)
+
+    parts: Mapped[list[BatchPart]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="BatchPart.position",
+    )
+
+
+class BatchPart(db.Model):
+    """A slice of a batch job's rows: the upload's cells going in, labelled CSV lines coming out."""
+
+    __tablename__ = "batch_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_jobs.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    # [[line, cells, question, error], ...] as the upload was read.
+    rows: Mapped[list[Any]] = mapped_column(JSON)
+    # Set by the request that classifies the part; another request leaves it alone meanwhile.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    output: Mapped[str | None] = mapped_column(Text)
+    # Its rows that got no label, "line N: why", for the page that lists them.
+    problems: Mapped[list[str] | None] = mapped_column(JSON)
+
+    job: Mapped[BatchJob] = relationship(back_populates="parts")
 
 
 class Dataset(db.Model):
@@ -348,6 +399,10 @@ class TrainingRun(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What the run does: "retrain" (train, gate, register a version) or "label_scan" (score
+    # the training labels for the label-issue finder). Both are heavy, so both run in the
+    # training process or a queued job, one at a time.
+    task: Mapped[str] = mapped_column(String(16), default="retrain", server_default="retrain")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     in_progress: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -382,6 +437,7 @@ class TrainingRun(db.Model):
 
     STATUSES = ("queued", "running", "succeeded", "failed")
     KINDS = ("refit", "full", "quick")
+    TASKS = ("retrain", "label_scan")
 
 
 class ArtifactBlob(db.Model):

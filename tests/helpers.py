@@ -26,6 +26,19 @@ def csrf_token_from(html: str) -> str:
     return match.group(1)
 
 
+def batch_result(client, posted):
+    """The labelled CSV of a batch upload posted without JavaScript: its job page is loaded
+    until every slice is classified, as the browser's refreshes do, then the file downloaded."""
+    assert posted.status_code == 303, posted.get_data(as_text=True)[:500]
+    page = posted.headers["Location"]
+    for _ in range(200):
+        answer = client.get(page)
+        assert answer.status_code == 200
+        if 'http-equiv="refresh"' not in answer.get_data(as_text=True):
+            return client.get(page + "/labels.csv")
+    raise AssertionError("the batch job never finished")
+
+
 def register_version(db, trained_artifact, name: str, artifact_path: Path | None = None):
     """A ModelVersion row for the session's trained artifact (or a copy of it at a path)."""
     from qcapp.models import ModelVersion

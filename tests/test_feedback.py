@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from qcapp.extensions import db as _db
 from qcapp.models import AuditEvent, Correction
 
 from helpers import csrf_token_from
@@ -102,11 +103,13 @@ def test_result_page_correction_form(app, db, model_version):
 
 
 def propose(client, question, fine) -> int:
+    """The internal id of a visitor's new correction (the API answers with its token)."""
     query = classify(client, question)
     coarse = fine.split(":")[0]
-    return client.post(
+    token = client.post(
         f"/api/v1/queries/{query['id']}/corrections", json={"coarse": coarse, "fine": fine}
     ).get_json()["id"]
+    return _db.session.scalar(select(Correction.id).where(Correction.token == token))
 
 
 def test_cli_review(client, runner, db, model_version):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from qcapp.models import Query
 
-from helpers import csrf_token_from, stored_query
+from helpers import batch_result, csrf_token_from, stored_query
 
 
 def stored(db) -> int:
@@ -115,11 +115,11 @@ def test_batch_upload_with_broken_encoding_and_formulas(client, db, model_versio
     assert broken.status_code == 400 and "not UTF-8" in broken.get_data(as_text=True)
     assert stored(db) == 0
     formulas = "question\n=1+1 who?\n+SUM(A1) what?\n-2 why?\n@cmd where?\n"
-    response = client.post(
+    response = batch_result(client, client.post(
         "/batch",
         data={"file": (io.BytesIO(formulas.encode()), "q.csv"), "csrf_token": token},
         content_type="multipart/form-data",
-    )
+    ))
     rows = response.get_data(as_text=True).splitlines()[1:]
     assert [row[:2] for row in rows] == ["'=", "'+", "'-", "'@"]
     # The stored text is what was uploaded; only the CSV cell is neutralised.

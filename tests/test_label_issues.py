@@ -124,16 +124,41 @@ def test_admin_page_needs_login(client, db, dataset):
     assert db.session.scalar(select(LabelIssue)) is None
 
 
-def test_admin_scan_relabel_and_dismiss(admin_client, db, dataset):
+@pytest.fixture
+def runs_started(monkeypatch):
+    """Runs the admin starts, recorded instead of given a process (the test executes them)."""
+    from qcapp.services.learning import retraining
+
+    started: list[int] = []
+    monkeypatch.setattr(
+        retraining, "spawn_training_process", lambda app, run_id: started.append(run_id) or 1
+    )
+    return started
+
+
+def test_admin_scan_relabel_and_dismiss(admin_client, db, dataset, runs_started):
+    from qcapp.services.learning.retraining import execute_run
+
     page = admin_client.get("/admin/label-issues/").get_data(as_text=True)
-    assert "Not scanned yet" in page
+    assert "has not been scanned yet" in page and "Scan now" in page
     token = csrf_token_from(page)
     assert admin_client.post("/admin/label-issues/scan", data={}).status_code == 400
-    assert db.session.scalar(select(LabelIssue)) is None  # no CSRF token: nothing ran
-    admin_client.post("/admin/label-issues/scan", data={"csrf_token": token})
+    assert not runs_started  # no CSRF token: nothing started
+    response = admin_client.post(
+        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert response.status_code == 200 and "The scan has started" in response.get_data(as_text=True)
+    assert db.session.scalar(select(LabelIssue)) is None  # nothing ran in the request
+    page = admin_client.get("/admin/label-issues/").get_data(as_text=True)
+    assert 'id="scan-running"' in page and 'id="rescan"' not in page
+    db.session.commit()
+    run = execute_run(runs_started[0])  # what the training process does with it
+    assert run.status == "succeeded" and run.task == "label_scan"
+    assert "doubtful labels" in run.message
     flipped = issue_for(db, FLIPPED)
     page = admin_client.get("/admin/label-issues/").get_data(as_text=True)
     assert FLIPPED in page and "same as: How many bridge are there ?" in page
+    assert "Last scan:" in page and "Scan again" in page
 
     response = admin_client.post(
         f"/admin/label-issues/{flipped.id}/relabel", data={"fine": "NUM:date"}
@@ -210,34 +235,113 @@ def test_cli_without_a_dataset(runner, db):
     assert result.exit_code == 1 and "No active dataset" in result.output
 
 
-def test_a_scan_too_large_for_a_request_is_queued_when_there_is_a_queue(
+def test_two_scans_at_once_give_200_and_409(admin_client, db, dataset, runs_started):
+    token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
+    first = admin_client.post(
+        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
+    )
+    second = admin_client.post(
+        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert (first.status_code, second.status_code) == (200, 409)
+    assert "Label scan" in second.get_data(as_text=True) and "already queued" in second.get_data(
+        as_text=True
+    )
+    assert len(runs_started) == 1
+    # A retrain waits for the scan too: one heavy run at a time.
+    retrain = admin_client.post(
+        "/admin/runs/start", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "already queued" in retrain.get_data(as_text=True) and len(runs_started) == 1
+
+
+def test_only_an_admin_starts_a_scan(app, client, db, dataset, runs_started):
+    from qcapp.services.accounts.accounts import create_admin
+
+    from helpers import ADMIN_PASSWORD
+
+    with app.app_context():
+        create_admin("rita", ADMIN_PASSWORD, role="reviewer")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    client.post(
+        "/login", data={"username": "rita", "password": ADMIN_PASSWORD, "csrf_token": token}
+    )
+    page = client.get("/admin/label-issues/")
+    assert page.status_code == 200 and 'id="rescan"' not in page.get_data(as_text=True)
+    token = csrf_token_from(page.get_data(as_text=True))
+    assert client.post("/admin/label-issues/scan", data={"csrf_token": token}).status_code == 403
+    assert not runs_started
+
+
+def test_with_a_queue_a_scan_is_a_job_the_worker_runs(
     admin_client, app, db, dataset, monkeypatch
 ):
-    from qcapp.admin import label_issues as view
+    from qcapp.services.learning import jobs, retraining
 
     queued = []
-    monkeypatch.setattr(view, "IN_PROCESS_SCAN_MAX_ROWS", 0)
-    monkeypatch.setattr(view, "enqueue", lambda path, *args, **kw: queued.append((path, args)))
-    token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
-
-    page = admin_client.post(
-        "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
-    ).get_data(as_text=True)
-    assert "too large to scan here" in page and not queued  # no queue: refused, as before
-
+    monkeypatch.setattr(
+        retraining, "enqueue", lambda path, *args, **kw: queued.append((path, args))
+    )
+    monkeypatch.setattr(
+        retraining, "spawn_training_process", lambda *a: pytest.fail("no process expected")
+    )
     app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
     page = admin_client.post(
         "/admin/label-issues/scan", data={"csrf_token": token}, follow_redirects=True
     ).get_data(as_text=True)
-    assert "The scan is queued" in page
-    assert queued == [("qcapp.services.learning.jobs.run_label_issue_scan", (dataset.id, "admin"))]
+    assert "The scan has started" in page
+    ((path, (run_id,)),) = queued
+    assert path == "qcapp.services.learning.jobs.run_training_job"
     assert db.session.scalar(select(LabelIssue)) is None  # nothing ran in the request
-
-    # What a worker then runs.
-    from qcapp.services.learning import jobs
 
     monkeypatch.setattr(jobs, "_worker_app", app)
     db.session.commit()  # a worker is another connection: end this test's read first
-    summary = jobs.run_label_issue_scan(dataset.id, "admin")
-    assert summary["doubtful"] >= 1
+    assert jobs.run_training_job(run_id) == "succeeded"
     assert issue_for(db, FLIPPED).given_fine == "HUM:ind"
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "label_issues_scanned")
+    )
+    assert event.actor == "admin"
+
+
+@pytest.mark.slow
+def test_the_public_api_stays_fast_while_a_scan_runs_in_its_own_process(
+    app, admin_client, client, db, model_version
+):
+    """The scan runs in a training process of its own: requests meanwhile take what they take
+    without it. Run on the starter dataset (about 2,600 rows), a scan of a few seconds."""
+    import time
+
+    from qcapp.models import TrainingRun
+    from qcapp.services.data.datasets import starter_dataset_path
+    from qcapp.services.learning.retraining import wait_for_run
+
+    import_dataset(starter_dataset_path(), "starter")
+    db.session.commit()
+    token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
+    started = admin_client.post("/admin/label-issues/scan", data={"csrf_token": token})
+    assert started.status_code == 302
+    run = db.session.scalar(select(TrainingRun))
+    latencies = []
+    saw_running = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        status = db.session.get(TrainingRun, run.id).status
+        db.session.commit()
+        if status not in ("queued", "running"):
+            break
+        if status == "running":
+            began = time.perf_counter()
+            answer = client.post("/api/v1/classify", json={"question": "Who wrote Hamlet?"})
+            latencies.append(time.perf_counter() - began)
+            assert answer.status_code == 200
+            saw_running = True
+        time.sleep(0.05)
+    run = wait_for_run(run.id, timeout=120)
+    assert run.status == "succeeded", run.error
+    assert saw_running and len(latencies) >= 5, "the scan ended before it could be measured"
+    latencies.sort()
+    assert latencies[len(latencies) // 2] < 0.1, latencies
+    assert db.session.scalar(select(LabelIssue)) is not None

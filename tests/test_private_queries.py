@@ -30,9 +30,9 @@ def test_classify_returns_a_token_and_the_page_url(client, db, model_version):
 
 
 def test_tokens_carry_at_least_128_random_bits(app, db):
-    from qcapp.models import new_query_token
+    from qcapp.models import new_public_token
 
-    tokens = {new_query_token() for _ in range(2000)}
+    tokens = {new_public_token() for _ in range(2000)}
     assert len(tokens) == 2000
     # 24 URL-safe characters of 6 bits each; the first is never "-" (a spreadsheet formula).
     assert all(TOKEN.fullmatch(token) and token[0] != "-" for token in tokens)

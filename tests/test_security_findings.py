@@ -12,7 +12,7 @@ from qcapp.models import Correction, Example, Query, TrainingRun
 from qcapp.services.serving.batch import neutralise_cell
 from qcapp.services.serving.user_text import reveal_hidden
 
-from helpers import csrf_token_from, stored_query
+from helpers import batch_result, csrf_token_from, stored_query
 
 BIG = "9223372036854775808"
 
@@ -180,11 +180,11 @@ def test_formula_guard_leaves_ordinary_text_alone():
 def test_batch_csv_guards_a_formula_after_a_tab(client, db, model_version):
     token = csrf_token_from(client.get("/batch").get_data(as_text=True))
     upload = 'question\n\t=1+1 who?\n＝HYPERLINK("x") who?\n'
-    response = client.post(
+    response = batch_result(client, client.post(
         "/batch",
         data={"file": (io.BytesIO(upload.encode()), "q.csv"), "csrf_token": token},
         content_type="multipart/form-data",
-    )
+    ))
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [row["question"][0] for row in rows] == ["'", "'"]

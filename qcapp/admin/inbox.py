@@ -27,6 +27,7 @@ from ..services.review.label_help import labels_with_help
 from ..services.review.merge_guard import contradicted_base_label, describe_flags
 from ..services.review.neighbours import training_neighbours
 from .access import AdminAccessMixin
+from .paging import page_argument
 
 PAGE_SIZE = 50
 MAX_CHOICES = 9  # keys 1 to 9
@@ -100,7 +101,7 @@ def _flags(item: InboxItem) -> list[str]:
 class InboxView(AdminAccessMixin, BaseView):
     @expose("/")
     def index(self):
-        page = max(request.args.get("page", 1, type=int), 1)
+        page = page_argument()
         with_proposals = request.args.get("proposals") == "1"
         items, total = ranked_inbox(
             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, with_proposals=with_proposals

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
@@ -13,8 +11,15 @@ from training import taxonomy
 
 from ..models import LabelIssue
 from ..services.data.datasets import active_dataset
-from ..services.insight.label_issues import IN_PROCESS_SCAN_MAX_ROWS, scan_label_issues, scan_size
-from ..services.learning.queue import enqueue, queue_enabled
+from ..services.learning.retraining import (
+    LABEL_SCAN,
+    RunInProgress,
+    RunNotStarted,
+    current_run,
+    latest_run,
+    run_outcome,
+    start_run,
+)
 from ..services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
@@ -22,12 +27,10 @@ from ..services.review.label_review import (
     open_issues,
     relabel_issue,
 )
-from .access import AdminAccessMixin
+from .access import AdminAccessMixin, admin_only
 from .paging import page_argument
 
 PAGE_SIZE = 50
-# A queued scan of a large dataset may take this long before the worker stops it.
-SCAN_JOB_TIMEOUT = 3600
 
 
 class IssueForm(FlaskForm):
@@ -41,12 +44,12 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
         page = page_argument()
         kind = request.args.get("kind", "")
         kind = kind if kind in LabelIssue.KINDS else ""
-        issues, total, size = [], 0, 0
+        issues, total = [], 0
         if dataset is not None:
             issues, total = open_issues(
                 dataset, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, kind=kind or None
             )
-            size = scan_size(dataset)
+        running = current_run()
         return self.render(
             "admin/label_issues.html",
             dataset=dataset,
@@ -57,8 +60,9 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             kind=kind,
             first_rank=(page - 1) * PAGE_SIZE + 1,
             scanned_at=latest_scan_at(dataset) if dataset else None,
-            can_scan_here=0 < size <= IN_PROCESS_SCAN_MAX_ROWS,
-            scan_limit=IN_PROCESS_SCAN_MAX_ROWS,
+            running=running,
+            last_scan=latest_run(LABEL_SCAN),
+            run_outcome=run_outcome,
             form=IssueForm(),
             taxonomy=taxonomy.as_dict(),
         )
@@ -94,7 +98,10 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
         return self._back()
 
     @expose("/scan", methods=["POST"])
+    @admin_only
     def scan(self):
+        """Start a scan as a run of its own (the training process, or a queued job): seconds
+        of CPU that must not hold a web worker. One run at a time: 409 while one is under way."""
         if not IssueForm().validate_on_submit():
             flash("The form expired; please try again.", "error")
             return self._back()
@@ -102,28 +109,13 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
         if dataset is None:
             flash("There is no active dataset to scan.", "error")
             return self._back()
-        if scan_size(dataset) > IN_PROCESS_SCAN_MAX_ROWS:
-            if not queue_enabled():
-                flash("This dataset is too large to scan here; run `qc dataset issues`.", "error")
-                return self._back()
-            # Too long for a web request: a worker on any host runs it.
-            try:
-                enqueue(
-                    "qcapp.services.learning.jobs.run_label_issue_scan",
-                    dataset.id, current_user.username,
-                    job_id=f"qc-label-scan-{dataset.id}-{secrets.token_hex(4)}",
-                    timeout=SCAN_JOB_TIMEOUT,
-                )
-            except Exception as error:  # noqa: BLE001  (Redis down: say so, store nothing)
-                flash(f"The job queue cannot be reached: {error}", "error")
-            else:
-                flash("The scan is queued; its findings appear here when a worker has run it.",
-                      "success")
-            return self._back()
-        summary = scan_label_issues(dataset, actor=current_user.username)
-        flash(
-            f"Scanned {summary['rows']} rows in {summary['seconds']:.1f}s: "
-            f"{summary['doubtful']} doubtful labels, {summary['near_duplicates']} near-duplicates.",
-            "success",
-        )
+        try:
+            start_run(actor=current_user.username, task=LABEL_SCAN, dataset_id=dataset.id)
+        except RunInProgress as error:
+            flash(f"{error} A scan can start when it has ended.", "error")
+            return self.index(), 409
+        except RunNotStarted as error:
+            flash(str(error), "error")
+            return self.index(), 503
+        flash("The scan has started; its findings replace these when it ends.", "success")
         return self._back()

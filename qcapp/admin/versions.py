@@ -24,6 +24,7 @@ from ..services.learning.retraining import (
 from ..services.learning.run_health import mark_stale_runs
 from ..services.learning.versions import activate_model_version, activation_history
 from .access import AdminAccessMixin, admin_only
+from .paging import page_argument
 from .review import ReviewForm
 
 FLIPS_PER_PAGE = 50
@@ -39,10 +40,7 @@ def _flip_filters() -> tuple[str | None, int]:
     source = request.args.get("source") or None
     if source is not None and source not in FLIP_SOURCES:
         abort(400, description="The source must be held_out or query.")
-    page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
-        abort(400, description="The page must be a whole number from 1.")
-    return source, int(page)
+    return source, page_argument()
 
 
 class ModelVersionsView(AdminAccessMixin, BaseView):

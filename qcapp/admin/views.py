@@ -16,7 +16,7 @@ from flask_admin.model.template import BaseListRowAction, DeleteRowAction
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import inspect
+from sqlalchemy import inspect, or_
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
@@ -24,12 +24,15 @@ from training import taxonomy
 from training.scope import REASONS
 
 from ..extensions import db
-from ..models import Example, Prediction, Query
+from ..models import AuditEvent, Example, Prediction, Query
 from ..services.accounts.accounts import record_event
 from ..services.serving.queries import query_path
 from ..services.serving.user_text import clean_text, reveal_hidden, rfc3339
 from .access import AdminAccessMixin, current_is_admin
 from .paging import page_argument
+
+# The target type of the events about accounts (see AuditEventView).
+ACCOUNT_EVENTS = "user"
 
 
 class AdminCSRFForm(FlaskForm):
@@ -324,8 +327,31 @@ def _details_json(_view, _context, model, _name) -> str:
 
 
 class AuditEventView(ReadOnlyModelView):
+    """The audit log. Reviewers read what happened to the data; what happened to the accounts
+    (logins, failed logins with the name typed, which is often a password typed in the wrong
+    box, accounts created, disabled or changed) is for admins only."""
+
     column_list = ("created_at", "actor", "action", "target_type", "target_id", "details")
     column_filters = ("action", "actor", "target_type", "target_id", "created_at")
     column_searchable_list = ("target_id",)
     column_formatters = {"details": _details_json}
     column_default_sort = ("id", True)
+
+    def _visible(self, query):
+        if current_is_admin():
+            return query
+        return query.filter(
+            or_(AuditEvent.target_type.is_(None), AuditEvent.target_type != ACCOUNT_EVENTS)
+        )
+
+    def get_query(self):
+        return self._visible(super().get_query())
+
+    def get_count_query(self):
+        return self._visible(super().get_count_query())
+
+    def get_one(self, id):
+        event = super().get_one(id)
+        if event is not None and event.target_type == ACCOUNT_EVENTS and not current_is_admin():
+            return None
+        return event

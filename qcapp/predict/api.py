@@ -181,7 +181,7 @@ def create_correction(token: str):
 
 def correction_dict(correction) -> dict[str, Any]:
     return {
-        "id": correction.id,
+        "id": correction.token,
         "query_id": correction.query.token,
         "kind": correction.kind,
         "coarse": correction.coarse,

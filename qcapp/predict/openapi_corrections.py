@@ -38,7 +38,10 @@ def correction_schemas(
             "type": "object",
             "required": ["id", "kind", "coarse", "fine", "status", "created_at"],
             "properties": {
-                "id": {"type": "integer"},
+                "id": {
+                    **query_token,
+                    "description": "The correction's own unguessable handle.",
+                },
                 "query_id": query_token,
                 "kind": {"type": "string", "enum": ["correction", "confirmation"]},
                 "coarse": {"type": "string", "enum": coarse_enum},

@@ -26,9 +26,14 @@ from ..services.serving.batch import (
     BatchError,
     BatchTable,
     check_file_name,
-    classify_rows,
     read_table,
-    write_csv,
+)
+from ..services.serving.batch_jobs import (
+    advance_batch_job,
+    batch_job_csv,
+    batch_job_problems,
+    create_batch_job,
+    get_batch_job,
 )
 from ..services.serving.queries import (
     InvalidQuestion,
@@ -145,6 +150,8 @@ def _uploaded_table(form: BatchForm) -> BatchTable:
 
 @bp.post("/batch")
 def batch_upload():
+    """The form without JavaScript: the file becomes a batch job whose page classifies it a
+    slice per load (``services/serving/batch_jobs.py``), never all in this request."""
     form = BatchForm()
     if form.validate_on_submit():
         try:
@@ -152,14 +159,41 @@ def batch_upload():
         except BatchError as error:
             form.file.errors = [str(error)]
         else:
-            model = current_app.extensions["qc_models"].get()
-            rows = classify_rows(table, model, client_fingerprint(request.remote_addr))
-            return Response(
-                "".join(write_csv(table, rows)),
-                mimetype="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="qcapp-labels.csv"'},
+            job = create_batch_job(
+                table, form.file.data.filename or "", client_fingerprint(request.remote_addr)
             )
+            return redirect(url_for("predict.batch_job", token=job.token), 303)
     return render_template("predict/batch.html", **_batch_page(form)), 400
+
+
+def _batch_job_or_404(token: str):
+    job = get_batch_job(token)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/batch/<token>")
+def batch_job(token: str):
+    """A batch job's page: it classifies the next slice, then reloads itself until done."""
+    job = _batch_job_or_404(token)
+    if job.finished_at is None:
+        advance_batch_job(job, current_app.extensions["qc_models"].get())
+    return render_template(
+        "predict/batch_job.html", job=job, problems=batch_job_problems(job)
+    )
+
+
+@bp.get("/batch/<token>/labels.csv")
+def batch_job_download(token: str):
+    job = _batch_job_or_404(token)
+    if job.finished_at is None:
+        return redirect(url_for("predict.batch_job", token=job.token), 303)
+    return Response(
+        batch_job_csv(job),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="qcapp-labels.csv"'},
+    )
 
 
 @bp.post("/batch/parse")

@@ -6,27 +6,14 @@ Run with `make e2e`; `make test` leaves this folder out (see addopts in pyprojec
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from e2e_support import ARTIFACTS, CHROMIUM, REPOSITORY_ROOT, Tab
+from e2e_support import ARTIFACTS, CHROMIUM, Tab
+from live_server import LiveServer, served_instance
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
-
-from helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 
 # No network chatter, no GPU and no sandbox (containers often lack the kernel features for it).
 CHROMIUM_ARGS = [
@@ -38,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT = 30.0
 PAGES_KEY = pytest.StashKey[list["Tab"]]()
 FAILED_STEP_KEY = pytest.StashKey[str]()
 
@@ -86,109 +72,14 @@ def keep_failure_artifacts(item: pytest.Item, tabs: list[Tab]) -> None:
             stem.with_suffix(".error.txt").write_text(repr(error))
 
 
-# --- the live server -----------------------------------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    base_url: str
-    instance: Path
-    process: subprocess.Popen
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_environment(instance: Path, port: int) -> dict[str, str]:
-    # Inherited QC_* settings (a developer's database URL, say) must not leak into the test.
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("QC_")}
-    environment.update(
-        QC_INSTANCE_PATH=str(instance),
-        QC_SECRET_KEY=secrets.token_hex(32),
-        # Workers notice a newly activated model within half a second.
-        QC_MODEL_CHECK_INTERVAL="0.5",
-        QC_LOG_LEVEL="WARNING",
-        QC_LOG_FORMAT="text",
-        # Two workers, so the retrained model must reach a process that did not train it.
-        QC_WORKERS="2",
-        HOST="127.0.0.1",
-        PORT=str(port),
-    )
-    return environment
-
-
-def flask_command(*args: str, environment: dict[str, str], stdin: str | None = None) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "qcapp", *args],
-        cwd=REPOSITORY_ROOT,
-        env=environment,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
-
-
-def wait_until_healthy(server: LiveServer, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(server.url("/healthz"), timeout=2) as response:
-                if json.load(response).get("status") == "ok":
-                    return
-        except (OSError, urllib.error.URLError, ValueError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not become healthy:\n{log.read_text()[-3000:]}")
+# --- the live server ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """gunicorn serving a fresh instance: migrated database, starter model and one admin."""
-    instance = tmp_path_factory.mktemp("instance")
-    port = free_port()
-    environment = server_environment(instance, port)
-    flask_command("db", "upgrade", environment=environment)
-    flask_command("qc", "setup", environment=environment)
-    flask_command(
-        "qc", "create-admin", ADMIN_USERNAME, environment=environment, stdin=ADMIN_PASSWORD + "\n"
-    )
-    log = ARTIFACTS / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "gunicorn.conf.py",
-                "qcapp:create_app()",
-            ],
-            cwd=REPOSITORY_ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", instance, process)
-    try:
-        wait_until_healthy(server, log)
+    with served_instance(tmp_path_factory.mktemp("instance"), ARTIFACTS / "server.log") as server:
         yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=25)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- the browser ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ The method lives in ``training.label_issues``; this module feeds it the merged t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -19,10 +20,6 @@ from ...extensions import db
 from ...models import Correction, Dataset, Example, LabelIssue
 from ..accounts.accounts import record_event
 from ..data.merge import approved_corrections, merged_training_set
-
-# A scan of the starter set (about 2,600 rows) takes seconds; larger sets go through the CLI
-# so that a web worker is never tied up for a minute.
-IN_PROCESS_SCAN_MAX_ROWS = 3000
 
 
 @dataclass
@@ -97,19 +94,33 @@ def _issue_key(issue: LabelIssue) -> tuple:
 
 
 def scan_label_issues(
-    dataset: Dataset, *, actor: str | None = None, folds: int = 5, seed: int = 0
+    dataset: Dataset,
+    *,
+    actor: str | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    progress: Callable[[float, str], None] | None = None,
 ) -> dict:
-    """Replace the open findings of ``dataset`` with a fresh scan; dismissed ones stay down."""
+    """Replace the open findings of ``dataset`` with a fresh scan; dismissed ones stay down.
+
+    Seconds of CPU on a dataset of thousands of rows: the web pages start it as a run in the
+    training process or a queued job (``start_run(task="label_scan")``), never in a request.
+    """
+    step = progress or (lambda _fraction, _message: None)
     started = time.perf_counter()
+    step(0.02, "reading the training rows")
     rows = scan_rows(dataset)
     training = [row for row in rows if row.in_training]
+    step(0.1, f"scoring {len(training)} labels with models that never saw them ({folds} folds)")
     doubtful, self_confidence = find_doubtful_labels(
         [row.text for row in training], [row.fine for row in training], folds=folds, seed=seed
     )
     confidence = {
         id(row): float(value) for row, value in zip(training, self_confidence, strict=True)
     }
+    step(0.85, "looking for near-duplicates")
     pairs = near_duplicates([row.text for row in rows], [row.fine for row in rows])
+    step(0.95, "storing the findings")
     dismissed = {
         _issue_key(issue)
         for issue in db.session.scalars(

@@ -1,4 +1,4 @@
-"""The jobs a `qc worker` runs: training runs and label-issue scans, each in the database's terms.
+"""The job a `qc worker` runs: a run (a retrain or a label-issue scan), by its id in the database.
 
 RQ's default worker forks a work horse per job: the job runs in a copy of the worker process,
 whose app is reused, so pooled database connections inherited from the parent are dropped
@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Flask
 
 from ...extensions import db
-from ...models import Dataset
 
 _worker_app: Flask | None = None
 
@@ -28,7 +27,7 @@ def _app() -> Flask:
 
 
 def run_training_job(run_id: int) -> str:
-    """Run the queued training run ``run_id``; returns its final status."""
+    """Execute the queued run ``run_id`` (a retrain or a label scan); returns its final status."""
     from .retraining import execute_run
     from .run_health import mark_stale_runs
 
@@ -39,19 +38,6 @@ def run_training_job(run_id: int) -> str:
         # runs page never shows two runs going at once.
         mark_stale_runs()
         return execute_run(run_id).status
-
-
-def run_label_issue_scan(dataset_id: int, actor: str | None) -> dict:
-    """Scan a dataset for doubtful labels (one too large for a web request)."""
-    from ..insight.label_issues import scan_label_issues
-
-    app = _app()
-    with app.app_context():
-        db.engine.dispose(close=False)
-        dataset = db.session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise LookupError(f"no dataset {dataset_id}")
-        return scan_label_issues(dataset, actor=actor)
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...database import read_only_connection
 from ...extensions import db
-from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
+from ...models import Dataset, ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
 from ..accounts.accounts import record_event
 from ..data.datasets import active_dataset, get_dataset
 from .processes import process_alive, run_on, server_cpus, start_detached
@@ -39,13 +39,22 @@ class RunNotStarted(RuntimeError):
 
 
 class RunInProgress(RunNotStarted):
-    """Another training run is queued or running."""
+    """Another run (a retrain or a label scan) is queued or running."""
 
     def __init__(self, run: TrainingRun | None):
         super().__init__(
-            f"Training run {run.id} is already {run.status}." if run else "A run is in progress."
+            f"{run_name(run)} is already {run.status}." if run else "A run is in progress."
         )
         self.run = run
+
+
+def run_name(run: TrainingRun) -> str:
+    """How messages name a run: "Training run 7", "Label scan 8"."""
+    return f"{'Label scan' if run.task == LABEL_SCAN else 'Training run'} {run.id}"
+
+
+# The tasks a run may have (TrainingRun.task).
+RETRAIN, LABEL_SCAN = "retrain", "label_scan"
 
 
 def current_run() -> TrainingRun | None:
@@ -54,22 +63,29 @@ def current_run() -> TrainingRun | None:
 
 
 def start_run(
-    *, actor: str | None, quick: bool = False, spawn: bool = True, **settings
+    *,
+    actor: str | None,
+    quick: bool = False,
+    spawn: bool = True,
+    task: str = RETRAIN,
+    **settings,
 ) -> TrainingRun:
-    """Queue a training run and start its process; RunInProgress when one is under way.
+    """Queue a run and start its process; RunInProgress when one is under way.
 
-    ``settings`` may name a ``dataset``, a ``features`` set, ``select=True`` (a full run with
-    model selection instead of a refit when one is possible) and ``activate="never"``.
+    A retrain's ``settings`` may name a ``dataset``, a ``features`` set, ``select=True`` (a
+    full run with model selection instead of a refit when one is possible) and
+    ``activate="never"``; a label scan's name the ``dataset_id`` it scans.
     """
     mark_abandoned_runs()
     existing = current_run()
     if existing is not None:
         raise RunInProgress(existing)
     run = TrainingRun(
+        task=task,
         status="queued",
         in_progress=True,
         started_by=actor,
-        params={"quick": quick, **settings},
+        params={"quick": quick, **settings} if task == RETRAIN else dict(settings),
         message="queued",
         log="",
     )
@@ -79,10 +95,13 @@ def start_run(
     except IntegrityError:
         db.session.rollback()
         raise RunInProgress(current_run()) from None
-    record_event(
-        actor, "retrain_started", "training_run", run.id,
-        {"quick": quick, "select": bool(settings.get("select"))},
-    )
+    if task == RETRAIN:
+        record_event(
+            actor, "retrain_started", "training_run", run.id,
+            {"quick": quick, "select": bool(settings.get("select"))},
+        )
+    else:
+        record_event(actor, "label_scan_started", "training_run", run.id, dict(settings))
     db.session.commit()
     if spawn and queue_enabled():
         enqueue_run(run)
@@ -99,6 +118,13 @@ def start_run(
         run.pid = pid or spawn_training_process(app, run.id)
         db.session.commit()
     return run
+
+
+def latest_run(task: str) -> TrainingRun | None:
+    """The newest run of ``task``, whatever its state."""
+    return db.session.scalar(
+        select(TrainingRun).where(TrainingRun.task == task).order_by(TrainingRun.id.desc()).limit(1)
+    )
 
 
 def run_left_for(pid: int) -> int | None:
@@ -296,7 +322,9 @@ def run_outcome(run: TrainingRun) -> str | None:
     """What a finished run came to, in one sentence (None while it runs)."""
     if run.status == "failed":
         first_line = (run.error or "unknown error").strip().splitlines()[0]
-        return f"Training run {run.id} failed: {first_line}"
+        return f"{run_name(run)} failed: {first_line}"
+    if run.status == "succeeded" and run.task == LABEL_SCAN:
+        return f"{run_name(run)} {run.message}."
     if run.status == "succeeded":
         version = run.model_version
         if version is None:
@@ -437,8 +465,6 @@ def _train_and_record(
 ) -> tuple[RunReporter, Callable[[Callable[[str], None]], None] | None]:
     """The run itself, recorded as succeeded or failed: its reporter, and what is left to
     measure after it."""
-    from .gate import train_and_gate
-
     run = db.session.get(TrainingRun, run_id)
     if run is None:
         raise LookupError(f"no training run {run_id}")
@@ -461,16 +487,33 @@ def _train_and_record(
         if run.runner == "queue"
         else nullcontext()
     )
+    task = run.task
     try:
         with heartbeat, training_lock():
-            version, follow_up = train_and_gate(settings, reporter)
+            if task == LABEL_SCAN:
+                summary = _scan_labels(settings, reporter)
+            else:
+                from .gate import train_and_gate
+
+                version, follow_up = train_and_gate(settings, reporter)
     except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
         fail_run(run, f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
-        record_event(
-            run.started_by, "retrain_failed", "training_run", run.id, {"error": str(error)}
+        failed = "label_scan_failed" if task == LABEL_SCAN else "retrain_failed"
+        record_event(run.started_by, failed, "training_run", run.id, {"error": str(error)})
+        db.session.commit()
+        return reporter, None
+    if task == LABEL_SCAN:
+        message = (
+            f"found {summary['doubtful']} doubtful labels and {summary['near_duplicates']} "
+            f"near-duplicates in {summary['rows']} rows"
         )
+        reporter.progress(1.0, "finished")
+        reporter.log(f"finished: {message}")
+        run = db.session.get(TrainingRun, run_id)
+        run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+        run.message, run.finished_at = message, utcnow()
         db.session.commit()
         return reporter, None
     reporter.progress(1.0, "finished")
@@ -489,6 +532,17 @@ def _train_and_record(
     )
     db.session.commit()
     return reporter, follow_up
+
+
+def _scan_labels(settings: dict, reporter: RunReporter) -> dict:
+    """A label scan's body: score the dataset's training labels and store the findings."""
+    from ..insight.label_issues import scan_label_issues
+
+    dataset = db.session.get(Dataset, settings.get("dataset_id"))
+    if dataset is None:
+        raise LookupError(f"there is no dataset {settings.get('dataset_id')!r} to scan")
+    reporter.log(f"scanning dataset {dataset.name} for doubtful labels and near-duplicates")
+    return scan_label_issues(dataset, actor=settings.get("actor"), progress=reporter.progress)
 
 
 def served_version_ids() -> set[int]:

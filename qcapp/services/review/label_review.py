@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Dataset, LabelIssue, utcnow
+from ...models import AuditEvent, Dataset, LabelIssue, utcnow
 from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, check_labels
 
@@ -35,9 +35,14 @@ def open_issues(
 
 
 def latest_scan_at(dataset: Dataset) -> datetime | None:
-    """When the open findings of ``dataset`` were stored, or None before any scan."""
+    """When ``dataset`` was last scanned (from the page or the command line, finding something
+    or not), or None before any scan."""
     return db.session.scalar(
-        select(func.max(LabelIssue.created_at)).where(LabelIssue.dataset_id == dataset.id)
+        select(func.max(AuditEvent.created_at)).where(
+            AuditEvent.action == "label_issues_scanned",
+            AuditEvent.target_type == "dataset",
+            AuditEvent.target_id == dataset.name,
+        )
     )
 
 

@@ -250,6 +250,9 @@ def write_csv(table: BatchTable, rows: Iterable[dict]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise_cell(name) for name in names])
+    yield buffer.getvalue()  # the header alone first: a batch job writes it once for all parts
+    buffer.seek(0)
+    buffer.truncate()
     for row in rows:
         cells = [row.get(i, "") for i in range(width)] + [row.get(n, "") for n in names[width:]]
         writer.writerow([neutralise_cell(cell) for cell in cells])

@@ -16,7 +16,7 @@ from training import taxonomy
 from training.io import normalise_question
 
 from ...extensions import db
-from ...models import Prediction, Query, new_query_token, utcnow
+from ...models import Prediction, Query, new_public_token, utcnow
 from .classifier import LoadedModel
 from .scope import check_scope, scope_dict
 from .user_text import InvalidText, check_encodable, clean_text, has_visible_character
@@ -111,7 +111,7 @@ def classify_and_record(
     now = utcnow()
     query_rows = [
         {
-            "token": new_query_token(),
+            "token": new_public_token(),
             "text": text,
             "normalized": normalise_question(text)[:600],
             "created_at": now,
@@ -244,8 +244,8 @@ def classified_dict(item: Classified) -> dict[str, Any]:
     }
 
 
-# What new_query_token makes; anything else cannot be a query's handle and is not looked up.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,32}")
+# What new_public_token makes; anything else cannot be a query's handle and is not looked up.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,32}")
 _WITH_ANSWERS = (selectinload(Query.prediction), selectinload(Query.corrections))
 
 
@@ -256,7 +256,7 @@ def query_path(token: str) -> str:
 
 def query_by_token(token: str) -> Query | None:
     """The query whose public handle is ``token``, with its prediction and corrections."""
-    if not _TOKEN_SHAPE.fullmatch(token):
+    if not TOKEN_SHAPE.fullmatch(token):
         return None
     return db.session.scalar(select(Query).where(Query.token == token).options(*_WITH_ANSWERS))
 
