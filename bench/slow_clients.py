@@ -9,6 +9,8 @@ one stored query for every answered request.
 
     python bench/slow_clients.py --url http://127.0.0.1:5000 --slow 200 --clients 32 --duration 60
 
+An https URL (nginx in front, e.g. `make cluster`'s balancer) is accepted with any certificate.
+
 Needs `wrk` (Debian package). Run it from the repository root with the server's QC_*
 environment, so the stats command reads the server's database.
 """
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import ssl
 import sys
 import tempfile
 import threading
@@ -62,11 +65,14 @@ def slow_request(host: str, kind: str) -> bytes:
     return (headers + "\r\n").encode() + BODY[:1]
 
 
-async def hold_one(host: str, port: int, kind: str, stop: asyncio.Event, tally: SlowTally) -> None:
+async def hold_one(
+    host: str, port: int, tls: ssl.SSLContext | None, kind: str, stop: asyncio.Event,
+    tally: SlowTally,
+) -> None:
     """Keep one slow connection open until ``stop``; reopen it whenever the server closes it."""
     while not stop.is_set():
         try:
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
         except OSError:
             tally.refused += 1
             await asyncio.sleep(0.5)
@@ -107,18 +113,26 @@ async def hold_one(host: str, port: int, kind: str, stop: asyncio.Event, tally: 
 
 async def hold_all(url: str, count: int, stop: asyncio.Event, tally: SlowTally) -> None:
     parts = urllib.parse.urlsplit(url)
-    host, port = parts.hostname, parts.port or 80
+    tls = None
+    if parts.scheme == "https":  # a test server's self-signed certificate, as wrk accepts it
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    host, port = parts.hostname, parts.port or (443 if tls else 80)
     kinds = ["headers", "body"]
     await asyncio.gather(
-        *(hold_one(host, port, kinds[i % 2], stop, tally) for i in range(count))
+        *(hold_one(host, port, tls, kinds[i % 2], stop, tally) for i in range(count))
     )
 
 
 def healthz_latency(url: str) -> float | None:
     """Seconds for one GET /healthz, or None when it got no answer within 10 s."""
     started = time.monotonic()
+    unverified = ssl._create_unverified_context()  # noqa: SLF001  (a test certificate)
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=10) as answer:
+        with urllib.request.urlopen(
+            url.rstrip("/") + "/healthz", timeout=10, context=unverified
+        ) as answer:
             answer.read()
     except OSError:
         return None

@@ -1,11 +1,13 @@
-"""A qcapp cluster on one machine: PostgreSQL, Redis, two app hosts and one job worker.
+"""A qcapp cluster on one machine: PostgreSQL, Redis, two app hosts behind nginx, one job worker.
 
     python ops/cluster.py            # start, print the addresses, stop everything on Ctrl-C
 
 Each app host has an instance folder of its own (its own model cache), as two machines would;
 they share the database, the artifact store in it, the job queue and the counters in Redis,
-and the secret key (a load balancer may send one user's requests to either host). Data lives
-under a temporary folder that is removed on stop. Debian's postgresql and redis-server are
+and the secret key (the load balancer may send one user's requests to either host). nginx,
+started from the shipped site file (ops/nginx/qcapp.conf, with a throwaway certificate),
+spreads the requests over both hosts, which trust it as their one proxy. Data lives under a
+temporary folder that is removed on stop. Debian's postgresql, redis-server and nginx are
 installed with apt-get when missing. The tests in tests/cluster/ drive the same class.
 """
 
@@ -25,9 +27,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy import Nginx, nginx_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST_PORTS = {"a": 5101, "b": 5102}
+BALANCER_PORTS = {"https": 5100, "http": 5099}
 PG_PORT = int(os.environ.get("QC_CLUSTER_PG_PORT", "5416"))
 REDIS_PORT = int(os.environ.get("QC_CLUSTER_REDIS_PORT", "6416"))
 
@@ -44,6 +49,8 @@ def install_missing() -> None:
         missing.append("postgresql")
     if shutil.which("redis-server") is None:
         missing.append("redis-server")
+    if nginx_binary() is None:
+        missing.append("nginx")
     if not missing:
         return
     sudo = [] if os.geteuid() == 0 else ["sudo"]
@@ -62,6 +69,7 @@ class Cluster:
     workers_per_host: int = 2
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    balancer: Nginx | None = None
 
     @property
     def database_url(self) -> str:
@@ -73,6 +81,10 @@ class Cluster:
 
     def url(self, host: str) -> str:
         return f"http://127.0.0.1:{HOST_PORTS[host]}"
+
+    @property
+    def balancer_url(self) -> str:
+        return f"https://127.0.0.1:{BALANCER_PORTS['https']}"
 
     def instance(self, name: str) -> Path:
         return self.base / f"instance-{name}"
@@ -89,6 +101,8 @@ class Cluster:
             "QC_RUN_HEARTBEAT_SECONDS": os.environ.get("QC_RUN_HEARTBEAT_SECONDS", "2"),
             "QC_RUN_STALE_SECONDS": os.environ.get("QC_RUN_STALE_SECONDS", "10"),
             "QC_LOG_LEVEL": "WARNING",
+            # nginx in front of the hosts: the visitor's address is the one it appends.
+            "QC_TRUSTED_PROXIES": "1",
             **extra,
         }
 
@@ -272,8 +286,17 @@ class Cluster:
                 _kill(pid, signal.SIGKILL)
             process.wait()
 
+    def start_balancer(self) -> None:
+        """nginx with TLS in front of both hosts (ops/nginx/qcapp.conf)."""
+        self.balancer = Nginx(
+            self.base / "nginx", https_port=BALANCER_PORTS["https"],
+            http_port=BALANCER_PORTS["http"],
+        )
+        self.balancer.start([f"127.0.0.1:{port}" for port in HOST_PORTS.values()])
+
     def start(self, admin_password: str | None = None) -> None:
-        """Everything, in order: database, Redis, schema and first model, hosts, worker."""
+        """Everything, in order: database, Redis, schema and first model, hosts, worker and
+        the load balancer."""
         install_missing()
         self.start_postgres()
         self.start_redis()
@@ -281,9 +304,13 @@ class Cluster:
         for name in HOST_PORTS:
             self.start_host(name)
         self.start_worker()
+        self.start_balancer()
 
     def stop(self) -> None:
-        """Stop every process this cluster started (hosts first, the database last)."""
+        """Stop every process this cluster started (the balancer and hosts first, the database
+        last)."""
+        if self.balancer is not None:
+            self.balancer.stop()
         for name in [n for n in self.processes if n not in ("redis",)]:
             self._stop(name)
         self._stop("redis")
@@ -333,6 +360,7 @@ def main() -> int:
         cluster.start(admin_password=password)
         print(f"PostgreSQL  {cluster.database_url}")
         print(f"Redis       {cluster.redis_url}")
+        print(f"balancer    {cluster.balancer_url}  (nginx, self-signed certificate)")
         for name in HOST_PORTS:
             folder = cluster.instance(f"host-{name}")
             print(f"host {name}      {cluster.url(name)}  (instance {folder})")

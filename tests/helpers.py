@@ -26,6 +26,16 @@ def csrf_token_from(html: str) -> str:
     return match.group(1)
 
 
+def correction_id(token: str) -> int:
+    """The internal id of the correction the API named by ``token`` (its public handle)."""
+    from sqlalchemy import select
+
+    from qcapp.extensions import db
+    from qcapp.models import Correction
+
+    return db.session.scalar(select(Correction.id).where(Correction.token == token))
+
+
 def batch_result(client, posted):
     """The labelled CSV of a batch upload posted without JavaScript: its job page is loaded
     until every slice is classified, as the browser's refreshes do, then the file downloaded."""

@@ -5,6 +5,7 @@ import pytest
 from qcapp.models import Correction
 from qcapp.services.learning.provenance import link_corrections
 
+from helpers import correction_id
 from openapi_check import validate_against
 
 
@@ -19,7 +20,7 @@ def classify_and_correct(client, question: str, fine: str) -> tuple[int, int]:
         f"/api/v1/queries/{query['id']}/corrections",
         json={"coarse": fine.split(":")[0], "fine": fine},
     ).get_json()
-    return query["id"], correction["id"]
+    return query["id"], correction_id(correction["id"])
 
 
 def set_status(db, correction_id: int, status: str) -> None:

@@ -17,6 +17,8 @@ from qcapp.services.learning.retraining import RunInProgress, execute_run, start
 from qcapp.services.learning.run_health import mark_abandoned_runs
 from training.io import normalise_question
 
+from helpers import correction_id
+
 
 def add_dataset(db, rows, name="base") -> Dataset:
     dataset = Dataset(name=name, rows=len(rows), is_active=True)
@@ -192,13 +194,15 @@ def test_end_to_end_correction_changes_the_answer(app, db, client, runner, start
         f"/api/v1/queries/{first['id']}/corrections", json={"coarse": "LOC", "fine": target}
     ).get_json()
     assert (
-        runner.invoke(args=["qc", "corrections", "approve", str(correction["id"])]).exit_code == 0
+        runner.invoke(
+            args=["qc", "corrections", "approve", str(correction_id(correction["id"]))]
+        ).exit_code == 0
     )
     result = runner.invoke(args=["qc", "retrain", "--wait", "--quick"])
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output
     version = db.session.scalar(select(ModelVersion).order_by(ModelVersion.id.desc()))
-    assert correction["id"] in version.data_sources["correction_ids"]
+    assert correction_id(correction["id"]) in version.data_sources["correction_ids"]
     assert version.is_active, version.status_reason
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # the worker swaps to the new version in the background

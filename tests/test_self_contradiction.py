@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Correction
 
-from helpers import csrf_token_from
+from helpers import correction_id, csrf_token_from
 
 
 def classify(client, question="What is the capital of Peru?") -> dict:
@@ -58,6 +58,7 @@ def test_after_review_buttons_go_and_the_headline_shows_the_current_answer(
     assert f'<code id="current-fine">{query["fine"]["label"]}</code>' in html
     url = f"/api/v1/queries/{query['id']}/corrections"
     correction = client.post(url, json={"coarse": "LOC", "fine": "LOC:other"}).get_json()
+    correction["id"] = correction_id(correction["id"])
     review_corrections([correction["id"]], "rejected", actor=None)
     html = client.get(f"/q/{query['id']}").get_data(as_text=True)
     assert 'id="confirm-button"' not in html and 'id="correction-form"' not in html

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import re
 import secrets
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
@@ -27,12 +30,16 @@ ADMIN_PASSWORD = "cluster " + secrets.token_urlsafe(9)
 class Client:
     """A browser-like client of one host: cookies, CSRF tokens from forms, JSON helpers."""
 
-    def __init__(self, base: str, jar: http.cookiejar.CookieJar | None = None):
+    def __init__(
+        self, base: str, jar: http.cookiejar.CookieJar | None = None, source: str | None = None
+    ):
+        """``source``: the local address to connect from, as a visitor on another machine."""
         self.base = base
         self.jar = jar if jar is not None else http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect
-        )
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect]
+        if source is not None or base.startswith("https:"):
+            handlers.append(_FromAddress(source))
+        self.opener = urllib.request.build_opener(*handlers)
 
     def request(self, method: str, path: str, *, form=None, body=None, timeout=30.0):
         """(status, text) of one request; a redirect is returned, not followed."""
@@ -68,6 +75,28 @@ class Client:
             form={"csrf_token": token, "username": username, "password": password},
         )
         return status
+
+
+class _FromAddress(urllib.request.HTTPSHandler, urllib.request.HTTPHandler):
+    """Connect from a given loopback address; HTTPS to the cluster's self-signed balancer."""
+
+    def __init__(self, source: str | None):
+        self.tls = ssl.create_default_context()
+        self.tls.check_hostname = False
+        self.tls.verify_mode = ssl.CERT_NONE  # the cluster's throwaway certificate
+        urllib.request.HTTPSHandler.__init__(self, context=self.tls)
+        self.source = (source, 0) if source else None
+
+    def https_open(self, request):
+        return self.do_open(
+            partial(http.client.HTTPSConnection, source_address=self.source, context=self.tls),
+            request,
+        )
+
+    def http_open(self, request):
+        return self.do_open(
+            partial(http.client.HTTPConnection, source_address=self.source), request
+        )
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

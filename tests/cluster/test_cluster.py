@@ -226,3 +226,28 @@ def test_wrong_logins_spread_over_both_hosts_are_throttled_as_one_count(cluster)
     assert keys, "the throttle's counts are not in Redis"
     # The right password is refused too while the wait lasts.
     assert Client(cluster.url("b")).login("admin", ADMIN_PASSWORD) == 429
+
+
+def test_the_balancer_passes_on_who_each_visitor_is(
+    cluster, database
+):
+    """nginx (ops/nginx/qcapp.conf) in front of both hosts: a visitor's address reaches the
+    host that answers, whichever it is, and over TLS its session cookie is Secure."""
+    question = "Which mountain range holds the balancer test peak?"
+    via_balancer = Client(cluster.balancer_url, source="127.0.0.2")
+    status, answer = via_balancer.json("POST", "/api/v1/classify", body={"question": question})
+    assert status == 200, answer
+    direct = Client(cluster.url("a"), source="127.0.0.2")
+    status, _ = direct.json("POST", "/api/v1/classify", body={"question": question})
+    assert status == 200
+    other = Client(cluster.balancer_url, source="127.0.0.3")
+    assert other.json("POST", "/api/v1/classify", body={"question": question})[0] == 200
+    with database.connect() as connection:
+        clients = connection.execute(
+            text("SELECT client_hash FROM queries WHERE text = :q ORDER BY id"), {"q": question}
+        ).scalars().all()
+    # The same visitor through nginx and directly; another visitor through nginx apart.
+    assert clients[0] == clients[1] != clients[2]
+    status, _ = via_balancer.request("GET", "/login")
+    assert status == 200
+    assert all(cookie.secure for cookie in via_balancer.jar)

@@ -1,5 +1,6 @@
-"""ops/nginx/qcapp.conf started for real, with TLS, in front of make run's server with
-QC_TRUSTED_PROXIES=1: visitors behind it are counted apart, and what they forge is not read.
+"""ops/nginx/qcapp.conf started for real (ops/proxy.py), with TLS, in front of make run's
+server with QC_TRUSTED_PROXIES=1: visitors behind it are counted apart, and what they forge is
+not read.
 
 Visitors connect from different loopback addresses (127.0.0.2, .3, .4), as different
 machines would; the app only ever talks to nginx (127.0.0.1).
@@ -12,15 +13,13 @@ import http.cookiejar
 import json
 import re
 import shutil
-import signal
 import ssl
-import subprocess
-import time
+import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 
 import pytest
 from e2e_support import ARTIFACTS, REPOSITORY_ROOT
@@ -28,70 +27,28 @@ from live_server import LiveServer, flask_command, free_port, served_instance
 
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 
-SITE = REPOSITORY_ROOT / "ops" / "nginx" / "qcapp.conf"
-HOST = "qc.example.org"  # the site's server_name, as a browser would name it
+sys.path.insert(0, str(REPOSITORY_ROOT / "ops"))
 
-
-def render_site(site: str, *, app_port: int, http_port: int, https_port: int, folder: Path):
-    """The shipped site file with this machine's ports and a throwaway certificate."""
-    site = site.replace("server 127.0.0.1:5000;", f"server 127.0.0.1:{app_port};")
-    site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.M)  # no IPv6 in every sandbox
-    site = site.replace("listen 80", f"listen 127.0.0.1:{http_port}")
-    site = site.replace("listen 443", f"listen 127.0.0.1:{https_port}")
-    site = site.replace(f"/etc/letsencrypt/live/{HOST}/fullchain.pem", str(folder / "cert.pem"))
-    site = site.replace(f"/etc/letsencrypt/live/{HOST}/privkey.pem", str(folder / "key.pem"))
-    return site
+from proxy import SITE_HOST as HOST  # noqa: E402  (ops/proxy.py)
+from proxy import Nginx, nginx_binary  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int, int]]:
     """The app behind nginx: (server, nginx's HTTPS port, its HTTP port)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists() or not shutil.which("openssl"):
+    if nginx_binary() is None or not shutil.which("openssl"):
         pytest.skip("needs Debian's nginx and openssl (.ci/run installs nginx)")
-    folder = tmp_path_factory.mktemp("nginx")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", f"/CN={HOST}", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "cert.pem")],
-        check=True, capture_output=True,
-    )
     with served_instance(
         tmp_path_factory.mktemp("instance"), ARTIFACTS / "proxied-server.log",
         QC_TRUSTED_PROXIES="1",
     ) as server:
-        http_port, https_port = free_port(), free_port()
-        app_port = int(server.base_url.rsplit(":", 1)[1])
-        (folder / "site.conf").write_text(render_site(
-            SITE.read_text(), app_port=app_port, http_port=http_port, https_port=https_port,
-            folder=folder,
-        ))
-        (folder / "nginx.conf").write_text(
-            f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
-            "events { worker_connections 256; }\n"
-            f"http {{\n  access_log {folder}/access.log;\n"
-            + "".join(f"  {kind}_temp_path {folder}/{kind};\n"
-                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-            + f"  include {folder}/site.conf;\n}}\n"
-        )
-        process = subprocess.Popen(
-            [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
+        nginx = Nginx(tmp_path_factory.mktemp("nginx"), https_port=free_port(),
+                      http_port=free_port())
+        nginx.start([server.base_url.removeprefix("http://")])
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if process.poll() is not None:
-                    pytest.fail(f"nginx exited: {process.stdout.read().decode()}")
-                try:
-                    Visitor("127.0.0.2", https_port).get("/healthz")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield server, https_port, http_port
+            yield server, nginx.https_port, nginx.http_port
         finally:
-            process.send_signal(signal.SIGQUIT)
-            process.wait(timeout=10)
+            nginx.stop()
 
 
 class Visitor:
