@@ -132,6 +132,18 @@ def qc(*arguments: str) -> str:
     return done.stdout
 
 
+def correction_id(token: str) -> int:
+    """The internal id of the correction the API named by ``token`` (the server's database)."""
+    from sqlalchemy import select
+
+    from qcapp import create_app
+    from qcapp.extensions import db
+    from qcapp.models import Correction
+
+    with create_app().app_context():
+        return db.session.scalar(select(Correction.id).where(Correction.token == token))
+
+
 def pick_question(url: str, attempt: int) -> tuple[str, dict]:
     """A question and its answer; each measurement uses a fresh one (with a suffix)."""
     question = QUESTIONS[attempt % len(QUESTIONS)]
@@ -151,11 +163,12 @@ def learn_once(
         url, f"/api/v1/queries/{answer['id']}/corrections",
         {"coarse": target.split(":")[0], "fine": target},
     )
+    internal_id = correction_id(correction["id"])
     started = time.monotonic()
     if admin is None:
-        qc("corrections", "approve", str(correction["id"]), "--actor", "bench")
+        qc("corrections", "approve", str(internal_id), "--actor", "bench")
     else:
-        admin.approve(correction["id"])
+        admin.approve(internal_id)
     approved = time.monotonic()
     run_line = qc("retrain").strip().splitlines()[-1] if admin is None else admin.retrain()
     started, approve_seconds = approved, approved - started

@@ -88,15 +88,19 @@ def test_correction_on_a_approved_on_b_retrained_by_the_worker_served_by_both(cl
         {"coarse": wanted.split(":")[0], "fine": wanted},
     )
     assert status == 201, correction
+    # The API names it by its token; the review queue by its internal id.
+    correction_id = scalar(
+        database, "SELECT id FROM corrections WHERE token = :t", t=correction["id"]
+    )
 
     reviewer = admin(cluster, "b")
     token = reviewer.csrf("/admin/review/")
     status, _ = reviewer.request(
         "POST", "/admin/review/review",
-        form={"csrf_token": token, "action": "approve", "ids": [correction["id"]]},
+        form={"csrf_token": token, "action": "approve", "ids": [correction_id]},
     )
     assert status == 302
-    assert scalar(database, "SELECT status FROM corrections WHERE id = :i", i=correction["id"]) \
+    assert scalar(database, "SELECT status FROM corrections WHERE id = :i", i=correction_id) \
         == "approved"
 
     traffic = Traffic([cluster.url("a"), cluster.url("b")], clients=4).start()
