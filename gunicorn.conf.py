@@ -72,11 +72,26 @@ def when_ready(server):
         lines = answer.stderr.strip().splitlines() or ["the app could not be started"]
         raise SystemExit(lines[-1])
     checked = json.loads(answer.stdout.strip().splitlines()[-1])
+    defer_accept(getattr(server, "LISTENERS", []))
     server.qc_pin_workers = checked["pin_workers"]
     if checked["abandoned_runs"]:
         server.log.warning(
             "marked abandoned training runs as failed: %s", checked["abandoned_runs"]
         )
+
+
+def defer_accept(listeners) -> None:
+    """Linux: a TCP connection reaches a worker's accept only once its first bytes have come,
+    as nginx's ``deferred`` listeners do. The worker then finds the request waiting instead of
+    yielding to the event loop for it, and a client that connects and sends nothing never
+    reaches a worker at all."""
+    import socket
+
+    if not hasattr(socket, "TCP_DEFER_ACCEPT"):
+        return
+    for listener in listeners:
+        if listener.sock.family in (socket.AF_INET, socket.AF_INET6):
+            listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 5)
 
 
 def post_worker_init(worker):
@@ -97,3 +112,13 @@ def post_worker_init(worker):
     app.extensions["qc_models"].start_watching()
     # The arbiter is the server: the standby training process exits when it has gone.
     keep_standby(app, os.getppid())
+
+
+def worker_exit(server, worker):
+    """Close the log handlers while the worker's modules are still whole. Left to the
+    interpreter's teardown, each handler's weak reference wakes the logging lock after gevent's
+    thread module has been emptied, and every worker ended with a TypeError on its log."""
+    import logging
+
+    logging.shutdown()
+    logging._handlerList.clear()  # noqa: SLF001  (the weak references whose callbacks fail)

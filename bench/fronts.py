@@ -1,9 +1,12 @@
 """Classify throughput of two gunicorn fronts side by side: the sync workers qcapp served with
 before, and the gevent worker it serves with now (qcapp/server/worker.py).
 
-Starts the server on one instance with each front in turn (A, B, A, B, ...), lets it settle,
+Starts the server with each front in turn, in the order A B B A A B B A ..., lets it settle,
 and runs the same wrk load as bench/serve.py against it; every answered request must have
-stored its query. The instance (QC_INSTANCE_PATH) should already hold a trained model.
+stored its query. Every run starts from a fresh copy of the instance (QC_INSTANCE_PATH, which
+should hold a trained model), so no run pays for the rows the runs before it stored. No
+standby training process is started (QC_TRAINING_STANDBY=false): after each start it prepares
+the next refit for several seconds of CPU, which would land in some windows and not others.
 
     QC_INSTANCE_PATH=/dev/shm/qcb python bench/fronts.py --rounds 3 --duration 20
 
@@ -35,8 +38,11 @@ FRONTS = {
 }
 
 
-def start(front_arguments: str, port: int, log: Path) -> subprocess.Popen:
-    environment = {**os.environ, "PORT": str(port), "GUNICORN_CMD_ARGS": front_arguments}
+def start(front_arguments: str, port: int, log: Path, instance: Path) -> subprocess.Popen:
+    environment = {
+        **os.environ, "PORT": str(port), "GUNICORN_CMD_ARGS": front_arguments,
+        "QC_TRAINING_STANDBY": "false", "QC_INSTANCE_PATH": str(instance),
+    }
     with log.open("ab") as output:
         return subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "gunicorn.conf.py",
@@ -80,13 +86,21 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     url = f"http://127.0.0.1:{args.port}"
     results: dict[str, list[dict]] = {name: [] for name in FRONTS}
-    with tempfile.TemporaryDirectory() as directory:
+    source = Path(os.environ.get("QC_INSTANCE_PATH", ROOT / "instance"))
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as directory:
         script = Path(directory) / "classify.lua"
         script.write_text(LUA % {"questions": question_file(Path(directory)), "seed": 7})
         log = Path(directory) / "server.log"
+        instance = Path(directory) / "instance"
+        names = list(FRONTS)
         for round_number in range(1, args.rounds + 1):
-            for name, front in FRONTS.items():
-                process = start(front, args.port, log)
+            order = names if round_number % 2 else names[::-1]
+            for name in order:
+                shutil.rmtree(instance, ignore_errors=True)
+                shutil.copytree(source, instance, ignore=shutil.ignore_patterns(
+                    "*.sock", "*.lock", "training-logs"))
+                os.environ["QC_INSTANCE_PATH"] = str(instance)  # what `qc stats` reads
+                process = start(FRONTS[name], args.port, log, instance)
                 try:
                     wait_healthy(url)
                     time.sleep(args.settle)

@@ -6,7 +6,10 @@ and served load), adds a reviewer and an admin to the copy, and times every page
 reviewer or an admin can open through the test client: the first request (per-process caches
 empty, as after a start or a new dataset state) and the median of the next ``--runs``.
 
-    QC_INSTANCE_PATH=/dev/shm/qcb .venv/bin/python bench/request_paths.py --runs 5
+    QC_INSTANCE_PATH=/dev/shm/qcbase .venv/bin/python bench/request_paths.py --seed-queries 100000
+
+``--seed-queries`` adds that many synthetic stored queries (with predictions and 3% visitor
+corrections, over 30 days: ``qc seed-history``'s service) to the copy first.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
 from qcapp.models import ModelVersion, Query  # noqa: E402
 from qcapp.services.accounts.accounts import create_admin  # noqa: E402
+from qcapp.services.insight.history import seed_history  # noqa: E402
 
 PASSWORD = "bench-password"
 LIMIT_SECONDS = 1.0
@@ -56,6 +60,7 @@ def timed(client, method: str, url: str, **kwargs) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed-queries", type=int, default=0)
     args = parser.parse_args()
     source = Path(os.environ.get("QC_INSTANCE_PATH", "instance"))
     with tempfile.TemporaryDirectory() as directory:
@@ -65,6 +70,8 @@ def main() -> None:
                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{copy / 'qcapp.db'}",
                           "MODELS_DIR": str(copy / "models")})
         with app.app_context():
+            if args.seed_queries:
+                seed_history(args.seed_queries, days=30, seed=0)
             create_admin("bench-admin", PASSWORD)
             create_admin("bench-reviewer", PASSWORD, role="reviewer")
             queries = db.session.scalar(select(func.count()).select_from(Query))

@@ -7,11 +7,11 @@ waiting, and nothing else was answered (bench/RESULTS.md). This is gunicorn's ge
 with three additions:
 
 - the request line and headers must arrive within ``REQUEST_HEADER_TIMEOUT`` seconds of the
-  connection, and the body within ``REQUEST_BODY_TIMEOUT`` seconds of the headers; otherwise
-  the client gets 408 and the connection is closed;
+  connection, and the body within ``REQUEST_BODY_TIMEOUT`` seconds of the headers (checked
+  once a second); otherwise the client gets 408 and the connection is closed;
 - the body is read into memory before the app runs (as nginx's request buffering does), up to
   the largest body the app accepts; a larger one is left to the app, which refuses it with 413
-  without reading it;
+  without reading it, and the client is given a few seconds to read that answer;
 - ``100 Continue`` is sent before that read, so a client that waits for it is not held up.
 
 Each connection is closed after its response (gunicorn's ``keepalive = 0``): every request
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import time
 
 import gevent
 from gunicorn import util
@@ -30,6 +32,7 @@ from gunicorn.http.body import Body
 from gunicorn.workers.ggevent import GeventWorker
 
 CHUNK = 64 * 1024
+LINGER_SECONDS = 5.0
 
 
 class RequestTimeout(Exception):
@@ -43,8 +46,15 @@ class BodyTooLarge(Exception):
     """A chunked body grew past the largest body the app accepts."""
 
 
-def refuse(sock, status: int, reason: str, code: str, message: str) -> None:
-    """Answer with a JSON error, as the app's own errors are, and close the connection."""
+def refuse(
+    sock, status: int, reason: str, code: str, message: str, *, linger: bool = False
+) -> None:
+    """Answer with a JSON error, as the app's own errors are, before the connection closes.
+
+    ``linger``: the client may still be sending (a body too large). Closing with its bytes
+    unread would reset the connection before it reads the answer, so the rest of what it
+    sends is read and dropped first, for at most ``LINGER_SECONDS``.
+    """
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
@@ -53,7 +63,36 @@ def refuse(sock, status: int, reason: str, code: str, message: str) -> None:
     try:
         util.write_nonblock(sock, head + body)
     except OSError:  # the client has gone: nothing to tell it
+        return
+    if linger:
+        _linger(sock)
+
+
+def _linger(sock) -> None:
+    """Stop writing, and read and drop what the client still sends (at most
+    ``LINGER_SECONDS``), so it can read the answer before the connection closes."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        with gevent.Timeout(LINGER_SECONDS, False):
+            while sock.recv(CHUNK):
+                pass
+    except OSError:
         pass
+
+
+def _content_length(req) -> int | None:
+    return next(
+        (int(value) for name, value in req.headers if name == "CONTENT-LENGTH"), None
+    )
+
+
+def _chunked(req) -> bool:
+    return any(name == "TRANSFER-ENCODING" for name, _ in req.headers)
+
+
+def _buffered(req) -> int:
+    """Bytes of the body the parser already read along with the headers."""
+    return req.unreader.buf.seek(0, io.SEEK_END)
 
 
 class BufferingGeventWorker(GeventWorker):
@@ -74,51 +113,85 @@ class BufferingGeventWorker(GeventWorker):
             # The batch form adds a multipart envelope around its file (predict/uploads.py).
             self.body_limit = max(known) + 64 * 1024
 
+    def run(self) -> None:
+        self.reading: dict = {}  # greenlet -> (deadline, part) while it reads a request
+        gevent.spawn(self._end_late_reads)
+        super().run()
+
+    def _end_late_reads(self) -> None:
+        """Once a second, end the reads that are past their deadline (at most a second late):
+        cheaper than a timer per connection, which cost more than the rest of the worker's
+        additions together on a request of a few milliseconds."""
+        loop = gevent.get_hub().loop
+        while self.alive:
+            gevent.sleep(1.0)
+            now = time.monotonic()
+            for greenlet, (deadline, part) in list(self.reading.items()):
+                if deadline < now:
+                    loop.run_callback(self._expire, greenlet, part)
+
+    def _expire(self, greenlet, part: str) -> None:
+        # Run by the hub while ``greenlet`` waits; it may have finished reading meanwhile.
+        entry = self.reading.pop(greenlet, None)
+        if entry is not None and entry[1] == part:
+            seconds = self.header_timeout if part == "headers" else self.body_timeout
+            greenlet.throw(RequestTimeout(part, seconds))
+
     def handle(self, listener, client, addr) -> None:
-        deadline = gevent.Timeout(
-            self.header_timeout, RequestTimeout("headers", self.header_timeout)
-        )
-        gevent.getcurrent().qc_header_deadline = deadline
-        deadline.start()
+        current = gevent.getcurrent()
+        self.reading[current] = (time.monotonic() + self.header_timeout, "headers")
         try:
             super().handle(listener, client, addr)
         finally:
-            deadline.close()
+            self.reading.pop(current, None)
 
     def handle_request(self, listener_name, req, sock, addr):
-        header_deadline = getattr(gevent.getcurrent(), "qc_header_deadline", None)
-        if header_deadline is not None:
-            header_deadline.cancel()
-        try:
-            with gevent.Timeout(self.body_timeout, RequestTimeout("body", self.body_timeout)):
-                self.read_body(req, sock)
-        except RequestTimeout as error:
-            refuse(sock, 408, "Request Timeout", "request_timeout", str(error))
-            raise StopIteration from None  # the caller closes the connection
-        except BodyTooLarge:
-            refuse(sock, 413, "Content Too Large", "payload_too_large",
-                   "The request is too large.")
-            raise StopIteration from None
+        current = gevent.getcurrent()
+        self.reading.pop(current, None)
+        length = _content_length(req)
+        if length is not None and length > self.body_limit:
+            # The app refuses it (413) without reading it; the client is then given the time
+            # to stop sending and read that answer before the connection closes.
+            try:
+                return super().handle_request(listener_name, req, sock, addr)
+            finally:
+                _linger(sock)
+        if length is not None and 0 < length <= _buffered(req):
+            # The whole body came with the headers (nearly every API call): nothing to wait for.
+            req.body = Body(io.BytesIO(req.body.read(length)))
+        elif length or _chunked(req):
+            self.reading[current] = (time.monotonic() + self.body_timeout, "body")
+            try:
+                self.read_body(req, sock, length)
+            except RequestTimeout as error:
+                refuse(sock, 408, "Request Timeout", "request_timeout", str(error))
+                raise StopIteration from None  # the caller closes the connection
+            except BodyTooLarge:
+                refuse(sock, 413, "Content Too Large", "payload_too_large",
+                       "The request is too large.", linger=True)
+                raise StopIteration from None
+            finally:
+                self.reading.pop(current, None)
         return super().handle_request(listener_name, req, sock, addr)
 
-    def read_body(self, req, sock) -> None:
+    def read_body(self, req, sock, length: int | None) -> None:
         """Read the request's body into memory (up to ``body_limit``), answering an
         ``Expect: 100-continue`` first; a larger announced body is left unread."""
-        length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
-        if length is not None and int(length) > self.body_limit:
+        if length is not None and length > self.body_limit:
             return  # the app refuses it with 413 without reading it
-        if length is not None and int(length) == 0:
-            return
         if req._expected_100_continue:  # noqa: SLF001  (gunicorn sends it too late for us)
             sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             req._expected_100_continue = False  # noqa: SLF001
-        buffer = io.BytesIO()
-        while chunk := req.body.read(CHUNK):
-            buffer.write(chunk)
-            if buffer.tell() > self.body_limit:
-                raise BodyTooLarge()
-        buffer.seek(0)
-        req.body = Body(buffer)
+        if length is not None:
+            data = req.body.read(length)
+        else:  # chunked: as long as it stays within the limit
+            buffer = io.BytesIO()
+            while chunk := req.body.read(CHUNK):
+                buffer.write(chunk)
+                if buffer.tell() > self.body_limit:
+                    raise BodyTooLarge()
+            data = buffer.getvalue()
+        req.body = Body(io.BytesIO(data))
 
     def handle_error(self, req, client, addr, exc) -> None:
         if isinstance(exc, RequestTimeout):

@@ -122,3 +122,5 @@ def served_instance(instance: Path, log: Path, **settings: str) -> Iterator[Live
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    # Workers end cleanly too: nothing left for the interpreter's teardown to trip over.
+    assert "Exception ignored" not in log.read_text(errors="replace"), log.read_text()[-3000:]
