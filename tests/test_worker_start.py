@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,21 @@ import pytest
 from qcapp.services.learning.processes import worker_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fitted_scope(tmp_path_factory) -> Path:
+    """The shipped scope model, fitted once for the tests that start the arbiter's check."""
+    from qcapp.services.serving.scope import ensure_scope_model, scope_digest, scope_model_path
+
+    folder = tmp_path_factory.mktemp("scope")
+    ensure_scope_model(folder)
+    return scope_model_path(folder, scope_digest())
+
+
+def with_scope_model(models_dir: str | Path, fitted: Path) -> None:
+    Path(models_dir).mkdir(parents=True, exist_ok=True)
+    shutil.copy(fitted, Path(models_dir) / fitted.name)
 
 
 def test_a_worker_freezes_what_it_imported_before_it_loads_a_model(app, db, monkeypatch):
@@ -58,7 +74,7 @@ def test_a_new_worker_takes_the_least_used_cpu(cpus, taken, workers, expected):
 
 @pytest.mark.parametrize(("value", "pinned"), [("true", True), ("false", False), ("off", False)])
 def test_the_arbiter_reads_whether_to_pin_with_the_apps_settings(
-    app, app_config, monkeypatch, value, pinned
+    app, app_config, monkeypatch, value, pinned, fitted_scope
 ):
     """QC_PIN_WORKERS is a setting like the others: instance/config.py, QC_*, checked words.
     The arbiter asks a process of its own, which also fails the runs the last server left."""
@@ -70,6 +86,7 @@ def test_the_arbiter_reads_whether_to_pin_with_the_apps_settings(
         db.session.add(TrainingRun(status="running", in_progress=True, runner="process",
                                    pid=2**22 + 7, params={}, log=""))
         db.session.commit()
+    with_scope_model(Path(app_config["INSTANCE_PATH"]) / "models", fitted_scope)
     monkeypatch.setenv("QC_INSTANCE_PATH", app_config["INSTANCE_PATH"])
     monkeypatch.setenv("QC_DATABASE_URL", app_config["SQLALCHEMY_DATABASE_URI"])
     monkeypatch.setenv("QC_PIN_WORKERS", value)
@@ -89,7 +106,26 @@ def test_a_pin_setting_that_is_not_a_flag_stops_the_server(monkeypatch, tmp_path
         runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](SimpleNamespace())
 
 
-def test_the_arbiter_never_imports_the_app(monkeypatch, tmp_path):
+def test_the_arbiter_fits_a_missing_scope_model_before_the_first_worker(
+    app_config, monkeypatch, fitted_scope
+):
+    """Without it every worker would fit its own inside the first classification it answers."""
+    from flask_migrate import upgrade
+
+    from qcapp import create_app
+
+    with create_app(app_config).app_context():
+        upgrade()
+    models = Path(app_config["INSTANCE_PATH"]) / "models"
+    assert not (models / fitted_scope.name).exists()
+    monkeypatch.setenv("QC_INSTANCE_PATH", app_config["INSTANCE_PATH"])
+    monkeypatch.setenv("QC_DATABASE_URL", app_config["SQLALCHEMY_DATABASE_URI"])
+    server = SimpleNamespace(log=SimpleNamespace(warning=print))
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](server)
+    assert (models / fitted_scope.name).stat().st_size > 0
+
+
+def test_the_arbiter_never_imports_the_app(monkeypatch, tmp_path, fitted_scope):
     """Every lock the app creates at import must be created after the gevent worker patched
     the standard library: the arbiter, which the workers are forked from, imports none of it."""
     code = (
@@ -103,6 +139,7 @@ def test_the_arbiter_never_imports_the_app(monkeypatch, tmp_path):
         "    'qcapp.models', 'sqlalchemy', 'training'))]\n"
         "print('LOADED', loaded)\n"
     )
+    with_scope_model(tmp_path / "models", fitted_scope)
     monkeypatch.setenv("QC_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("QC_DATABASE_URL", f"sqlite:///{tmp_path / 'qc.db'}")
     from flask_migrate import upgrade
