@@ -118,6 +118,14 @@ class BufferingGeventWorker(GeventWorker):
         gevent.spawn(self._end_late_reads)
         super().run()
 
+    def handle_quit(self, sig, frame) -> None:
+        """Ctrl-C (SIGINT to the whole terminal group) or SIGQUIT: stop now. gunicorn's own
+        version sleeps in a new greenlet and then raises SystemExit there; the worker's loop
+        has usually ended by then, so it ran during interpreter shutdown and printed a
+        traceback. Ending the loop is enough: the arbiter's fork exits when run() returns."""
+        self.alive = False
+        gevent.spawn(self.cfg.worker_int, self)
+
     def _end_late_reads(self) -> None:
         """Once a second, end the reads that are past their deadline (at most a second late):
         cheaper than a timer per connection, which cost more than the rest of the worker's

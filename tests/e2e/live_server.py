@@ -91,9 +91,13 @@ def wait_until_healthy(server: LiveServer, log: Path) -> None:
 
 
 @contextmanager
-def served_instance(instance: Path, log: Path, **settings: str) -> Iterator[LiveServer]:
+def served_instance(
+    instance: Path, log: Path, stop_with: int = signal.SIGTERM, **settings: str
+) -> Iterator[LiveServer]:
     """gunicorn (make run's configuration) on ``instance``: migrated, the starter model
-    trained, one admin; ``settings`` are more QC_* variables. Stopped on leaving."""
+    trained, one admin; ``settings`` are more QC_* variables. Stopped on leaving with
+    ``stop_with``: SIGTERM to the arbiter as a service manager does, or SIGINT to the whole
+    process group as Ctrl-C in the terminal of `make run` does."""
     port = free_port()
     environment = server_environment(instance, port, **settings)
     flask_command("db", "upgrade", environment=environment)
@@ -110,17 +114,24 @@ def served_instance(instance: Path, log: Path, **settings: str) -> Iterator[Live
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", instance, process, environment)
     try:
         wait_until_healthy(server, log)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
+        if stop_with == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(stop_with)
         try:
             process.wait(timeout=25)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
     # Workers end cleanly too: nothing left for the interpreter's teardown to trip over.
-    assert "Exception ignored" not in log.read_text(errors="replace"), log.read_text()[-3000:]
+    text = log.read_text(errors="replace")
+    assert "Exception ignored" not in text, text[-3000:]
+    if stop_with == signal.SIGINT:
+        assert "Traceback" not in text, text[-3000:]

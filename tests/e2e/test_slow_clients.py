@@ -4,6 +4,7 @@ read whole within their deadlines before the app sees them, and nobody else wait
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import time
 import urllib.request
@@ -18,10 +19,11 @@ BODY = b'{"question": "Who wrote Hamlet?"}'
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """make run's server with deadlines short enough to watch: 2 s each."""
+    """make run's server with deadlines short enough to watch: 2 s each; stopped as Ctrl-C
+    stops `make run`, which must leave no traceback."""
     with served_instance(
         tmp_path_factory.mktemp("instance"), ARTIFACTS / "slow-clients-server.log",
-        QC_REQUEST_HEADER_TIMEOUT="2", QC_REQUEST_BODY_TIMEOUT="2",
+        stop_with=signal.SIGINT, QC_REQUEST_HEADER_TIMEOUT="2", QC_REQUEST_BODY_TIMEOUT="2",
     ) as live:
         yield live
 
