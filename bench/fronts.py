@@ -3,7 +3,8 @@ before, and the gevent worker it serves with now (qcapp/server/worker.py).
 
 Starts the server with each front in turn, in the order A B B A A B B A ..., lets it settle,
 and runs the same wrk load as bench/serve.py against it; every answered request must have
-stored its query. Every run starts from a fresh copy of the instance (QC_INSTANCE_PATH, which
+stored its query. Besides throughput and p99 it reports the workers' CPU time per request
+(from /proc), which other load on the machine moves far less than it moves throughput. Every run starts from a fresh copy of the instance (QC_INSTANCE_PATH, which
 should hold a trained model), so no run pays for the rows the runs before it stored. No
 standby training process is started (QC_TRAINING_STANDBY=false): after each start it prepares
 the next refit for several seconds of CPU, which would land in some windows and not others.
@@ -65,6 +66,16 @@ def wait_healthy(url: str, timeout: float = 60.0) -> None:
     raise SystemExit(f"the server at {url} did not become healthy")
 
 
+def worker_cpu_seconds(arbiter: int) -> float:
+    """CPU time (user + system) the arbiter's workers have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def stop(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -104,23 +115,28 @@ def main() -> None:
                 try:
                     wait_healthy(url)
                     time.sleep(args.settle)
+                    cpu_before = worker_cpu_seconds(process.pid)
                     result = measured(url, args.connections, args.duration, script)
+                    used = worker_cpu_seconds(process.pid) - cpu_before
+                    result["cpu_ms"] = 1000 * used / max(1, result["requests"])
                 finally:
                     stop(process)
                 results[name].append(result)
                 print(f"round {round_number}, {name}: {result['throughput']:.0f} req/s, "
-                      f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, "
+                      f"p99 {result['p99_ms']:.1f} ms, worker CPU {result['cpu_ms']:.2f} ms a request, errors {result['errors']}, "
                       f"lost {max(0, result['lost'])}", flush=True)
     print(f"\n### {args.connections} clients classifying, {args.duration} s per run, "
           f"fronts alternated, {args.rounds} rounds\n")
-    print("| front | req/s per run | median req/s | p99 ms per run | median p99 ms | errors | lost |")
-    print("|---|---|---|---|---|---|---|")
+    print("| front | req/s per run | median req/s | p99 ms per run | median p99 ms "
+          "| worker CPU ms a request (median) | errors | lost |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
         rates = [r["throughput"] for r in runs]
         p99s = [r["p99_ms"] for r in runs]
+        cpu = statistics.median(r["cpu_ms"] for r in runs)
         print(f"| {name} | {', '.join(f'{x:.0f}' for x in rates)} | {statistics.median(rates):.0f} "
               f"| {', '.join(f'{x:.1f}' for x in p99s)} | {statistics.median(p99s):.1f} "
-              f"| {sum(r['errors'] for r in runs)} | {sum(max(0, r['lost']) for r in runs)} |")
+              f"| {cpu:.2f} | {sum(r['errors'] for r in runs)} | {sum(max(0, r['lost']) for r in runs)} |")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ Under gunicorn's gevent worker (``qcapp.server.worker``) every "thread" of the a
 greenlet of one OS thread: a greenlet that computes, or waits in a C library, holds up every
 request of that worker until it is done. ``in_native_thread`` runs such work (a model load, a
 SQLite checkpoint) on a real thread of gevent's pool, where it shares the CPU as a thread always
-did, while only the greenlet that asked waits for it. Elsewhere (commands, tests, the training
-process) it simply calls the function.
+did, while only the greenlet that asked waits for it; ``let_others_run`` lets a long loop share
+the worker between its batches. Elsewhere (commands, tests, the training process) they simply
+call the function, or do nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ def gevent_serving() -> bool:
     """Whether this process's threads are greenlets (gevent patched ``threading``)."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey is not None and monkey.is_module_patched("threading")
+
+
+def let_others_run() -> None:
+    """Under gevent, let the worker's other requests take their turn before going on: a long
+    loop (a streamed export) calls this between batches, so it shares the worker instead of
+    holding it until the end. Elsewhere it does nothing."""
+    if gevent_serving():
+        import gevent
+
+        gevent.sleep(0)
 
 
 def in_native_thread(function: Callable[..., T], *args) -> T:
