@@ -12,7 +12,7 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # hold a worker. Measured against sync workers with 32 clients classifying: 794 against 600
 # requests/s, p99 63 against 91 ms; with 200 slow connections open beside them, 717 requests/s
 # and p99 71 ms, where two such connections left sync workers answering nothing
-# (bench/RESULTS.md).
+# (docs/design.md, "The web server").
 workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count()))
 worker_class = "qcapp.server.worker.BufferingGeventWorker"
 # Each connection is closed after its response, so every request comes through the shared
@@ -36,7 +36,8 @@ def pre_fork(server, worker):
     Linux: while there are no more workers than CPUs, each worker keeps to a CPU of its own.
     A training process then shares one worker's core at a small steady share, and no worker
     waits for a core it could have had on the other side, which under load raised the p99
-    latency during a refit by half (bench/RESULTS.md). ``QC_PIN_WORKERS=false`` (read with the
+    latency during a refit by half (bench/RESULTS.md, "From approval to every worker").
+    ``QC_PIN_WORKERS=false`` (read with the
     app's settings in ``when_ready``) leaves them free.
     """
     from qcapp.services.learning.processes import worker_cpu
@@ -102,7 +103,8 @@ def post_worker_init(worker):
     app = worker.wsgi
     # What the worker has imported and built so far lives as long as it does. Frozen, it is
     # left out of the cyclic collector's full collections, which otherwise walk its ~225,000
-    # objects for 150-200 ms while a request waits (bench/RESULTS.md). Frozen before the model
+    # objects for 150-200 ms while a request waits (bench/RESULTS.md, "From approval to every
+    # worker"). Frozen before the model
     # loads, so that a model replaced by a newer version is still collected.
     gc.collect()
     gc.freeze()

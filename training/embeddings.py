@@ -5,7 +5,8 @@ per installed package (kept in a cache folder), and stores that graph inside the
 then needs only ONNX Runtime and the tokenizer, never torch, and a question is encoded in a few
 milliseconds on one thread. The graph keeps float32 weights by default (the same vectors as
 sentence-transformers); int8 weights encode about 2.5 times faster but cost about 0.6 points of
-fine accuracy on the tutorial dataset (bench/RESULTS.md), so they are a setting. Versions trained
+fine accuracy on the tutorial dataset (bench/RESULTS.md, "Training time and serving cost per
+tier"), so they are a setting. Versions trained
 before the graph was stored still encode with sentence-transformers (one torch thread per
 process).
 

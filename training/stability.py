@@ -3,8 +3,8 @@
 A model that is right about a question usually keeps its answer when any single word is left
 out; an answer that rests on one word, or that changes with every variant, is more often wrong.
 On the tutorial dataset, weighing the model's confidence by this share found more of its
-mistakes among its least confident answers than the confidence alone (bench/RESULTS.md, review
-inbox).
+mistakes among its least confident answers than the confidence alone (bench/RESULTS.md,
+"Review inbox").
 """
 
 from __future__ import annotations

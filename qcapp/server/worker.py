@@ -3,8 +3,8 @@ app sees it, so a slow or malicious client costs a waiting greenlet, never a bus
 
 gunicorn's sync worker gives each connection the whole process until its request has arrived:
 two sockets that send a header and one byte of a body kept both workers of a 2-core server
-waiting, and nothing else was answered (bench/RESULTS.md). This is gunicorn's gevent worker
-with three additions:
+waiting, and nothing else was answered (docs/design.md, "The web server"). This is gunicorn's
+gevent worker with three additions:
 
 - the request line and headers must arrive within ``REQUEST_HEADER_TIMEOUT`` seconds of the
   connection, and the body within ``REQUEST_BODY_TIMEOUT`` seconds of the headers (checked

@@ -198,7 +198,7 @@ def lower_training_priority(config: Mapping, pid: int = 0) -> None:
     ``TRAINING_NICE_BESIDE_PINNED_WORKERS``. There a worker never waits for a core while the
     training runs on another, and the training takes a small, steady share of the core it
     shares with one worker, where SCHED_IDLE would leave it almost none under load
-    (bench/RESULTS.md).
+    (bench/RESULTS.md, "From approval to every worker").
     """
     cpus = server_cpus()
     if cpus is None:
@@ -258,7 +258,8 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     From a web worker (a request) the process stays in the server's session, in a process group
     of its own: in the workers' autogroup SCHED_IDLE yields the core to them at once, whereas in
     a group of its own it only gets a small share and waits for the end of its time slice
-    (bench/RESULTS.md). From the command line it leads a session of its own, which
+    (bench/RESULTS.md, "From approval to every worker"). From the command line it leads a
+    session of its own, which
     ``lower_priority`` lowers as a whole. Either way it survives the process that started it
     and no terminal's Ctrl-C reaches it.
     """

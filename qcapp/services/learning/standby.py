@@ -2,7 +2,8 @@
 
 A new ``flask qc run-training`` process spends about four seconds of CPU on the interpreter,
 the imports and the app before the run's first step. At idle priority beside a busy server that
-took 15 to 30 seconds of the time from an approval to the new version (bench/RESULTS.md). So
+took 15 to 30 seconds of the time from an approval to the new version (bench/RESULTS.md,
+"From approval to every worker"). So
 each server keeps one process that has done all of that already: it waits on a Unix socket in
 the instance folder, takes one run, and once the run is over starts its own successor.
 

@@ -23,7 +23,7 @@ from .user_text import InvalidText, check_encodable, clean_text, has_visible_cha
 
 # Below this fine confidence the answer is given as a guess ("not sure: maybe X or Y"): on
 # questions it never saw, the quick model's top label was right 27% of the time there and
-# 51% just above it (bench/RESULTS.md, "Low confidence").
+# 51% just above it (bench/RESULTS.md, "Low confidence: when the answer is a guess").
 UNSURE_BELOW = 0.4
 
 
