@@ -16,8 +16,8 @@ from training.io import normalise_question
 
 from ...database import read_only_connection
 from ...extensions import db
-from ...server.native import let_others_run
 from ...models import Correction, ModelVersion, Prediction, Query, utcnow
+from ...server.native import let_others_run
 from ..serving.batch import neutralise_cell
 
 EXPORT_BATCH_SIZE = 2_000
