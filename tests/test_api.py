@@ -173,14 +173,27 @@ def test_api_is_csrf_exempt(app, model_version):
 
 def test_openapi_document(client, spec):
     assert spec["openapi"].startswith("3.")
-    assert {"/api/v1/classify", "/api/v1/labels", "/api/v1/queries/{token}"} <= set(
-        spec["paths"]
-    )
+    assert {"/api/v1/classify", "/api/v1/labels", "/api/v1/queries/{token}"} <= set(spec["paths"])
     docs = client.get("/api/v1/docs")
     html = docs.get_data(as_text=True)
     assert docs.status_code == 200 and "Quick start" in html
     assert "POST /api/v1/classify" in html  # listed for readers without JavaScript
     assert 'data-spec-url="/api/v1/openapi.json"' in html
+
+
+def test_the_openapi_limits_are_the_servers_settings(app_config):
+    from qcapp import create_app
+
+    client = create_app(
+        {**app_config, "QUESTION_MAX_LENGTH": 300, "API_BATCH_LIMIT": 20}
+    ).test_client()
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    single, batch = schemas["ClassifyRequest"]["oneOf"]
+    assert single["properties"]["question"]["maxLength"] == 300
+    assert batch["properties"]["questions"]["maxItems"] == 20
+    assert batch["properties"]["questions"]["items"]["maxLength"] == 300
+    over = {"questions": ["Who wrote Hamlet?"] * 21}
+    assert client.post("/api/v1/classify", json=over).status_code == 400
 
 
 def test_reference_assets_are_served_locally_and_only_those(client):

@@ -191,9 +191,14 @@ def correction_dict(correction) -> dict[str, Any]:
     }
 
 
+def openapi_document() -> dict:
+    config = current_app.config
+    return build_openapi_document(config["QUESTION_MAX_LENGTH"], config["API_BATCH_LIMIT"])
+
+
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(build_openapi_document())
+    return jsonify(openapi_document())
 
 
 # The examples' address when no PUBLIC_URL is set: a fixed example, never the request's Host
@@ -206,7 +211,7 @@ def docs():
     public_url = current_app.config["PUBLIC_URL"]
     return render_template(
         "predict/api_docs.html",
-        spec=build_openapi_document(),
+        spec=openapi_document(),
         reference_version=REFERENCE_VERSION,
         base_url=public_url or EXAMPLE_BASE_URL,
         public_url=public_url,

@@ -61,14 +61,14 @@ def _token_parameter() -> dict[str, Any]:
     return {"name": "token", "in": "path", "required": True, "schema": QUERY_TOKEN}
 
 
-def _schemas() -> dict[str, Any]:
+def _schemas(question_max_length: int, batch_limit: int) -> dict[str, Any]:
     coarse_enum = list(taxonomy.COARSE_LABELS)
     fine_enum = list(taxonomy.FINE_LABELS)
     # At least one character that shows: not white space, a control or an invisible one.
     question = {
         "type": "string",
         "minLength": 1,
-        "maxLength": 500,
+        "maxLength": question_max_length,
         "pattern": VISIBLE_CHARACTER_PATTERN,
     }
     return {
@@ -99,7 +99,7 @@ def _schemas() -> dict[str, Any]:
                             "type": "array",
                             "items": question,
                             "minItems": 1,
-                            "maxItems": 100,
+                            "maxItems": batch_limit,
                         }
                     },
                     "additionalProperties": False,
@@ -248,8 +248,9 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def build_openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document served at /api/v1/openapi.json."""
+def build_openapi_document(question_max_length: int, batch_limit: int) -> dict[str, Any]:
+    """The OpenAPI 3.1 document served at /api/v1/openapi.json, with the limits the server
+    enforces (``QUESTION_MAX_LENGTH``, ``API_BATCH_LIMIT``)."""
     json_body = {
         "application/json": {
             "schema": _ref("ClassifyRequest"),
@@ -273,7 +274,7 @@ def build_openapi_document() -> dict[str, Any]:
             "/api/v1/classify": {
                 "post": {
                     "operationId": "classify",
-                    "summary": "Classify one question, or a batch of 1 to 100.",
+                    "summary": f"Classify one question, or a batch of 1 to {batch_limit}.",
                     "requestBody": {"required": True, "content": json_body},
                     "responses": {
                         "200": {
@@ -362,5 +363,5 @@ def build_openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": _schemas(question_max_length, batch_limit)},
     }

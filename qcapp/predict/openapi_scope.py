@@ -95,6 +95,7 @@ CORRECTION_REQUEST_EXAMPLES = {
     },
 }
 
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 

@@ -93,9 +93,7 @@ def show_query(token: str):
     result = prediction_dict(prediction) if prediction else None
     # Words are highlighted as evidence for a label; an out-of-scope text has no label to show.
     segments = (
-        highlight_segments(query.text, result["explanation"])
-        if result and query.in_scope
-        else []
+        highlight_segments(query.text, result["explanation"]) if result and query.in_scope else []
     )
     labels = [result["coarse"]["label"], result["fine"]["label"]] if result else []
     labels += [alternative["label"] for alternative in result["alternatives"]] if result else []
@@ -179,9 +177,7 @@ def batch_job(token: str):
     job = _batch_job_or_404(token)
     if job.finished_at is None:
         advance_batch_job(job, current_app.extensions["qc_models"].get())
-    return render_template(
-        "predict/batch_job.html", job=job, problems=batch_job_problems(job)
-    )
+    return render_template("predict/batch_job.html", job=job, problems=batch_job_problems(job))
 
 
 @bp.get("/batch/<token>/labels.csv")
