@@ -135,7 +135,8 @@ def register_rate_limit(app: Flask) -> None:
 def register_encoder(app: Flask) -> None:
     """Threads of the optional sentence encoder, where its exported graph is kept, and the
     precision of the graphs training stores."""
-    from training import embeddings, finetune_tier
+    from training.runtime import sentence_encoder as embeddings
+    from training.tiers import finetuned as finetune_tier
 
     embeddings.configure(
         threads=int(app.config["ENCODER_THREADS"]),

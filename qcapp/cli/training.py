@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from training.artifacts import ArtifactError, load_version
-from training.evaluate import evaluate, format_metrics_table
-from training.io import DatasetError, load_dataset
-from training.scope import REASONS
+from training.data.datasets import DatasetError, load_dataset
+from training.quality.evaluate import evaluate, format_metrics_table
+from training.runtime.artifacts import ArtifactError, load_version
+from training.runtime.scope import REASONS
 
 from ..services.data.artifacts import local_version
 from ..services.data.datasets import (

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from training import embeddings
-from training.artifacts import ArtifactError, MissingExtraError, load_version, save_version
-from training.features import FEATURE_SETS, build_features
-from training.train import train_model
+from training.question_features.extractors import FEATURE_SETS, build_features
+from training.runtime import sentence_encoder as embeddings
+from training.runtime.artifacts import ArtifactError, MissingExtraError, load_version, save_version
+from training.tiers.train import train_model
 
 from helpers import run_listing_training_modules
 
@@ -28,8 +28,8 @@ def test_feature_set_is_registered() -> None:
 def test_default_path_never_imports_torch(tmp_path) -> None:
     script = (
         "import pandas as pd\n"
-        "from training.artifacts import load_version, save_version\n"
-        "from training.train import train_model\n"
+        "from training.runtime.artifacts import load_version, save_version\n"
+        "from training.tiers.train import train_model\n"
         "rows = [(f'Who invented the {w}?', 'HUM', 'HUM:ind') for w in 'abcdefghij']\n"
         "rows += [(f'What city has the {w}?', 'LOC', 'LOC:city') for w in 'abcdefghij']\n"
         "frame = pd.DataFrame(rows, columns=['text', 'coarse', 'fine'])\n"
@@ -111,7 +111,7 @@ def test_stored_encoder_matches_sentence_transformers_and_serves_without_torch(
     expected = result.classifier.predict("Which river flows through Paris?").to_dict()
     script = (
         "import json\n"
-        "from training.artifacts import load_version\n"
+        "from training.runtime.artifacts import load_version\n"
         f"classifier = load_version({str(info.path)!r})\n"
         "classifier.prepare()\n"
         "print(json.dumps(classifier.predict('Which river flows through Paris?').to_dict()))\n"

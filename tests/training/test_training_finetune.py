@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import embeddings, finetune_tier
-from training.artifacts import load_version, save_version
-from training.features import FEATURE_SETS
-from training.finetuned import FEATURE_SET, FinetunedClassifier, NetworkHeads
-from training.io import load_dataset
-from training.refit import refit_model
-from training.train import train_model
+from training.data.datasets import load_dataset
+from training.question_features.extractors import FEATURE_SETS
+from training.runtime import sentence_encoder as embeddings
+from training.runtime.artifacts import load_version, save_version
+from training.runtime.finetuned_classifier import FEATURE_SET, FinetunedClassifier, NetworkHeads
+from training.tiers import finetuned as finetune_tier
+from training.tiers.refit import refit_model
+from training.tiers.train import train_model
 
 from helpers import run_listing_training_modules
 
@@ -38,7 +39,7 @@ def test_training_without_the_extra_says_how_to_install(monkeypatch, tiny_frame)
 
 def test_the_epochs_planned_are_those_that_fit_the_time_budget(monkeypatch) -> None:
     """A slow machine plans fewer epochs (so the learning rate still decays to zero in time)."""
-    from training import finetune
+    from training.tiers import torch_network as finetune
 
     monkeypatch.setattr(finetune, "TIME_BUDGET", 660.0)
     assert finetune._epochs_within(100.0, 0.0, 0, 4) == 4  # 400 s: all four fit
@@ -118,7 +119,7 @@ def test_a_network_stored_before_acronym_marks_reads_questions_unmarked(brief_ru
 def test_a_version_is_served_without_torch(brief_run) -> None:
     _, _, info = brief_run
     script = (
-        "from training.artifacts import load_version\n"
+        "from training.runtime.artifacts import load_version\n"
         f"model = load_version({str(info.path)!r})\n"
         "model.prepare()\n"
         "print(model.predict('Who built the bridge?').fine)\n"
@@ -130,7 +131,7 @@ def test_a_version_is_served_without_torch(brief_run) -> None:
 @pytest.mark.slow
 @needs_extra
 def test_a_refit_continues_from_the_active_weights(brief_run, monkeypatch) -> None:
-    from training import finetune
+    from training.tiers import torch_network as finetune
 
     frame, result, info = brief_run
     monkeypatch.setattr(finetune_tier, "REFIT_EPOCHS", 1)
@@ -158,7 +159,7 @@ def test_network_precision_must_be_known() -> None:
 @pytest.mark.slow
 @needs_extra
 def test_int8_weights_are_tried_only_when_asked(monkeypatch) -> None:
-    from training import finetune
+    from training.tiers import torch_network as finetune
 
     if not STARTER.is_file():
         pytest.skip("training/data/starter.csv is not present")

@@ -24,7 +24,7 @@ from typing import Protocol
 from flask import current_app
 from sqlalchemy import delete, select
 
-from training.artifacts import (
+from training.runtime.artifacts import (
     MANIFEST,
     TEMPORARY_PREFIX,
     ArtifactError,

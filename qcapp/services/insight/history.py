@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 
 from training import taxonomy
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 from ...database import read_only_connection
 from ...extensions import db

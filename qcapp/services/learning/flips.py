@@ -12,8 +12,7 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import func, insert, select
 
-from training.artifacts import load_version
-from training.flips import (
+from training.quality.flips import (
     FlipComparison,
     FlipRow,
     class_counts,
@@ -21,7 +20,8 @@ from training.flips import (
     held_out_test,
     label_in_batches,
 )
-from training.predictor import LabelBatch
+from training.runtime.artifacts import load_version
+from training.runtime.predictor import LabelBatch
 
 from ...database import read_only_connection
 from ...extensions import db

@@ -21,12 +21,12 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import select
 
-from training.artifacts import save_version
-from training.evaluate import metrics_from_labels
-from training.finetuned import FEATURE_SET as FINETUNE
-from training.progress import ProgressSink, Steps
-from training.refit import KEPT_FEATURE_SETS, REFIT_STEP_SECONDS, refit_model
-from training.train import default_step_seconds, train_model
+from training.quality.evaluate import metrics_from_labels
+from training.runtime.artifacts import save_version
+from training.runtime.finetuned_classifier import FEATURE_SET as FINETUNE
+from training.tiers.progress import ProgressSink, Steps
+from training.tiers.refit import KEPT_FEATURE_SETS, REFIT_STEP_SECONDS, refit_model
+from training.tiers.train import default_step_seconds, train_model
 
 from ...database import read_only_connection
 from ...extensions import db

@@ -18,8 +18,8 @@ import joblib
 from flask import current_app
 
 from training.files import dump_atomically
-from training.flips import label_in_batches
-from training.predictor import LabelBatch
+from training.quality.flips import label_in_batches
+from training.runtime.predictor import LabelBatch
 
 from ...models import ModelVersion
 

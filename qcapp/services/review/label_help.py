@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from training import taxonomy
-from training.text import untokenise
-from training.typical import typical_questions
+from training.quality.typical import typical_questions
+from training.question_features.text import untokenise
 
 from ...extensions import db
 from ...models import Example

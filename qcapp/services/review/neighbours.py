@@ -7,8 +7,8 @@ import threading
 from flask import current_app
 from sqlalchemy import func, select
 
-from training.neighbours import NeighbourIndex
-from training.text import untokenise
+from training.quality.neighbours import NeighbourIndex
+from training.question_features.text import untokenise
 
 from ...extensions import db
 from ...models import Correction, Example

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from training import taxonomy
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 from ...extensions import db
 from ...models import Prediction, Query, new_public_token, utcnow

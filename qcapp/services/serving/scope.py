@@ -16,10 +16,10 @@ from pathlib import Path
 import joblib
 from flask import current_app
 
-from training import scope as scope_training
+from training.data.datasets import load_dataset
 from training.files import dump_atomically
-from training.io import load_dataset
-from training.scope import REASONS, ScopeModel, ScopeVerdict
+from training.runtime import scope as scope_training
+from training.runtime.scope import REASONS, ScopeModel, ScopeVerdict
 
 from ..data.datasets import starter_dataset_path
 

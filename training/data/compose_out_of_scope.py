@@ -1,17 +1,18 @@
-"""Compose ``data/out_of_scope.csv``: inputs that are not English questions the taxonomy can answer.
+"""Compose ``out_of_scope.csv``: inputs that are not English questions the taxonomy can answer.
 
 Every line here was written for qcapp; the generated kinds (gibberish, keyboard mashing, word
 salad, arithmetic) are drawn from the word lists below with a fixed seed, so running
-``python -m training.compose_out_of_scope`` again writes the same file.
+``python -m training.data.compose_out_of_scope`` again writes the same file.
 """
 
 from __future__ import annotations
 
 import csv
 import random
-from pathlib import Path
 
-OUTPUT = Path(__file__).resolve().parent / "data" / "out_of_scope.csv"
+from training.data import OUT_OF_SCOPE_PATH
+
+OUTPUT = OUT_OF_SCOPE_PATH
 SEED = 19
 
 # Questions and sentences in other languages written with the Latin alphabet.

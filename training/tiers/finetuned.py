@@ -11,14 +11,20 @@ import numpy as np
 import pandas as pd
 from sklearn.svm import LinearSVC
 
-from training import embeddings, finetuned
-from training.evaluate import expected_calibration_error, metrics_from_labels
-from training.features import FEATURE_SETS, register_feature_set
-from training.finetuned import FinetunedClassifier, NetworkHeads, mix, softmax
-from training.fitting import COARSE_BLEND, TrainResult, fit_classifier, fitted_temperatures
-from training.fitting import library_versions as _library_versions
-from training.predictor import LabelBatch, QuestionClassifier
-from training.progress import Steps
+from training.quality.evaluate import expected_calibration_error, metrics_from_labels
+from training.question_features.extractors import FEATURE_SETS, register_feature_set
+from training.runtime import sentence_encoder
+from training.runtime.finetuned_classifier import (
+    FEATURE_SET,
+    FinetunedClassifier,
+    NetworkHeads,
+    mix,
+    softmax,
+)
+from training.runtime.predictor import LabelBatch, QuestionClassifier
+from training.tiers.fitting import COARSE_BLEND, TrainResult, fit_classifier, fitted_temperatures
+from training.tiers.fitting import library_versions as _library_versions
+from training.tiers.progress import Steps
 
 # Seconds each step took on the tutorial dataset (shared 2-core machine): the progress bar's
 # shares until a previous run has measured its own.
@@ -37,16 +43,16 @@ _settings = {"precision": "fp32"}
 MIN_ROWS_FOR_METRICS = 50
 
 # The lexical part of the tier uses the default features; the name selects the tier.
-register_feature_set(finetuned.FEATURE_SET, FEATURE_SETS["default"])
+register_feature_set(FEATURE_SET, FEATURE_SETS["default"])
 
 
 def configure(precision: str) -> None:
     """Weights of the network graph that training stores: "fp32" (the default), or "int8"
     (one scale per output channel, about three times faster to serve), kept only when it
     stays within ``INT8_TOLERANCE`` of float32 on the validation rows."""
-    if precision not in embeddings.PRECISIONS:
+    if precision not in sentence_encoder.PRECISIONS:
         raise ValueError(
-            f"fine-tuned network precision must be one of {embeddings.PRECISIONS}, "
+            f"fine-tuned network precision must be one of {sentence_encoder.PRECISIONS}, "
             f"not {precision!r}"
         )
     _settings["precision"] = precision
@@ -91,7 +97,7 @@ def _lexical(frame: pd.DataFrame, seed: int) -> QuestionClassifier:
     estimators = (LinearSVC(**LEXICAL_PARAMS["coarse"]), LinearSVC(**LEXICAL_PARAMS["fine"]))
     return fit_classifier(
         list(frame["text"]), frame["coarse"].to_numpy(), frame["fine"].to_numpy(),
-        finetuned.FEATURE_SET, estimators, seed,
+        FEATURE_SET, estimators, seed,
     )
 
 
@@ -107,7 +113,7 @@ def train_finetuned(
 ) -> TrainResult:
     """Fine-tune the encoder (from ``start``'s weights when given), calibrate it and choose
     its share against the lexical model on validation rows carved from ``frame``."""
-    from training import finetune  # torch: only when this tier is trained
+    from training.tiers import torch_network  # torch: only when this tier is trained
 
     steps = progress or Steps(FINETUNE_STEP_SECONDS)
     frame = frame.reset_index(drop=True)
@@ -128,7 +134,7 @@ def train_finetuned(
             name: array for name, array in start.weights.items()
             if not name.startswith(("coarse.", "fine."))
         }
-    epochs = max_epochs or (REFIT_EPOCHS if start is not None else finetune.MAX_EPOCHS)
+    epochs = max_epochs or (REFIT_EPOCHS if start is not None else torch_network.MAX_EPOCHS)
 
     steps.start("fine-tune", (
         f"fine-tuning the encoder on {len(fitting):,} questions "
@@ -140,7 +146,7 @@ def train_finetuned(
         if "validation" in message:
             steps.note(message)
 
-    tuned = finetune.fine_tune(
+    tuned = torch_network.fine_tune(
         list(fitting["text"]), coarse_ids[fit_rows], fine_ids[fit_rows],
         (list(validation["text"]), coarse_ids[val_rows], fine_ids[val_rows]), n_classes,
         seed=seed, start=weights, max_epochs=epochs, report=report,
@@ -166,10 +172,10 @@ def train_finetuned(
 
     steps.start("export", "exporting the network for ONNX Runtime")
     step = time.perf_counter()
-    tokenizer = finetune.tokenizer_json()
+    tokenizer = torch_network.tokenizer_json()
     network, precision_note = None, ""
     for precision in ("int8", "fp32") if _settings["precision"] == "int8" else ("fp32",):
-        graph = finetune.export_onnx(tuned.state, n_classes, precision)
+        graph = torch_network.export_onnx(tuned.state, n_classes, precision)
         candidate = NetworkHeads(graph, tokenizer, temperatures, tuned.state, precision, labels,
                                  marks=True)
         served = _decide(lexical, *(
@@ -203,14 +209,14 @@ def train_finetuned(
             "also used for early stopping and calibration)"
         )
     params = {
-        "feature_set": finetuned.FEATURE_SET, "seed": seed, "quick": quick, "rows": len(frame),
+        "feature_set": FEATURE_SET, "seed": seed, "quick": quick, "rows": len(frame),
         "coarse_model": {"family": "linear_svc", "params": LEXICAL_PARAMS["coarse"]},
         "fine_model": {"family": "linear_svc", "params": LEXICAL_PARAMS["fine"]},
         "network": {
             "base": "all-MiniLM-L6-v2", "continued_from_weights": start is not None,
             "epochs": [dict(row) for row in tuned.history], "best_epoch": tuned.best_epoch,
-            "max_epochs": epochs, "learning_rate": finetune.LEARNING_RATE,
-            "batch_size": finetune.BATCH_SIZE, "validation_rows": len(validation),
+            "max_epochs": epochs, "learning_rate": torch_network.LEARNING_RATE,
+            "batch_size": torch_network.BATCH_SIZE, "validation_rows": len(validation),
             "temperatures": {"coarse": temperatures[0], "fine": temperatures[1]},
             "weight": weight, "precision": network.precision, "export": precision_note,
             "validation_ece": {

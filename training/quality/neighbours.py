@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.features import char_tfidf
+from training.question_features.extractors import char_tfidf
 
 NEIGHBOURS = 5
 

@@ -13,7 +13,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from training.predictor import LabelBatch
+from training.runtime.predictor import LabelBatch
 
 ECE_BINS = 10
 

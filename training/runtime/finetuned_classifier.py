@@ -1,10 +1,11 @@
 """The fine-tuned tier as served: an ONNX graph of the fine-tuned encoder with its two heads,
 mixed with the lexical model of the default features.
 
-Training (training/finetune.py) needs torch; serving needs only ONNX Runtime and the tokenizer,
-like an embeddings version. The network's coarse and fine probabilities (temperature-scaled)
-are mixed with the lexical model's before the usual coarse blend, so the fine answer still
-always lies inside the coarse one and explanations still come from the lexical weights.
+Training (training/tiers/torch_network.py) needs torch; serving needs only ONNX Runtime and the
+tokenizer, like an embeddings version. The network's coarse and fine probabilities
+(temperature-scaled) are mixed with the lexical model's before the usual coarse blend, so the
+fine answer still always lies inside the coarse one and explanations still come from the lexical
+weights.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from training import embeddings
-from training.predictor import QuestionClassifier
-from training.text import mark_acronyms, untokenise
+from training.question_features.text import mark_acronyms, untokenise
+from training.runtime.predictor import QuestionClassifier
+from training.runtime.sentence_encoder import StoredGraph
 
 FEATURE_SET = "finetune"
 # Questions are short; a 500-character question stays well below this many word pieces.
@@ -39,7 +40,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return scaled
 
 
-class NetworkHeads(embeddings.StoredGraph):
+class NetworkHeads(StoredGraph):
     """The fine-tuned encoder and its heads as an ONNX graph (coarse and fine logits), its
     tokenizer, the calibrated temperatures and, for refits, the weights it was exported from.
 

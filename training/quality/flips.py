@@ -11,7 +11,7 @@ from typing import Protocol
 
 from scipy.stats import binomtest
 
-from .predictor import LabelBatch
+from training.runtime.predictor import LabelBatch
 
 BATCH_SIZE = 2000
 SOURCES = ("held_out", "query")

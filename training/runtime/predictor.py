@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import sparse
 
-from training.estimators import LinearHead, explainer_weights, linear_head
-from training.fast_tfidf import supports, tfidf_row, tfidf_rows
-from training.feature_rows import kept_rows
-from training.features import QuestionFeatures
-from training.text import word_spans
+from training.question_features.extractors import QuestionFeatures
+from training.question_features.fast_tfidf import supports, tfidf_row, tfidf_rows
+from training.question_features.rows import kept_rows
+from training.question_features.text import word_spans
+from training.runtime.estimators import LinearHead, explainer_weights, linear_head
 
 MAX_ALTERNATIVES = 3
 MAX_EXPLANATION_WORDS = 5

@@ -8,12 +8,17 @@ from collections.abc import Callable
 import pandas as pd
 from sklearn.base import clone
 
-from .feature_rows import rows_of
-from .finetune_tier import refit_finetuned
-from .finetuned import FEATURE_SET as FINETUNE
-from .fitting import TrainResult, fit_classifier, fitted_temperatures, library_versions
-from .progress import Steps
-from .select import candidate_estimators
+from training.question_features.rows import rows_of
+from training.runtime.finetuned_classifier import FEATURE_SET as FINETUNE
+from training.tiers.finetuned import refit_finetuned
+from training.tiers.fitting import (
+    TrainResult,
+    fit_classifier,
+    fitted_temperatures,
+    library_versions,
+)
+from training.tiers.progress import Steps
+from training.tiers.selection import candidate_estimators
 
 REFIT_STEP_SECONDS = {"final fit": 1.0}
 # A refit reuses the last calibration's temperatures, and keeps the active version's fitted

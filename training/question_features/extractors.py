@@ -12,8 +12,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from training.heuristics import question_cues
-from training.text import preprocess
+from training.question_features.heuristics import question_cues
+from training.question_features.text import preprocess
 
 # Word tokens are runs of word characters, so "What 's" and "What's" give the same tokens.
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"

@@ -15,14 +15,14 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from training.estimators import (
+from training.question_features.extractors import build_features
+from training.runtime.estimators import (
     LinearHead,
     explainer_weights,
     linear_head,
     temperature_scaled,
 )
-from training.features import build_features
-from training.predictor import QuestionClassifier
+from training.runtime.predictor import QuestionClassifier
 
 CALIBRATION_FOLDS = 3
 # Chosen by 5-fold CV on the UIUC set: 0.7 beat 0, 0.3, 0.5 and 1.0 on coarse and fine.

@@ -1,7 +1,7 @@
 """Fine-tuning all-MiniLM-L6-v2 end to end with a coarse and a fine head, on CPU.
 
 Needs the 'embeddings' extra (torch, transformers, the weights package); nothing here is
-imported by serving, which runs the exported ONNX graph (training/finetuned.py).
+imported by serving, which runs the exported ONNX graph (training/runtime/finetuned_classifier.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training import embeddings
-from training.finetuned import MAX_TOKENS, network_text
+from training.runtime import sentence_encoder
+from training.runtime.finetuned_classifier import MAX_TOKENS, network_text
 
 # Settings chosen on a fixed split of the tutorial dataset (bench/RESULTS.md).
 LEARNING_RATE = 1e-4
@@ -60,9 +60,11 @@ class Tuned:
 
 def _imports() -> tuple:
     """torch and transformers, or a clear error when the extra is missing."""
-    missing = embeddings.missing_modules(("torch", "transformers", embeddings.MODEL_PACKAGE))
+    missing = sentence_encoder.missing_modules(
+        ("torch", "transformers", sentence_encoder.MODEL_PACKAGE)
+    )
     if missing:
-        raise embeddings.EmbeddingsUnavailable(
+        raise sentence_encoder.EmbeddingsUnavailable(
             f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
             "run make embeddings"
         )
@@ -76,7 +78,7 @@ def tokenizer_json() -> str:
     """The installed model's tokenizer, serialised (stored in the model for serving)."""
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(embeddings.model_path() / "tokenizer.json")).to_str()
+    return Tokenizer.from_file(str(sentence_encoder.model_path() / "tokenizer.json")).to_str()
 
 
 def _tokenise(texts: list[str]) -> list[list[int]]:
@@ -99,7 +101,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
         def __init__(self) -> None:
             super().__init__()
             self.encoder = transformers.AutoModel.from_pretrained(
-                str(embeddings.model_path()), local_files_only=True
+                str(sentence_encoder.model_path()), local_files_only=True
             )
             hidden = self.encoder.config.hidden_size
             self.dropout = torch.nn.Dropout(DROPOUT)
@@ -110,7 +112,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
             tokens = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            pooled = self.dropout(embeddings.mean_pooled(tokens, attention_mask))
+            pooled = self.dropout(sentence_encoder.mean_pooled(tokens, attention_mask))
             return self.coarse(pooled), self.fine(pooled)
 
     return Network()

@@ -13,13 +13,16 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import sklearn
 
-from training import embeddings, finetuned
-from training.fitting import TrainResult
-from training.predictor import QuestionClassifier
+from training.runtime import finetuned_classifier, sentence_encoder
+from training.runtime.predictor import QuestionClassifier
+
+if TYPE_CHECKING:
+    from training.tiers.fitting import TrainResult
 
 MANIFEST = "manifest.json"
 # The model is a pickle (the C unpickler, far faster than joblib's pure-Python one, so a worker
@@ -47,12 +50,12 @@ class MissingExtraError(ArtifactError):
 # Feature sets that need an optional dependency group, with the check that it is installed:
 # versions that store their encoder need only its runtime, older ones the whole extra.
 EXTRA_FEATURE_SETS = {
-    embeddings.FEATURE_SET: ("embeddings", embeddings.available),
-    finetuned.FEATURE_SET: ("embeddings", embeddings.serving_available),
+    sentence_encoder.FEATURE_SET: ("embeddings", sentence_encoder.available),
+    finetuned_classifier.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
 }
 STORED_ENCODER_CHECKS = {
-    embeddings.FEATURE_SET: ("embeddings", embeddings.serving_available),
-    finetuned.FEATURE_SET: ("embeddings", embeddings.serving_available),
+    sentence_encoder.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
+    finetuned_classifier.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
 }
 
 

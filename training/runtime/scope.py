@@ -22,9 +22,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from training.fast_tfidf import tfidf_row, tfidf_rows
+from training.data import OUT_OF_SCOPE_PATH
+from training.question_features.fast_tfidf import tfidf_row, tfidf_rows
 
-OUT_OF_SCOPE_PATH = Path(__file__).resolve().parent / "data" / "out_of_scope.csv"
 # Share of real questions the chosen threshold may refuse, out of fold (the target is 1%;
 # half of it leaves room for questions unlike the training set's).
 MAX_REFUSED = 0.005

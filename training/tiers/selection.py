@@ -17,8 +17,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
-from training.estimators import LinearKernelSVC
-from training.features import build_features
+from training.question_features.extractors import build_features
+from training.runtime.estimators import LinearKernelSVC
 
 SELECTION_FOLDS = 3
 # Families within this accuracy of the best count as tied; ties go to the family that is

@@ -1,8 +1,8 @@
 """Rows of one fitted feature extractor, found once per question and kept for a process.
 
 A refit keeps the active version's fitted features (vocabulary, idf weights, cue names) until
-the rows grow by more than a tenth (``training.refit``), so a question's row depends only on its
-text and that extractor. A training process keeps the rows of the one extractor it works with:
+the rows grow by more than a tenth (``training.tiers.refit``), so a question's row depends only on
+its text and that extractor. A training process keeps the rows of the one extractor it works with:
 the fit, the held-out scores, the flip report and the cross-validation after the run all read
 them, and a waiting standby finds them before the run is asked for.
 

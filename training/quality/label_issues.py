@@ -27,12 +27,12 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.svm import LinearSVC
 
-from training.features import build_features, char_tfidf
-from training.select import stratified_splits
+from training.question_features.extractors import build_features, char_tfidf
+from training.tiers.selection import stratified_splits
 
 DEFAULT_FOLDS = 5
 DUPLICATE_SIMILARITY = 0.9
-# The fine model's C in quick mode (training.train.QUICK_PARAMS).
+# The fine model's C in quick mode (training.tiers.train.QUICK_PARAMS).
 SVC_C = 2.0
 # Scores of classes a fold never saw: low enough that softmax gives them nothing.
 _UNSEEN = -1e6

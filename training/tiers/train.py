@@ -7,20 +7,20 @@ import time
 import pandas as pd
 from sklearn.svm import LinearSVC
 
-import training.embeddings  # noqa: F401  (registers the optional 'embeddings' feature set)
-from training import finetuned
-from training.evaluate import evaluate, merge_fold_metrics
-from training.features import build_features
-from training.finetune_tier import FINETUNE_STEP_SECONDS, train_finetuned
-from training.fitting import (
+import training.runtime.sentence_encoder  # noqa: F401  (registers the 'embeddings' feature set)
+from training.quality.evaluate import evaluate, merge_fold_metrics
+from training.question_features.extractors import build_features
+from training.runtime.finetuned_classifier import FEATURE_SET as FINETUNE
+from training.tiers.finetuned import FINETUNE_STEP_SECONDS, train_finetuned
+from training.tiers.fitting import (
     COARSE_BLEND,
     TrainResult,
     fit_classifier,
     fitted_temperatures,
     library_versions,
 )
-from training.progress import Steps
-from training.select import SELECTION_FOLDS, Fold, build_fold_cache, select_model
+from training.tiers.progress import Steps
+from training.tiers.selection import SELECTION_FOLDS, Fold, build_fold_cache, select_model
 
 # Defaults used by quick mode; chosen by the model selection on the UIUC training set.
 QUICK_FAMILY = "linear_svc"
@@ -39,7 +39,7 @@ QUICK_STEP_SECONDS = {"estimate": 2.0, "final fit": 4.0}
 
 def default_step_seconds(quick: bool, features: str = "default") -> dict[str, float]:
     """The expected durations of train_model's steps when nothing better is known."""
-    if features == finetuned.FEATURE_SET:
+    if features == FINETUNE:
         return dict(FINETUNE_STEP_SECONDS)
     return dict(QUICK_STEP_SECONDS if quick else FULL_STEP_SECONDS)
 
@@ -84,7 +84,7 @@ def train_model(
     """
     _check_frame(frame)
     build_features(features)  # fail early on an unknown feature set
-    if features == finetuned.FEATURE_SET:
+    if features == FINETUNE:
         # One fine-tuning run, early-stopped and calibrated on its own validation rows.
         return train_finetuned(frame, seed=seed, quick=quick, progress=progress)
     steps = progress or Steps(default_step_seconds(quick))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from training.lexicon import answer_type
-from training.text import untokenise
+from training.question_features.lexicon import answer_type
+from training.question_features.text import untokenise
 
 WH_WORDS = frozenset(
     {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
