@@ -10,6 +10,7 @@ import pytest
 from training.question_features.extractors import FEATURE_SETS, build_features
 from training.runtime import sentence_encoder as embeddings
 from training.runtime.artifacts import ArtifactError, MissingExtraError, load_version, save_version
+from training.settings import SETTINGS
 from training.tiers.train import train_model
 
 from helpers import run_listing_training_modules
@@ -143,7 +144,7 @@ def test_a_stored_encoder_needs_only_its_runtime(monkeypatch, tmp_path, tiny_res
 @needs_extra
 def test_training_vectors_are_kept_between_processes(tmp_path, monkeypatch) -> None:
     encoder = embeddings.onnx_encoder()
-    monkeypatch.setitem(embeddings._settings, "cache_dir", str(tmp_path))
+    monkeypatch.setattr(SETTINGS, "encoder_cache_dir", str(tmp_path))
     questions = ["Who wrote Hamlet?", "What is the speed of light?"]
     first = embeddings.encode(questions, encoder)
     assert (tmp_path / f"vectors-{encoder.digest[:32]}.joblib").exists()

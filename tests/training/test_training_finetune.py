@@ -12,6 +12,7 @@ from training.question_features.extractors import FEATURE_SETS
 from training.runtime import sentence_encoder as embeddings
 from training.runtime.artifacts import load_version, save_version
 from training.runtime.finetuned_classifier import FEATURE_SET, FinetunedClassifier, NetworkHeads
+from training.settings import SETTINGS, configure
 from training.tiers import finetuned as finetune_tier
 from training.tiers.refit import refit_model
 from training.tiers.train import train_model
@@ -153,7 +154,7 @@ def test_a_refit_continues_from_the_active_weights(brief_run, monkeypatch) -> No
 
 def test_network_precision_must_be_known() -> None:
     with pytest.raises(ValueError, match="int9"):
-        finetune_tier.configure("int9")
+        configure(finetune_precision="int9")
 
 
 @pytest.mark.slow
@@ -172,12 +173,12 @@ def test_int8_weights_are_tried_only_when_asked(monkeypatch) -> None:
 
     monkeypatch.setattr(finetune, "export_onnx", recording)
     monkeypatch.setattr(finetune_tier, "INT8_TOLERANCE", 1.0)  # whatever int8 scores, keep it
-    monkeypatch.setitem(finetune_tier._settings, "precision", "int8")
+    monkeypatch.setattr(SETTINGS, "finetune_precision", "int8")
     result = finetune_tier.train_finetuned(frame, seed=0, max_epochs=1)
     assert tried == ["int8"]
     assert result.params["network"]["precision"] == "int8"
     assert result.classifier.network.precision == "int8"
-    monkeypatch.setitem(finetune_tier._settings, "precision", "fp32")
+    monkeypatch.setattr(SETTINGS, "finetune_precision", "fp32")
     tried.clear()
     result = finetune_tier.train_finetuned(frame, seed=0, max_epochs=1)
     assert tried == ["fp32"] and result.params["network"]["precision"] == "fp32"

