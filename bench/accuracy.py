@@ -31,7 +31,7 @@ from training.question_features.extractors import (  # noqa: E402
     word_tfidf,
 )
 from training.runtime.artifacts import save_version  # noqa: E402
-from training.runtime.sentence_encoder import available as embeddings_available  # noqa: E402
+from training.runtime.extras import available as embeddings_available  # noqa: E402
 from training.runtime.sentence_encoder import clear_cache as clear_embedding_cache  # noqa: E402
 from training.tiers.selection import stratified_splits  # noqa: E402
 from training.tiers.train import train_model  # noqa: E402

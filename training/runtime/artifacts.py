@@ -19,6 +19,7 @@ import joblib
 import sklearn
 
 from training.runtime import finetuned_classifier, sentence_encoder
+from training.runtime.extras import available, serving_available
 from training.runtime.predictor import QuestionClassifier
 
 if TYPE_CHECKING:
@@ -50,12 +51,12 @@ class MissingExtraError(ArtifactError):
 # Feature sets that need an optional dependency group, with the check that it is installed:
 # versions that store their encoder need only its runtime, older ones the whole extra.
 EXTRA_FEATURE_SETS = {
-    sentence_encoder.FEATURE_SET: ("embeddings", sentence_encoder.available),
-    finetuned_classifier.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
+    sentence_encoder.FEATURE_SET: ("embeddings", available),
+    finetuned_classifier.FEATURE_SET: ("embeddings", serving_available),
 }
 STORED_ENCODER_CHECKS = {
-    sentence_encoder.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
-    finetuned_classifier.FEATURE_SET: ("embeddings", sentence_encoder.serving_available),
+    sentence_encoder.FEATURE_SET: ("embeddings", serving_available),
+    finetuned_classifier.FEATURE_SET: ("embeddings", serving_available),
 }
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from scipy import sparse
 
 from training.question_features.text import mark_acronyms, untokenise
+from training.runtime.onnx_graph import StoredGraph
 from training.runtime.predictor import QuestionClassifier
-from training.runtime.sentence_encoder import StoredGraph
 
 FEATURE_SET = "finetune"
 # Questions are short; a 500-character question stays well below this many word pieces.

