@@ -135,7 +135,7 @@ def register_rate_limit(app: Flask) -> None:
 def register_encoder(app: Flask) -> None:
     """Threads of the optional sentence encoder, where its exported graph is kept, and the
     precision of the graphs training stores."""
-    from training.settings import configure as configure_training
+    from training import configure as configure_training
 
     configure_training(
         encoder_threads=int(app.config["ENCODER_THREADS"]),
