@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import joblib
 import sklearn
 
 from training.runtime import finetuned_classifier, sentence_encoder
 from training.runtime.extras import available, serving_available
 from training.runtime.predictor import QuestionClassifier
+from training.runtime.unpickling import load_joblib, loads
 
 if TYPE_CHECKING:
     from training.tiers.fitting import TrainResult
@@ -32,6 +32,7 @@ MANIFEST = "manifest.json"
 # are kept apart, raw, in MODEL_ARRAYS: a worker maps that file into memory instead of
 # decompressing and copying it, so a swap costs a loading worker little CPU and the workers
 # share those pages. Versions written before hold everything in the pickle, or are joblib files.
+# Versions written before training/ had subpackages name old module paths (runtime.unpickling).
 MODEL_FILE = "model.pickle"
 MODEL_ARRAYS = "model.arrays"
 ARRAY_ALIGNMENT = 64  # every array starts on a boundary that vectorised code reads quickly
@@ -263,12 +264,12 @@ def load_version(path: Path) -> QuestionClassifier:
     model_file = path / (MODEL_FILE if MODEL_FILE in manifest["files"] else LEGACY_MODEL_FILE)
     try:
         if model_file.name == LEGACY_MODEL_FILE:
-            classifier = joblib.load(model_file)
+            classifier = load_joblib(model_file)
         else:
             data = model_file.read_bytes()
             if manifest.get("model_compression") == "zlib":
                 data = zlib.decompress(data)  # releases the interpreter lock while it works
-            classifier = pickle.loads(data, buffers=_mapped_arrays(path, manifest))
+            classifier = loads(data, buffers=_mapped_arrays(path, manifest))
     except Exception as error:  # a corrupt pickle can raise almost anything
         raise ArtifactError(f"{model_file}: cannot be loaded ({error})") from error
     if not isinstance(classifier, QuestionClassifier):
