@@ -22,19 +22,19 @@ sys.path.insert(0, str(REPO_ROOT))
 from sklearn.pipeline import FeatureUnion  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from training.artifacts import save_version  # noqa: E402
-from training.embeddings import available as embeddings_available  # noqa: E402
-from training.embeddings import clear_cache as clear_embedding_cache  # noqa: E402
-from training.evaluate import evaluate, merge_fold_metrics  # noqa: E402
-from training.features import (  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.quality.evaluate import evaluate, merge_fold_metrics  # noqa: E402
+from training.question_features.extractors import (  # noqa: E402
     build_features,
     char_tfidf,
     register_feature_set,
     word_tfidf,
 )
-from training.io import load_dataset  # noqa: E402
-from training.select import stratified_splits  # noqa: E402
-from training.train import train_model  # noqa: E402
+from training.runtime.artifacts import save_version  # noqa: E402
+from training.runtime.extras import available as embeddings_available  # noqa: E402
+from training.runtime.sentence_encoder import clear_cache as clear_embedding_cache  # noqa: E402
+from training.tiers.selection import stratified_splits  # noqa: E402
+from training.tiers.train import train_model  # noqa: E402
 
 LATENCY_QUESTION = "How far is it from Denver to Aspen?"
 
@@ -85,7 +85,7 @@ def rss_delta_mb(version_dir: Path) -> float:
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('VmRSS:'):\n"
         "            return int(line.split()[1]) / 1024\n"
-        "from training.artifacts import load_version\n"
+        "from training.runtime.artifacts import load_version\n"
         "before = rss()\n"
         f"model = load_version({str(version_dir)!r})\n"
         f"model.predict({LATENCY_QUESTION!r})\n"

@@ -26,8 +26,8 @@ from qcapp import create_app  # noqa: E402
 from qcapp.extensions import db  # noqa: E402
 from qcapp.services.data.datasets import starter_dataset_path  # noqa: E402
 from qcapp.services.serving import queries  # noqa: E402
-from training.io import load_dataset  # noqa: E402
-from training.scope import ScopeVerdict  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.runtime.scope import ScopeVerdict  # noqa: E402
 
 
 def always_in_scope(texts: list[str]) -> list[ScopeVerdict]:

@@ -16,9 +16,9 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from training.io import load_dataset  # noqa: E402
-from training.select import stratified_splits  # noqa: E402
-from training.train import train_model  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.tiers.selection import stratified_splits  # noqa: E402
+from training.tiers.train import train_model  # noqa: E402
 
 DEFAULT_DATASET = REPO_ROOT.parent / "shared" / "data" / "dataset.csv"
 BINS = [0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1.01]

@@ -23,11 +23,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from training.evaluate import evaluate, merge_fold_metrics  # noqa: E402
-from training.flips import mcnemar  # noqa: E402
-from training.io import load_dataset  # noqa: E402
-from training.select import stratified_splits  # noqa: E402
-from training.train import train_model  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.quality.evaluate import evaluate, merge_fold_metrics  # noqa: E402
+from training.quality.flips import mcnemar  # noqa: E402
+from training.tiers.selection import stratified_splits  # noqa: E402
+from training.tiers.train import train_model  # noqa: E402
 
 DEFAULT_DATASET = REPO_ROOT / ".." / "shared" / "data" / "dataset.csv"
 

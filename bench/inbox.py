@@ -40,9 +40,9 @@ from qcapp.services.accounts.accounts import create_admin  # noqa: E402
 from qcapp.services.data.datasets import import_dataset, starter_dataset_path  # noqa: E402
 from qcapp.services.learning.versions import activate_model_version  # noqa: E402
 from qcapp.services.review.inbox import ranked_inbox  # noqa: E402
-from training.artifacts import save_version  # noqa: E402
-from training.io import load_dataset, normalise_question  # noqa: E402
-from training.train import train_model  # noqa: E402
+from training.data.datasets import load_dataset, normalise_question  # noqa: E402
+from training.runtime.artifacts import save_version  # noqa: E402
+from training.tiers.train import train_model  # noqa: E402
 
 DATASET = Path(
     os.environ.get(

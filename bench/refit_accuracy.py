@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from qcapp.services.data.merge import is_held_out
-from training.evaluate import evaluate
-from training.flips import mcnemar
-from training.io import load_dataset, normalise_question
-from training.refit import refit_model, reusable_features
-from training.train import train_model
+from training.data.datasets import load_dataset, normalise_question
+from training.quality.evaluate import evaluate
+from training.quality.flips import mcnemar
+from training.tiers.refit import refit_model, reusable_features
+from training.tiers.train import train_model
 
 
 def score(result, held_out) -> tuple[dict, list[bool]]:

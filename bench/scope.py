@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from training.io import load_dataset  # noqa: E402
-from training.scope import fit_scope_model, load_out_of_scope  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.runtime.scope import fit_scope_model, load_out_of_scope  # noqa: E402
 
 DEFAULT_DATASET = REPO_ROOT.parent / "shared" / "data" / "dataset.csv"
 STARTER = REPO_ROOT / "training" / "data" / "starter.csv"

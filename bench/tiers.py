@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from accuracy import LATENCY_QUESTION as QUESTION  # noqa: E402
 from accuracy import rss_delta_mb  # noqa: E402
 
-from training.artifacts import load_version  # noqa: E402
-from training.io import load_dataset  # noqa: E402
+from training.data.datasets import load_dataset  # noqa: E402
+from training.runtime.artifacts import load_version  # noqa: E402
 
 
 def profile(version_dir: Path, questions: list[str]) -> dict:

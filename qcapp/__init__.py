@@ -135,11 +135,11 @@ def register_rate_limit(app: Flask) -> None:
 def register_encoder(app: Flask) -> None:
     """Threads of the optional sentence encoder, where its exported graph is kept, and the
     precision of the graphs training stores."""
-    from training import embeddings, finetune_tier
+    from training import configure as configure_training
 
-    embeddings.configure(
-        threads=int(app.config["ENCODER_THREADS"]),
-        precision=str(app.config["ENCODER_PRECISION"]),
-        cache_dir=Path(app.instance_path) / "cache" / "encoders",
+    configure_training(
+        encoder_threads=int(app.config["ENCODER_THREADS"]),
+        encoder_precision=str(app.config["ENCODER_PRECISION"]),
+        encoder_cache_dir=Path(app.instance_path) / "cache" / "encoders",
+        finetune_precision=str(app.config["FINETUNE_PRECISION"]),
     )
-    finetune_tier.configure(precision=str(app.config["FINETUNE_PRECISION"]))

@@ -189,7 +189,7 @@ def check_settings(config: dict) -> None:
             value, bool
         ):
             config[name] = str(value)
-    from training.embeddings import PRECISIONS  # what both configure() calls accept
+    from training import ENCODER_PRECISIONS as PRECISIONS  # what configure() accepts
 
     choices = {
         "ENCODER_PRECISION": PRECISIONS,

@@ -113,9 +113,9 @@ def admin_client(app, admin_user):
 def trained_artifact(tmp_path_factory):
     """One quick model trained on the bundled starter dataset, shared by the whole session."""
     from qcapp.services.data.datasets import starter_dataset_path
-    from training.artifacts import save_version
-    from training.io import load_dataset
-    from training.train import train_model
+    from training.data.datasets import load_dataset
+    from training.runtime.artifacts import save_version
+    from training.tiers.train import train_model
 
     models_dir = tmp_path_factory.mktemp("shared-models")
     frame = load_dataset(starter_dataset_path()).frame

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from qcapp.models import ArtifactBlob, ArtifactChunk, ModelVersion, TrainingRun, utcnow
 from qcapp.services.data import artifacts
 from qcapp.services.data.artifacts import local_version, prune_artifacts, publish_version
-from training.artifacts import ArtifactError, load_version
+from training.runtime.artifacts import ArtifactError, load_version
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from qcapp.models import (
     utcnow,
 )
 from qcapp.services.learning.flips import served_model
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 HOSTILE = "<script>alert(1)</script> Who wrote this?"
 
@@ -34,9 +34,9 @@ def starter_in_db(app, db):
 def subset_artifact(tmp_path_factory):
     """A quick model on every third starter question: it labels many questions differently."""
     from qcapp.services.data.datasets import starter_dataset_path
-    from training.artifacts import save_version
-    from training.io import load_dataset
-    from training.train import train_model
+    from training.data.datasets import load_dataset
+    from training.runtime.artifacts import save_version
+    from training.tiers.train import train_model
 
     frame = load_dataset(starter_dataset_path()).frame.iloc[::3]
     result = train_model(frame, quick=True, with_metrics=False)

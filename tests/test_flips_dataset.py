@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from qcapp.models import ModelVersion, Prediction, Query
-from training.artifacts import save_version
-from training.io import normalise_question
-from training.train import train_model
+from training.data.datasets import normalise_question
+from training.runtime.artifacts import save_version
+from training.tiers.train import train_model
 
 from helpers import SHARED_DATASET
 

@@ -18,7 +18,7 @@ from qcapp.services.review.inbox_decisions import (
     undo_last_decision,
 )
 from qcapp.services.review.trust import client_trust, trust_from_counts
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 
 def store(
@@ -85,7 +85,7 @@ def test_uncertainty_weighs_the_fine_confidence_beside_the_margin(db):
 
 
 def test_word_dropout_variants_leave_out_one_word_each():
-    from training.stability import MAX_VARIANTS, word_dropout_variants
+    from training.quality.stability import MAX_VARIANTS, word_dropout_variants
 
     assert word_dropout_variants("Who wrote Hamlet ?") == [
         "wrote Hamlet ?",
@@ -101,7 +101,7 @@ def test_word_dropout_variants_leave_out_one_word_each():
 
 
 def test_instability_is_the_share_of_variants_labelled_otherwise():
-    from training.stability import instability
+    from training.quality.stability import instability
 
     # A stand-in model that answers HUM:ind only when it sees "Who".
     calls = []
@@ -431,7 +431,7 @@ def test_admin_labels_any_query_from_its_page(admin_client, db):
 
 
 def test_neighbours_index_finds_nearest_of_each_class():
-    from training.neighbours import NeighbourIndex
+    from training.quality.neighbours import NeighbourIndex
 
     index = NeighbourIndex(
         ["Who wrote Hamlet?", "Who wrote Macbeth?", "Where is Paris?", "Where is Rome?"],

@@ -8,7 +8,7 @@ from sqlalchemy import select
 import qcapp.services.review.label_help as label_help
 from qcapp.models import Example
 from qcapp.services.data.datasets import import_dataset
-from training.typical import typical_questions
+from training.quality.typical import typical_questions
 
 from openapi_check import validate_against
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import AuditEvent, Correction, Dataset, Example
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 from helpers import correction_id, csrf_token_from
 

@@ -8,7 +8,7 @@ from qcapp.extensions import db as _db
 from qcapp.models import AuditEvent, Correction, Prediction, Query, VersionActivation
 from qcapp.services.data.merge import merged_training_set
 from qcapp.services.learning.retraining import train_version
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 from helpers import csrf_token_from
 from openapi_check import validate_against

@@ -207,7 +207,7 @@ def test_progress_weights_and_estimate_come_from_runs_of_the_same_feature_set(ap
 def approve_corrections(db, count: int) -> None:
     """``count`` approved corrections of distinct stored questions."""
     from qcapp.models import Correction, Prediction, Query, utcnow
-    from training.io import normalise_question
+    from training.data.datasets import normalise_question
 
     for index in range(count):
         text = f"Which city hosted the games in year {1900 + index}?"
@@ -278,7 +278,8 @@ def test_a_prepared_standby_refits_without_loading_or_transforming_again(
 
     from qcapp.services.learning import flips
     from qcapp.services.learning.prepare import prepare_refit
-    from training import feature_rows, refit
+    from training.question_features import rows as feature_rows
+    from training.tiers import refit
 
     allowed = os.sched_getaffinity(0)
     approve_corrections(db, 3)
@@ -344,7 +345,7 @@ def test_a_waiting_standby_prepares_again_for_a_newly_active_version(
     from qcapp.services.learning import flips, prepare
     from qcapp.services.learning.prepare import Preparation
     from qcapp.services.learning.versions import activate_model_version
-    from training import feature_rows
+    from training.question_features import rows as feature_rows
 
     preparation = Preparation(every=0)
     preparation.refresh(stop=lambda: True)  # a run handed over at once: nothing kept as done

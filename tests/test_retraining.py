@@ -15,7 +15,7 @@ from qcapp.services.data.merge import is_held_out, merged_training_set
 from qcapp.services.learning.gate import decide
 from qcapp.services.learning.retraining import RunInProgress, execute_run, start_run
 from qcapp.services.learning.run_health import mark_abandoned_runs
-from training.io import normalise_question
+from training.data.datasets import normalise_question
 
 from helpers import correction_id
 

@@ -7,11 +7,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from training.artifacts import save_version
-from training.evaluate import format_metrics_table
-from training.io import DatasetError, load_dataset
-from training.progress import PrintSink, Steps
-from training.train import default_step_seconds, train_model
+from training.data.datasets import DatasetError, load_dataset
+from training.quality.evaluate import format_metrics_table
+from training.runtime.artifacts import save_version
+from training.tiers.progress import PrintSink, Steps
+from training.tiers.train import default_step_seconds, train_model
 
 
 def main(argv: list[str] | None = None) -> int:

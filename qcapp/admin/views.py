@@ -20,8 +20,8 @@ from sqlalchemy import inspect, or_
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
+from training import SCOPE_REASONS as REASONS
 from training import taxonomy
-from training.scope import REASONS
 
 from ..extensions import db
 from ..models import AuditEvent, Example, Prediction, Query
@@ -268,7 +268,7 @@ class ExampleView(SecureModelView):
     }
 
     def on_model_change(self, form, model, is_created):
-        from training.io import normalise_question
+        from training import normalise_question
 
         model.text = clean_text(model.text or "").strip()
         if not model.text:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from training.io import DatasetError
+from training import DatasetError
 
 from ..services.data.datasets import (
     FetchError,

@@ -8,10 +8,15 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from training.artifacts import ArtifactError, load_version
-from training.evaluate import evaluate, format_metrics_table
-from training.io import DatasetError, load_dataset
-from training.scope import REASONS
+from training import SCOPE_REASONS as REASONS
+from training import (
+    ArtifactError,
+    DatasetError,
+    evaluate,
+    format_metrics_table,
+    load_dataset,
+    load_version,
+)
 
 from ..services.data.artifacts import local_version
 from ..services.data.datasets import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.scope import REASONS
+from training import SCOPE_REASONS as REASONS
 
 SCOPE_FIELDS = ["in_scope", "scope"]
 

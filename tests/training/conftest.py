@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training.io import load_dataset
-from training.train import TrainResult, train_model
+from training.data.datasets import load_dataset
+from training.tiers.train import TrainResult, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from training.fast_tfidf import supports, tfidf_rows
+from training.question_features.fast_tfidf import supports, tfidf_rows
 
 TEXTS = [
     "What is the capital of Peru?",
@@ -55,8 +55,8 @@ def test_single_question_matrix_matches_the_batch_path():
     """predict() assembles one row directly; it must equal the stacked batch matrix."""
     from pathlib import Path
 
-    from training.io import load_dataset
-    from training.train import train_model
+    from training.data.datasets import load_dataset
+    from training.tiers.train import train_model
 
     frame = load_dataset(Path(__file__).resolve().parents[2] / "training/data/starter.csv").frame
     model = train_model(

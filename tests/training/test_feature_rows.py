@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.feature_rows import FeatureRows, forget_rows, kept_rows, rows_of
-from training.refit import refit_model, reusable_features
-from training.train import train_model
+from training.question_features.rows import FeatureRows, forget_rows, kept_rows, rows_of
+from training.tiers.refit import refit_model, reusable_features
+from training.tiers.train import train_model
 
 TEXTS = [
     "Who invented the telephone ?",

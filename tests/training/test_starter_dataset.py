@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from training import taxonomy
-from training.io import load_dataset, normalise_question
+from training.data.datasets import load_dataset, normalise_question
 
 STARTER = Path(__file__).resolve().parents[2] / "training" / "data" / "starter.csv"
 # Classes too narrow for 20 natural, distinct questions; they still need 8.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from training import artifacts
-from training.artifacts import (
+from training.runtime import artifacts
+from training.runtime.artifacts import (
     ArtifactError,
     cleanup_temporary,
     load_version,

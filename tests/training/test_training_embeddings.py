@@ -7,15 +7,17 @@ import json
 import numpy as np
 import pytest
 
-from training import embeddings
-from training.artifacts import ArtifactError, MissingExtraError, load_version, save_version
-from training.features import FEATURE_SETS, build_features
-from training.train import train_model
+from training.question_features.extractors import FEATURE_SETS, build_features
+from training.runtime import extras, sentence_encoder
+from training.runtime.artifacts import ArtifactError, MissingExtraError, load_version, save_version
+from training.settings import SETTINGS
+from training.tiers import embeddings as embeddings_tier
+from training.tiers.train import train_model
 
 from helpers import run_listing_training_modules
 
 needs_extra = pytest.mark.skipif(
-    not embeddings.available(), reason="the 'embeddings' extra is not installed"
+    not extras.available(), reason="the 'embeddings' extra is not installed"
 )
 
 
@@ -28,8 +30,8 @@ def test_feature_set_is_registered() -> None:
 def test_default_path_never_imports_torch(tmp_path) -> None:
     script = (
         "import pandas as pd\n"
-        "from training.artifacts import load_version, save_version\n"
-        "from training.train import train_model\n"
+        "from training.runtime.artifacts import load_version, save_version\n"
+        "from training.tiers.train import train_model\n"
         "rows = [(f'Who invented the {w}?', 'HUM', 'HUM:ind') for w in 'abcdefghij']\n"
         "rows += [(f'What city has the {w}?', 'LOC', 'LOC:city') for w in 'abcdefghij']\n"
         "frame = pd.DataFrame(rows, columns=['text', 'coarse', 'fine'])\n"
@@ -43,17 +45,17 @@ def test_default_path_never_imports_torch(tmp_path) -> None:
 def _simulate_missing_extra(monkeypatch) -> None:
     """Pretend torch and sentence-transformers cannot be imported."""
     monkeypatch.setattr(
-        embeddings, "missing_modules", lambda modules=(): ["torch", "sentence_transformers"]
+        extras, "missing_modules", lambda modules=(): ["torch", "sentence_transformers"]
     )
-    monkeypatch.setattr(embeddings, "_encoder", None)
-    monkeypatch.setattr(embeddings, "_model", None)
+    monkeypatch.setattr(embeddings_tier, "_encoder", None)
+    monkeypatch.setattr(sentence_encoder, "_model", None)
 
 
 def test_fitting_without_the_extra_says_how_to_install(monkeypatch) -> None:
     _simulate_missing_extra(monkeypatch)
-    assert not embeddings.available()
-    with pytest.raises(embeddings.EmbeddingsUnavailable, match="run make embeddings"):
-        embeddings.SentenceEmbeddings().fit(["What is a bridge?"])
+    assert not extras.available()
+    with pytest.raises(extras.EmbeddingsUnavailable, match="run make embeddings"):
+        sentence_encoder.SentenceEmbeddings().fit(["What is a bridge?"])
 
 
 def test_loading_an_embeddings_version_without_the_extra(monkeypatch, tmp_path, tiny_result):
@@ -73,15 +75,15 @@ def test_loading_an_embeddings_version_without_the_extra(monkeypatch, tmp_path, 
 def test_embeddings_transformer_is_picklable_without_the_model() -> None:
     import pickle
 
-    restored = pickle.loads(pickle.dumps(embeddings.SentenceEmbeddings(scale=2.0)))
+    restored = pickle.loads(pickle.dumps(sentence_encoder.SentenceEmbeddings(scale=2.0)))
     assert restored.scale == 2.0
 
 
 @needs_extra
 @pytest.mark.slow
 def test_train_save_load_predict_with_embeddings(tmp_path, tiny_frame) -> None:
-    block = embeddings.SentenceEmbeddings().fit(["x"]).transform(["What is a bridge?"])
-    assert block.shape == (1, embeddings.DIMENSIONS)
+    block = sentence_encoder.SentenceEmbeddings().fit(["x"]).transform(["What is a bridge?"])
+    assert block.shape == (1, sentence_encoder.DIMENSIONS)
     result = train_model(tiny_frame, quick=True, features="embeddings")
     assert result.params["feature_set"] == "embeddings"
     info = save_version(result, tmp_path, "emb")
@@ -97,12 +99,12 @@ def test_stored_encoder_matches_sentence_transformers_and_serves_without_torch(
     tmp_path, tiny_frame
 ) -> None:
     questions = ["Who painted the Mona Lisa?", "How far is the Moon?", "What does NATO mean?"]
-    encoder = embeddings.onnx_encoder()
+    encoder = embeddings_tier.onnx_encoder()
     ours = encoder.encode(questions)
-    theirs = embeddings._legacy_encode(questions)
+    theirs = sentence_encoder._legacy_encode(questions)
     # The exported graph gives sentence-transformers' vectors.
     cosines = (ours * theirs).sum(axis=1)
-    assert ours.shape == (3, embeddings.DIMENSIONS) and cosines.min() > 0.9999, cosines
+    assert ours.shape == (3, sentence_encoder.DIMENSIONS) and cosines.min() > 0.9999, cosines
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-3)
 
     result = train_model(tiny_frame, quick=True, features="embeddings")
@@ -111,7 +113,7 @@ def test_stored_encoder_matches_sentence_transformers_and_serves_without_torch(
     expected = result.classifier.predict("Which river flows through Paris?").to_dict()
     script = (
         "import json\n"
-        "from training.artifacts import load_version\n"
+        "from training.runtime.artifacts import load_version\n"
         f"classifier = load_version({str(info.path)!r})\n"
         "classifier.prepare()\n"
         "print(json.dumps(classifier.predict('Which river flows through Paris?').to_dict()))\n"
@@ -133,24 +135,24 @@ def test_a_stored_encoder_needs_only_its_runtime(monkeypatch, tmp_path, tiny_res
     assert manifest["encoder"] is None  # this stand-in stores none: the whole extra is needed
     missing = {"onnxruntime"}
     monkeypatch.setattr(
-        embeddings, "missing_modules", lambda modules=(): [m for m in modules if m in missing]
+        extras, "missing_modules", lambda modules=(): [m for m in modules if m in missing]
     )
-    assert not embeddings.serving_available() and not embeddings.available()
-    with pytest.raises(embeddings.EmbeddingsUnavailable, match="run make embeddings"):
-        embeddings.OnnxEncoder(b"", "{}").prepare()
+    assert not extras.serving_available() and not extras.available()
+    with pytest.raises(extras.EmbeddingsUnavailable, match="run make embeddings"):
+        sentence_encoder.OnnxEncoder(b"", "{}").prepare()
 
 
 @needs_extra
 def test_training_vectors_are_kept_between_processes(tmp_path, monkeypatch) -> None:
-    encoder = embeddings.onnx_encoder()
-    monkeypatch.setitem(embeddings._settings, "cache_dir", str(tmp_path))
+    encoder = embeddings_tier.onnx_encoder()
+    monkeypatch.setattr(SETTINGS, "encoder_cache_dir", str(tmp_path))
     questions = ["Who wrote Hamlet?", "What is the speed of light?"]
-    first = embeddings.encode(questions, encoder)
+    first = sentence_encoder.encode(questions, encoder)
     assert (tmp_path / f"vectors-{encoder.digest[:32]}.joblib").exists()
-    embeddings.clear_cache()  # as in a new process
+    sentence_encoder.clear_cache()  # as in a new process
 
     def must_not_encode(texts):
         raise AssertionError(f"encoded {texts} again")
 
     monkeypatch.setattr(encoder, "encode", must_not_encode)
-    assert np.array_equal(embeddings.encode(questions, encoder), first)
+    assert np.array_equal(sentence_encoder.encode(questions, encoder), first)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from scipy import sparse
 
-from training.features import QuestionFeatures, build_features
-from training.heuristics import find_wh, head_noun, question_cues
-from training.text import mark_acronyms, untokenise
+from training.question_features.extractors import QuestionFeatures, build_features
+from training.question_features.heuristics import find_wh, head_noun, question_cues
+from training.question_features.text import mark_acronyms, untokenise
 
 
 def head_of(question: str) -> str | None:
@@ -135,7 +135,7 @@ def test_question_features_row_equals_transform(tiny_frame) -> None:
 
 def test_fitting_the_cues_finds_each_questions_cues_once(tiny_frame, monkeypatch) -> None:
     """fit_transform gives fit-then-transform's matrix, vocabulary and all, in one pass."""
-    import training.features as features
+    import training.question_features.extractors as features
 
     texts = list(tiny_frame["text"])
     expected_cues = QuestionFeatures(weight=0.3).fit(texts)
@@ -152,7 +152,7 @@ def test_fitting_the_cues_finds_each_questions_cues_once(tiny_frame, monkeypatch
 
 
 def test_cues_are_found_once_per_question_inside_a_training_block(monkeypatch):
-    import training.features as features
+    import training.question_features.extractors as features
 
     calls = []
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.flips import class_counts, find_flips, held_out_test, mcnemar
-from training.predictor import LabelBatch
+from training.quality.flips import class_counts, find_flips, held_out_test, mcnemar
+from training.runtime.predictor import LabelBatch
 
 
 class TablePredictor:

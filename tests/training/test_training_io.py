@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.io import (
+from training.data.datasets import (
     DatasetError,
     dataset_fingerprint,
     load_dataset,

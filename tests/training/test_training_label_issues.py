@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.label_issues import doubtful_labels, find_doubtful_labels, near_duplicates
+from training.quality.label_issues import doubtful_labels, find_doubtful_labels, near_duplicates
 
 # Rows of the tiny frame given a wrong label on purpose, each to a clearly different class.
 FLIPS = {0: "LOC:city", 30: "NUM:date", 45: "HUM:ind", 70: "ENTY:animal", 95: "NUM:count"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from training.features import QuestionFeatures
-from training.heuristics import question_cues
-from training.lexicon import HEAD_TYPES, answer_type
+from training.question_features.extractors import QuestionFeatures
+from training.question_features.heuristics import question_cues
+from training.question_features.lexicon import HEAD_TYPES, answer_type
 from training.taxonomy import FINE_LABELS
 
 

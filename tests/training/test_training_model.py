@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from training.evaluate import evaluate, expected_calibration_error, format_metrics_table
-from training.predictor import Prediction
-from training.progress import Steps
+from training.quality.evaluate import evaluate, expected_calibration_error, format_metrics_table
+from training.runtime.predictor import Prediction
 from training.taxonomy import is_valid_pair
-from training.train import default_step_seconds, train_model
+from training.tiers.progress import Steps
+from training.tiers.train import default_step_seconds, train_model
 
 QUESTIONS = [
     "Who invented the telephone?",
@@ -162,8 +162,8 @@ def test_a_known_temperature_gives_the_calibrated_model_without_its_folds(tiny_f
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    from training.estimators import linear_head, temperature_scaled
-    from training.fitting import fit_probabilistic
+    from training.runtime.estimators import linear_head, temperature_scaled
+    from training.tiers.fitting import fit_probabilistic
 
     matrix = TfidfVectorizer().fit_transform(tiny_frame["text"])
     labels = tiny_frame["coarse"].to_numpy()
@@ -178,7 +178,7 @@ def test_a_known_temperature_gives_the_calibrated_model_without_its_folds(tiny_f
 
 
 def test_refit_reuses_temperatures_until_the_rows_grow(tiny_frame) -> None:
-    from training.refit import refit_model, reusable_temperatures
+    from training.tiers.refit import refit_model, reusable_temperatures
 
     full = train_model(tiny_frame, quick=True)
     recorded = full.params["temperatures"]

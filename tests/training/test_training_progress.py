@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.progress import Steps
+from training.tiers.progress import Steps
 
 
 def test_each_step_starts_where_the_weights_before_it_end(sink) -> None:

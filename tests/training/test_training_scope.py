@@ -8,9 +8,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from training import compose_out_of_scope
-from training.io import load_dataset
-from training.scope import (
+from training.data import compose_out_of_scope
+from training.data.datasets import load_dataset
+from training.runtime.scope import (
     OUT_OF_SCOPE_PATH,
     REASONS,
     fit_scope_model,

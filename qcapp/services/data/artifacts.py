@@ -24,13 +24,9 @@ from typing import Protocol
 from flask import current_app
 from sqlalchemy import delete, select
 
-from training.artifacts import (
-    MANIFEST,
-    TEMPORARY_PREFIX,
-    ArtifactError,
-    read_manifest,
-    verify_version,
-)
+from training import TEMPORARY_VERSION_PREFIX as TEMPORARY_PREFIX
+from training import VERSION_MANIFEST as MANIFEST
+from training import ArtifactError, read_manifest, verify_version
 
 from ...config import ARTIFACT_STORES
 from ...extensions import db

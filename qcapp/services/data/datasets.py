@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, update
 
-from training.io import LoadResult, dataset_fingerprint, load_dataset, normalise_question
+from training import LoadResult, dataset_fingerprint, load_dataset, normalise_question
 
 from ...extensions import db
 from ...models import Dataset, Example, utcnow

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
-from training.io import dataset_fingerprint
+from training import dataset_fingerprint
 
 from ...extensions import db
 from ...models import Correction, Dataset, Example, Query

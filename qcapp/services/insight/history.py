@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from training import taxonomy
-from training.io import normalise_question
+from training import normalise_question, taxonomy
 
 from ...database import read_only_connection
 from ...extensions import db

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
-from training.io import normalise_question
-from training.label_issues import find_doubtful_labels, near_duplicates
+from training import find_doubtful_labels, near_duplicates, normalise_question
 
 from ...extensions import db
 from ...models import Correction, Dataset, Example, LabelIssue

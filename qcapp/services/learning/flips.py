@@ -12,16 +12,16 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import func, insert, select
 
-from training.artifacts import load_version
-from training.flips import (
+from training import (
     FlipComparison,
     FlipRow,
-    class_counts,
+    LabelBatch,
     flips_between,
-    held_out_test,
     label_in_batches,
+    load_version,
 )
-from training.predictor import LabelBatch
+from training import flip_class_counts as class_counts
+from training import held_out_flip_test as held_out_test
 
 from ...database import read_only_connection
 from ...extensions import db

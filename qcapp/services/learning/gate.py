@@ -21,12 +21,18 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import select
 
-from training.artifacts import save_version
-from training.evaluate import metrics_from_labels
-from training.finetuned import FEATURE_SET as FINETUNE
-from training.progress import ProgressSink, Steps
-from training.refit import KEPT_FEATURE_SETS, REFIT_STEP_SECONDS, refit_model
-from training.train import default_step_seconds, train_model
+from training import FINETUNE_FEATURE_SET as FINETUNE
+from training import (
+    KEPT_FEATURE_SETS,
+    REFIT_STEP_SECONDS,
+    ProgressSink,
+    Steps,
+    default_step_seconds,
+    metrics_from_labels,
+    refit_model,
+    save_version,
+    train_model,
+)
 
 from ...database import read_only_connection
 from ...extensions import db

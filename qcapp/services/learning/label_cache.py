@@ -17,9 +17,7 @@ from typing import Any
 import joblib
 from flask import current_app
 
-from training.files import dump_atomically
-from training.flips import label_in_batches
-from training.predictor import LabelBatch
+from training import LabelBatch, dump_atomically, label_in_batches
 
 from ...models import ModelVersion
 

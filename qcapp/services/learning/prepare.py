@@ -26,8 +26,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from training.feature_rows import rows_of
-from training.refit import KEPT_FEATURE_SETS, reusable_features
+from training import KEPT_FEATURE_SETS, reusable_features
+from training import feature_rows_of as rows_of
 
 from ...database import read_only_connection
 from ...extensions import db

@@ -444,7 +444,7 @@ def execute_run(
     Once the run has ended, ``after_finish()`` (a process starts the next standby there), then
     what the run left to measure, which a newer run interrupts.
     """
-    from training.features import cues_remembered
+    from training import cues_remembered
 
     # Each question's cues are found once for the whole run and what is measured after it.
     with cues_remembered():

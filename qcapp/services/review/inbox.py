@@ -44,7 +44,7 @@ import math
 
 from sqlalchemy import distinct, func, select
 
-from training.label_issues import similar_groups
+from training import similar_groups
 
 from ...extensions import db
 from ...models import Prediction, Query

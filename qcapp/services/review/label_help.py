@@ -13,9 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from training import taxonomy
-from training.text import untokenise
-from training.typical import typical_questions
+from training import taxonomy, typical_questions, untokenise
 
 from ...extensions import db
 from ...models import Example

@@ -7,8 +7,7 @@ import threading
 from flask import current_app
 from sqlalchemy import func, select
 
-from training.neighbours import NeighbourIndex
-from training.text import untokenise
+from training import NeighbourIndex, untokenise
 
 from ...extensions import db
 from ...models import Correction, Example

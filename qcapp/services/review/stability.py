@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from flask import current_app
 
-from training.stability import instability
+from training import instability
 
 NO_OPINION = 0.5  # too short for variants, or no model to ask
 _CACHE_LIMIT = 50_000  # questions remembered per worker before the memory starts afresh

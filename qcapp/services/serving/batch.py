@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from training.scope import REASONS
+from training import SCOPE_REASONS as REASONS
 
 from .classifier import LoadedModel
 from .queries import (

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from training.predictor import LabelBatch
+from training import LabelBatch
 
 from ...database import read_only_connection
 from ...errors import ServiceUnavailable
@@ -73,7 +73,7 @@ class CorrectedClassifier:
         return apply_overrides(self.model.predict_labels(texts), texts, self.overrides)
 
     def _apply(self, text: str, prediction: Any) -> Any:
-        from training.io import normalise_question
+        from training import normalise_question
 
         label = self.overrides.get(normalise_question(text))
         if label is None or label[1] == prediction.fine:
@@ -102,7 +102,7 @@ def apply_overrides(
     batch: LabelBatch, texts: Sequence[str], overrides: dict[str, list[str]] | None
 ) -> LabelBatch:
     """A copy of ``batch`` in which reviewed labels of exact questions replace the model's."""
-    from training.io import normalise_question
+    from training import normalise_question
 
     result = LabelBatch(
         list(batch.coarse), list(batch.coarse_confidence),
@@ -124,7 +124,7 @@ def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
 def _load_and_prepare(path: Any) -> Any:
     """The classifier stored at ``path``, ready to answer: an encoder loads here, off the
     request path, not on the first question."""
-    from training.artifacts import load_version
+    from training import load_version
 
     classifier = load_version(path)
     classifier.prepare()

@@ -12,8 +12,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
-from training import taxonomy
-from training.io import normalise_question
+from training import normalise_question, taxonomy
 
 from ...extensions import db
 from ...models import Prediction, Query, new_public_token, utcnow

@@ -16,10 +16,9 @@ from pathlib import Path
 import joblib
 from flask import current_app
 
+from training import SCOPE_REASONS as REASONS
+from training import ScopeModel, ScopeVerdict, dump_atomically, load_dataset
 from training import scope as scope_training
-from training.files import dump_atomically
-from training.io import load_dataset
-from training.scope import REASONS, ScopeModel, ScopeVerdict
 
 from ..data.datasets import starter_dataset_path
 
