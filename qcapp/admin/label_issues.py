@@ -10,8 +10,7 @@ from flask_wtf import FlaskForm
 from training import taxonomy
 
 from ..models import LabelIssue
-from ..services.data.datasets import active_dataset
-from ..services.learning.retraining import (
+from ..runs import (
     LABEL_SCAN,
     RunInProgress,
     RunNotStarted,
@@ -20,6 +19,8 @@ from ..services.learning.retraining import (
     run_outcome,
     start_run,
 )
+from ..services.data.datasets import active_dataset
+from ..services.insight.label_issues import ScanSettings
 from ..services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
@@ -110,7 +111,7 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             flash("There is no active dataset to scan.", "error")
             return self._back()
         try:
-            start_run(actor=current_user.username, task=LABEL_SCAN, dataset_id=dataset.id)
+            start_run(ScanSettings(dataset_id=dataset.id), actor=current_user.username)
         except RunInProgress as error:
             flash(f"{error} A scan can start when it has ended.", "error")
             return self.index(), 409

@@ -9,7 +9,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import TrainingRun
-from ..services.learning.retraining import (
+from ..runs import (
     RunNotStarted,
     execute_run,
     lower_training_priority,
@@ -17,7 +17,8 @@ from ..services.learning.retraining import (
     start_run,
     wait_for_run,
 )
-from ..services.learning.standby import SERVER_PID_VARIABLE
+from ..runs.standby import SERVER_PID_VARIABLE
+from ..services.learning.settings import RunSettings
 from ..services.learning.versions import activate_model_version, activation_history, get_version
 from . import qc
 
@@ -39,7 +40,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
     if quick and select:
         raise click.UsageError("--quick and --select exclude each other.")
     try:
-        run = start_run(actor="cli", quick=quick, select=select)
+        run = start_run(RunSettings(quick=quick, select=select), actor="cli")
     except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
     where = "queued for a worker" if run.runner == "queue" else f"process {run.pid}"

@@ -13,6 +13,7 @@ from training.evaluate import evaluate, format_metrics_table
 from training.io import DatasetError, load_dataset
 from training.scope import REASONS
 
+from ..runs import TrainingError, mark_abandoned_runs, train_version
 from ..services.data.artifacts import local_version
 from ..services.data.datasets import (
     STARTER_DATASET,
@@ -20,8 +21,6 @@ from ..services.data.datasets import (
     import_dataset,
     starter_dataset_path,
 )
-from ..services.learning.retraining import TrainingError, train_version
-from ..services.learning.run_health import mark_abandoned_runs
 from ..services.learning.versions import active_version, get_version
 from ..services.serving.scope import ensure_scope_model, scope_dict
 from . import qc

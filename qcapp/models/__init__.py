@@ -6,7 +6,7 @@ any of them and the metadata Alembic compares with the migrations holds them all
 
 from .accounts import AuditEvent, LoginFailure, User
 from .batch import BatchJob, BatchPart
-from .columns import new_public_token, utcnow
+from .columns import as_utc, new_public_token, utcnow
 from .datasets import Dataset, Example, LabelIssue
 from .queries import Correction, Prediction, Query, version_corrections
 from .runs import TrainingRun
@@ -30,6 +30,7 @@ __all__ = [
     "User",
     "VersionActivation",
     "VersionFlip",
+    "as_utc",
     "new_public_token",
     "utcnow",
     "version_corrections",

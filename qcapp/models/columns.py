@@ -11,6 +11,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite hands back naive datetimes)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def new_public_token() -> str:
     """An unguessable public handle (a query's, a correction's): 144 random bits, URL-safe."""
     while True:

@@ -20,7 +20,7 @@ def main() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from .. import create_app
-    from ..services.learning.run_health import mark_abandoned_runs
+    from ..runs.health import mark_abandoned_runs
 
     app = create_app()
     with app.app_context():

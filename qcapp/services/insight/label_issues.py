@@ -8,8 +8,9 @@ The method lives in ``training.label_issues``; this module feeds it the merged t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select
 
@@ -20,6 +21,24 @@ from ...extensions import db
 from ...models import Correction, Dataset, Example, LabelIssue
 from ..accounts.accounts import record_event
 from ..data.merge import approved_corrections, merged_training_set
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a label scan was asked for, stored with its run (``TrainingRun.params``)."""
+
+    task: ClassVar[str] = "label_scan"
+
+    dataset_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"dataset_id": self.dataset_id}
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any] | None) -> ScanSettings:
+        """The settings of a recorded scan."""
+        return cls(dataset_id=(stored or {}).get("dataset_id"))
 
 
 @dataclass
@@ -104,7 +123,7 @@ def scan_label_issues(
     """Replace the open findings of ``dataset`` with a fresh scan; dismissed ones stay down.
 
     Seconds of CPU on a dataset of thousands of rows: the web pages start it as a run in the
-    training process or a queued job (``start_run(task="label_scan")``), never in a request.
+    training process or a queued job (``start_run(ScanSettings(...))``), never in a request.
     """
     step = progress or (lambda _fraction, _message: None)
     started = time.perf_counter()

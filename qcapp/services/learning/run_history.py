@@ -6,8 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import ModelVersion, TrainingRun
-from .run_health import as_utc
+from ...models import ModelVersion, TrainingRun, as_utc
 from .versions import active_version
 
 

@@ -6,20 +6,13 @@ while it writes its heartbeat.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app
 from sqlalchemy import select
 
-from ...extensions import db
-from ...models import TrainingRun, utcnow
-from ..accounts.accounts import record_event
+from ..extensions import db
+from ..models import TrainingRun, as_utc, utcnow
+from ..services.accounts.accounts import record_event
 from .processes import process_alive
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A stored time as aware UTC (SQLite hands back naive datetimes)."""
-    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
 
 
 def fail_run(run: TrainingRun, error: str) -> None:
