@@ -9,9 +9,8 @@ from flask_wtf import FlaskForm
 
 from training import taxonomy
 
-from ..models import LabelIssue
+from ..models import LabelIssue, RunTask
 from ..runs import (
-    LABEL_SCAN,
     RunInProgress,
     RunNotStarted,
     current_run,
@@ -62,7 +61,7 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             first_rank=(page - 1) * PAGE_SIZE + 1,
             scanned_at=latest_scan_at(dataset) if dataset else None,
             running=running,
-            last_scan=latest_run(LABEL_SCAN),
+            last_scan=latest_run(RunTask.LABEL_SCAN),
             run_outcome=run_outcome,
             form=IssueForm(),
             taxonomy=taxonomy.as_dict(),

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from ..extensions import db
-from ..models import TrainingRun
+from ..models import Runner, RunStatus, TrainingRun
 from ..runs import (
     RunNotStarted,
     execute_run,
@@ -43,7 +43,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
         run = start_run(RunSettings(quick=quick, select=select), actor="cli")
     except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
-    where = "queued for a worker" if run.runner == "queue" else f"process {run.pid}"
+    where = "queued for a worker" if run.runner == Runner.QUEUE else f"process {run.pid}"
     click.echo(f"Started training run {run.id} ({where}).")
     if not wait:
         return
@@ -57,7 +57,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
 
     run = wait_for_run(run.id, poll=1.0, on_poll=show_log)
     show_log(run)
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         first_line = (run.error or "unknown error").splitlines()[0]
         raise click.ClickException(f"Training run {run.id} failed: {first_line}")
     version = run.model_version
@@ -77,7 +77,7 @@ def run_training_command(run_id: int) -> None:
         run_id,
         after_finish=lambda: start_next_standby(app, int(server) if server.isdigit() else None),
     )
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         raise SystemExit(1)
 
 

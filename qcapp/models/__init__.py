@@ -10,6 +10,17 @@ from .columns import as_utc, new_public_token, utcnow
 from .datasets import Dataset, Example, LabelIssue
 from .queries import Correction, Prediction, Query, version_corrections
 from .runs import TrainingRun
+from .states import (
+    CorrectionKind,
+    CorrectionStatus,
+    IssueKind,
+    IssueStatus,
+    RunKind,
+    Runner,
+    RunStatus,
+    RunTask,
+    VersionStatus,
+)
 from .versions import ArtifactBlob, ArtifactChunk, ModelVersion, VersionActivation, VersionFlip
 
 __all__ = [
@@ -19,17 +30,26 @@ __all__ = [
     "BatchJob",
     "BatchPart",
     "Correction",
+    "CorrectionKind",
+    "CorrectionStatus",
     "Dataset",
     "Example",
+    "IssueKind",
+    "IssueStatus",
     "LabelIssue",
     "LoginFailure",
     "ModelVersion",
     "Prediction",
     "Query",
+    "RunKind",
+    "RunStatus",
+    "RunTask",
+    "Runner",
     "TrainingRun",
     "User",
     "VersionActivation",
     "VersionFlip",
+    "VersionStatus",
     "as_utc",
     "new_public_token",
     "utcnow",

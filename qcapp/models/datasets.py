@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import utcnow
+from .states import IssueKind, IssueStatus
 
 
 class Dataset(db.Model):
@@ -71,7 +72,7 @@ class LabelIssue(db.Model):
     __tablename__ = "label_issues"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24), index=True)  # "doubtful" or "near_duplicate"
+    kind: Mapped[str] = mapped_column(String(24), index=True)  # an IssueKind
     dataset_id: Mapped[int | None] = mapped_column(
         ForeignKey("datasets.id", ondelete="CASCADE"), index=True
     )
@@ -87,7 +88,7 @@ class LabelIssue(db.Model):
     suggested_coarse: Mapped[str | None] = mapped_column(String(8))
     suggested_fine: Mapped[str | None] = mapped_column(String(24))
     score: Mapped[float] = mapped_column(Float, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=IssueStatus.OPEN, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_by: Mapped[str | None] = mapped_column(String(80))
@@ -96,7 +97,7 @@ class LabelIssue(db.Model):
     example: Mapped[Example | None] = relationship(foreign_keys=[example_id])
     other_example: Mapped[Example | None] = relationship(foreign_keys=[other_example_id])
 
-    KINDS = ("doubtful", "near_duplicate")
-    STATUSES = ("open", "relabelled", "dismissed")
+    KINDS = tuple(IssueKind)
+    STATUSES = tuple(IssueStatus)
 
 

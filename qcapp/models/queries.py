@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import new_public_token, utcnow
+from .states import CorrectionKind, CorrectionStatus
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -104,10 +105,12 @@ class Correction(db.Model):
     # integer would let anyone count everyone's corrections.
     token: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_token)
     query_id: Mapped[int] = mapped_column(ForeignKey("queries.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="correction")
+    kind: Mapped[str] = mapped_column(String(16), default=CorrectionKind.CORRECTION)
     coarse: Mapped[str] = mapped_column(String(8), index=True)
     fine: Mapped[str] = mapped_column(String(24), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default=CorrectionStatus.PENDING, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -128,7 +131,7 @@ class Correction(db.Model):
         secondary=version_corrections, back_populates="corrections", order_by="ModelVersion.id"
     )
 
-    STATUSES = ("pending", "approved", "rejected", "reverted")
-    KINDS = ("correction", "confirmation")
+    STATUSES = tuple(CorrectionStatus)
+    KINDS = tuple(CorrectionKind)
 
 

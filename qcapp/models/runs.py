@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import utcnow
+from .states import RunKind, RunStatus, RunTask
 
 if TYPE_CHECKING:
     from .versions import ModelVersion
@@ -36,11 +37,12 @@ class TrainingRun(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # What the run does: "retrain" (train, gate, register a version) or "label_scan" (score
-    # the training labels for the label-issue finder). Both are heavy, so both run in the
-    # training process or a queued job, one at a time.
-    task: Mapped[str] = mapped_column(String(16), default="retrain", server_default="retrain")
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    # What the run does (a RunTask): a retrain or a label scan. Both are heavy, so both run in
+    # the training process or a queued job, one at a time.
+    task: Mapped[str] = mapped_column(
+        String(16), default=RunTask.RETRAIN, server_default=RunTask.RETRAIN.value
+    )
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     in_progress: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(String(500))
@@ -57,23 +59,22 @@ class TrainingRun(db.Model):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL")
     )
-    # "refit" (the last selection's choices on the merged set), "full" (model selection again)
-    # or "quick" (fixed defaults), and why the run became that kind.
+    # Which RunKind the run became (a refit, a full or a quick run), and why.
     kind: Mapped[str | None] = mapped_column(String(16))
     kind_reason: Mapped[str | None] = mapped_column(String(300))
     # Seconds each step took: the next run of the same kind weighs its progress bar by them.
     step_seconds: Mapped[dict[str, float] | None] = mapped_column(JSON)
-    # Where the run executes: "process" (a child of the web worker that asked) or "queue" (a
-    # job any host's `qc worker` picks up). A queued job's pid means nothing on another host,
-    # so its liveness is the heartbeat it writes while it runs.
+    # Where the run executes (a Runner): a process on the machine that asked, or a job any
+    # host's `qc worker` picks up. A queued job's pid means nothing on another host, so its
+    # liveness is the heartbeat it writes while it runs.
     runner: Mapped[str | None] = mapped_column(String(16))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     host: Mapped[str | None] = mapped_column(String(120))
 
     model_version: Mapped[ModelVersion | None] = relationship()
 
-    STATUSES = ("queued", "running", "succeeded", "failed")
-    KINDS = ("refit", "full", "quick")
-    TASKS = ("retrain", "label_scan")
+    STATUSES = tuple(RunStatus)
+    KINDS = tuple(RunKind)
+    TASKS = tuple(RunTask)
 
 

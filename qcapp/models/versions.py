@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .columns import utcnow
 from .queries import version_corrections
+from .states import VersionStatus
 
 if TYPE_CHECKING:
     from .queries import Correction
@@ -50,7 +51,9 @@ class ModelVersion(db.Model):
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
     train_size: Mapped[int] = mapped_column(Integer, default=0)
     test_size: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default=VersionStatus.CANDIDATE, index=True
+    )
     status_reason: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool | None] = mapped_column(Boolean, unique=True)
     training_seconds: Mapped[float | None] = mapped_column(Float)
@@ -73,7 +76,7 @@ class ModelVersion(db.Model):
         secondary=version_corrections, back_populates="model_versions", order_by="Correction.id"
     )
 
-    STATUSES = ("candidate", "active", "retired")
+    STATUSES = tuple(VersionStatus)
 
     def __repr__(self) -> str:
         return f"<ModelVersion {self.version}>"

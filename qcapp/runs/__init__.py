@@ -22,8 +22,6 @@ _MODULE_OF = {
     "launcher_for": "launchers",
     "RunInProgress": "records",
     "RunNotStarted": "records",
-    "LABEL_SCAN": "records",
-    "RETRAIN": "records",
     "current_run": "records",
     "latest_run": "records",
     "RunReporter": "reporting",

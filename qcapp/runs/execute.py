@@ -13,14 +13,13 @@ from contextlib import nullcontext
 from flask import current_app
 
 from ..extensions import db
-from ..models import Dataset, ModelVersion, TrainingRun, utcnow
+from ..models import Dataset, ModelVersion, Runner, RunStatus, RunTask, TrainingRun, utcnow
 from ..services.accounts.accounts import record_event
 from ..services.insight.label_issues import ScanSettings
 from ..services.learning.settings import RunSettings
 from .health import fail_run
 from .lock import Heartbeat, training_lock
 from .placement import on_one_cpu
-from .records import LABEL_SCAN
 from .reporting import RunReporter
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,9 @@ def _train_and_record(
     run = db.session.get(TrainingRun, run_id)
     if run is None:
         raise LookupError(f"no training run {run_id}")
-    if run.status != "queued":
+    if run.status != RunStatus.QUEUED:
         raise RuntimeError(f"training run {run_id} is {run.status}, not queued")
-    run.status, run.started_at, run.pid = "running", utcnow(), os.getpid()
+    run.status, run.started_at, run.pid = RunStatus.RUNNING, utcnow(), os.getpid()
     run.host, run.heartbeat_at = socket.gethostname()[:120], utcnow()
     task, actor = run.task, run.started_by
     reporter = RunReporter(run.id, run.log or "", echo)
@@ -75,12 +74,12 @@ def _train_and_record(
             current_app._get_current_object(), run_id,
             float(current_app.config["RUN_HEARTBEAT_SECONDS"]),
         )
-        if run.runner == "queue"
+        if run.runner == Runner.QUEUE
         else nullcontext()
     )
     try:
         with heartbeat, training_lock():
-            if task == LABEL_SCAN:
+            if task == RunTask.LABEL_SCAN:
                 summary = _scan_labels(ScanSettings.from_json(run.params), reporter, actor)
             else:
                 version, follow_up = _retrain(RunSettings.from_json(run.params), reporter, actor)
@@ -88,11 +87,11 @@ def _train_and_record(
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
         fail_run(run, f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
-        failed = "label_scan_failed" if task == LABEL_SCAN else "retrain_failed"
+        failed = "label_scan_failed" if task == RunTask.LABEL_SCAN else "retrain_failed"
         record_event(run.started_by, failed, "training_run", run.id, {"error": str(error)})
         db.session.commit()
         return reporter, None
-    if task == LABEL_SCAN:
+    if task == RunTask.LABEL_SCAN:
         message = (
             f"found {summary['doubtful']} doubtful labels and {summary['near_duplicates']} "
             f"near-duplicates in {summary['rows']} rows"
@@ -120,7 +119,7 @@ def _succeed(run_id: int, reporter: RunReporter, line: str, message: str) -> Tra
     reporter.progress(1.0, "finished")
     reporter.log(line)
     run = db.session.get(TrainingRun, run_id)
-    run.status, run.in_progress, run.progress = "succeeded", None, 1.0
+    run.status, run.in_progress, run.progress = RunStatus.SUCCEEDED, None, 1.0
     run.message, run.finished_at = message, utcnow()
     return run
 

@@ -10,14 +10,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import TrainingRun, as_utc, utcnow
+from ..models import Runner, RunStatus, TrainingRun, as_utc, utcnow
 from ..services.accounts.accounts import record_event
 from .processes import process_alive
 
 
 def fail_run(run: TrainingRun, error: str) -> None:
     """Mark a run failed with its error (the caller commits)."""
-    run.status = "failed"
+    run.status = RunStatus.FAILED
     run.in_progress = None
     run.error = error[-4000:]
     run.finished_at = utcnow()
@@ -34,8 +34,8 @@ def mark_stale_runs() -> list[int]:
     failed = []
     runs = select(TrainingRun).where(
         TrainingRun.in_progress.is_(True),
-        TrainingRun.runner == "queue",
-        TrainingRun.status == "running",
+        TrainingRun.runner == Runner.QUEUE,
+        TrainingRun.status == RunStatus.RUNNING,
     )
     for run in db.session.scalars(runs):
         beat = as_utc(run.heartbeat_at or run.started_at or run.created_at)
@@ -61,7 +61,7 @@ def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
     for run in db.session.scalars(
         select(TrainingRun).where(
             TrainingRun.in_progress.is_(True),
-            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != "queue"),
+            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != Runner.QUEUE),
         )
     ):
         started = run.started_at or run.created_at

@@ -16,7 +16,7 @@ from typing import Protocol
 from flask import Flask
 
 from ..extensions import db
-from ..models import TrainingRun
+from ..models import Runner, TrainingRun
 from .health import fail_run
 from .queue import TRAINING_JOB_TIMEOUT, enqueue
 from .records import RunNotStarted
@@ -42,7 +42,7 @@ class LocalProcess:
     app: Flask
 
     def launch(self, run: TrainingRun) -> None:
-        run.runner = "process"
+        run.runner = Runner.PROCESS
         run.pid = spawn_training_process(self.app, run.id)
         db.session.commit()
 
@@ -66,7 +66,7 @@ class WaitingStandby:
         if pid is None:
             self.otherwise.launch(run)
             return
-        run.runner, run.pid = "process", pid
+        run.runner, run.pid = Runner.PROCESS, pid
         db.session.commit()
 
 
@@ -75,7 +75,7 @@ class JobQueue:
     """A job on the Redis queue; a queue that cannot be reached fails the run at once."""
 
     def launch(self, run: TrainingRun) -> None:
-        run.runner = "queue"
+        run.runner = Runner.QUEUE
         db.session.commit()
         try:
             enqueue(

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from training.feature_rows import rows_of
-from training.refit import KEPT_FEATURE_SETS, reusable_features
+from training.refit import reusable_features
 
 from ..database import read_only_connection
 from ..extensions import db
@@ -62,7 +62,7 @@ def prepare_refit(stop: Callable[[], bool] = lambda: False) -> str | None:
     if active is None or dataset is None:
         return None
     plan = plan_run(RunSettings(), active, dataset)
-    if plan.kind != "refit" or plan.features not in KEPT_FEATURE_SETS:
+    if not plan.single_threaded:
         return None
     merged = merged_training_set(dataset)
     db.session.commit()  # no snapshot or lock held while the features are found

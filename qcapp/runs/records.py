@@ -9,17 +9,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..database import read_only_connection
 from ..extensions import db
-from ..models import TrainingRun
+from ..models import Runner, RunStatus, RunTask, TrainingRun
 from ..services.accounts.accounts import record_event
 from ..services.insight.label_issues import ScanSettings
 from ..services.learning.settings import RunSettings
 from .health import mark_abandoned_runs
 
 log = logging.getLogger(__name__)
-
-# The tasks a run may have (TrainingRun.task).
-RETRAIN, LABEL_SCAN = RunSettings.task, ScanSettings.task
-
 
 class RunNotStarted(RuntimeError):
     """A training run could not be started; the message says why."""
@@ -37,7 +33,7 @@ class RunInProgress(RunNotStarted):
 
 def run_name(run: TrainingRun) -> str:
     """How messages name a run: "Training run 7", "Label scan 8"."""
-    return f"{'Label scan' if run.task == LABEL_SCAN else 'Training run'} {run.id}"
+    return f"{'Label scan' if run.task == RunTask.LABEL_SCAN else 'Training run'} {run.id}"
 
 
 def current_run() -> TrainingRun | None:
@@ -45,7 +41,7 @@ def current_run() -> TrainingRun | None:
     return db.session.scalar(select(TrainingRun).where(TrainingRun.in_progress.is_(True)))
 
 
-def latest_run(task: str) -> TrainingRun | None:
+def latest_run(task: RunTask) -> TrainingRun | None:
     """The newest run of ``task``, whatever its state."""
     return db.session.scalar(
         select(TrainingRun).where(TrainingRun.task == task).order_by(TrainingRun.id.desc()).limit(1)
@@ -60,7 +56,7 @@ def record_run(settings: RunSettings | ScanSettings, *, actor: str | None) -> Tr
         raise RunInProgress(existing)
     run = TrainingRun(
         task=settings.task,
-        status="queued",
+        status=RunStatus.QUEUED,
         in_progress=True,
         started_by=actor,
         params=settings.to_json(),
@@ -94,8 +90,8 @@ def run_left_for(pid: int) -> int | None:
             return connection.scalar(
                 select(TrainingRun.id).where(
                     TrainingRun.in_progress.is_(True),
-                    TrainingRun.status == "queued",
-                    TrainingRun.runner == "process",
+                    TrainingRun.status == RunStatus.QUEUED,
+                    TrainingRun.runner == Runner.PROCESS,
                     TrainingRun.pid == pid,
                 )
             )

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from sqlalchemy import update
 
 from ..extensions import db
-from ..models import TrainingRun, as_utc, utcnow
+from ..models import RunStatus, RunTask, TrainingRun, as_utc, utcnow
 from ..services.learning.run_history import last_duration, run_features
-from .records import LABEL_SCAN, run_name
+from .records import run_name
 
 
 class RunReporter:
@@ -96,12 +96,12 @@ def remaining_seconds(run: TrainingRun) -> float | None:
 
 def run_outcome(run: TrainingRun) -> str | None:
     """What a finished run came to, in one sentence (None while it runs)."""
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         first_line = (run.error or "unknown error").strip().splitlines()[0]
         return f"{run_name(run)} failed: {first_line}"
-    if run.status == "succeeded" and run.task == LABEL_SCAN:
+    if run.status == RunStatus.SUCCEEDED and run.task == RunTask.LABEL_SCAN:
         return f"{run_name(run)} {run.message}."
-    if run.status == "succeeded":
+    if run.status == RunStatus.SUCCEEDED:
         version = run.model_version
         if version is None:
             return f"Training run {run.id} succeeded; its version has since been deleted."

@@ -33,6 +33,7 @@ def main() -> int:
 
     from .. import create_app
     from ..extensions import db
+    from ..models import RunStatus
     from .execute import execute_run
     from .placement import lower_training_priority
     from .records import run_left_for
@@ -66,7 +67,7 @@ def main() -> int:
         write_output_to(training_log(app.instance_path, run_log_name(run_id)))
         # The successor starts as soon as the run has ended, before what is measured after it.
         run = execute_run(run_id, after_finish=lambda: start_next_standby(app, server_pid))
-    return 0 if run.status == "succeeded" else 1
+    return 0 if run.status == RunStatus.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

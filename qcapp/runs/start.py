@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from ..extensions import db
-from ..models import ModelVersion, TrainingRun
+from ..models import ModelVersion, Runner, RunStatus, TrainingRun
 from ..services.data.datasets import active_dataset, get_dataset
 from ..services.insight.label_issues import ScanSettings
 from ..services.learning.settings import RunSettings
@@ -51,7 +51,7 @@ def wait_for_run(
         db.session.commit()  # never wait inside a transaction (it would hold SQLite's lock)
         if run.in_progress is None:
             return run
-        if run.runner == "queue":
+        if run.runner == Runner.QUEUE:
             mark_stale_runs()
         elif run.pid and not process_alive(run.pid):
             time.sleep(poll)  # let a just-finished process commit its last write
@@ -90,6 +90,6 @@ def train_version(
         activate=activate,
     )
     run = execute_run(start_run(settings, actor=actor, spawn=False).id, echo=progress)
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         raise TrainingError(f"Training failed: {(run.error or '').splitlines()[0]}")
     return run.model_version

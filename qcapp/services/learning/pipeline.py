@@ -24,7 +24,7 @@ from training.refit import refit_model
 from training.train import train_model
 
 from ...extensions import db
-from ...models import Dataset, ModelVersion
+from ...models import Dataset, ModelVersion, RunKind, VersionStatus
 from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
@@ -166,7 +166,7 @@ def train_candidate(
     frame = merged.train[LABEL_COLUMNS]
     steps.start("train", "training")
     train_steps = steps.child(plan.train_weights(previous))
-    if plan.kind == "refit":
+    if plan.kind == RunKind.REFIT:
         # A fine-tuned version continues from the active version's network weights.
         result = refit_model(
             frame, plan.reuse, progress=train_steps, warm_start=lambda: version_model(active)
@@ -276,7 +276,7 @@ def version_record(
             "promoted": decision.promote,
             "reason": decision.reason,
         },
-        status="candidate",
+        status=VersionStatus.CANDIDATE,
         status_reason=None if decision.promote else decision.reason,
         created_by=actor,
     )

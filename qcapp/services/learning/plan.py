@@ -19,7 +19,7 @@ from training.finetuned import FEATURE_SET as FINETUNE
 from training.refit import KEPT_FEATURE_SETS, REFIT_STEP_SECONDS
 from training.train import default_step_seconds
 
-from ...models import Dataset, ModelVersion
+from ...models import Dataset, ModelVersion, RunKind
 from .settings import RunSettings
 
 # Seconds each step took on the tutorial dataset (2 cores, idle): the progress bar's shares
@@ -35,7 +35,7 @@ FULL_TRAIN_SECONDS = 85.0
 class RunPlan:
     """What kind of run this is, why, and the earlier choices a refit reuses."""
 
-    kind: str
+    kind: RunKind
     reason: str
     features: str
     reuse: dict | None = None
@@ -43,7 +43,7 @@ class RunPlan:
     @property
     def single_threaded(self) -> bool:
         """Whether the run is a refit that keeps its features: single-threaded work."""
-        return self.kind == "refit" and self.features in KEPT_FEATURE_SETS
+        return self.kind == RunKind.REFIT and self.features in KEPT_FEATURE_SETS
 
     def train_weights(self, previous: dict[str, float]) -> dict[str, float]:
         """Expected seconds of the training steps: the last run of this kind's, else defaults."""
@@ -54,9 +54,9 @@ class RunPlan:
         }
         if measured:
             return measured
-        if self.kind == "refit" and self.features != FINETUNE:
+        if self.kind == RunKind.REFIT and self.features != FINETUNE:
             return dict(REFIT_STEP_SECONDS)
-        return default_step_seconds(self.kind == "quick", self.features)
+        return default_step_seconds(self.kind == RunKind.QUICK, self.features)
 
     def run_weights(self, previous: dict[str, float]) -> dict[str, float]:
         """Expected seconds of the run's own steps."""
@@ -66,7 +66,7 @@ class RunPlan:
             return {**RUN_STEP_SECONDS, **measured}
         if self.features == FINETUNE:  # minutes of fine-tuning, a refit too
             train = sum(self.train_weights({}).values())
-        elif self.kind == "full":
+        elif self.kind == RunKind.FULL:
             train = FULL_TRAIN_SECONDS
         else:
             train = RUN_STEP_SECONDS["train"]
@@ -88,32 +88,36 @@ def plan_run(settings: RunSettings, active: ModelVersion | None, dataset: Datase
     """Decide between a refit and a full run (or a quick one, when asked) and say why."""
     features = settings.features or (active.feature_set if active else "default")
     if settings.quick:
-        return RunPlan("quick", "a quick run was asked for (fixed settings)", features)
+        return RunPlan(RunKind.QUICK, "a quick run was asked for (fixed settings)", features)
     if settings.select:
-        return RunPlan("full", "model selection was asked for", features)
+        return RunPlan(RunKind.FULL, "model selection was asked for", features)
     if active is None:
-        return RunPlan("full", "there is no active version whose selection could be reused",
-                       features)
+        return RunPlan(
+            RunKind.FULL, "there is no active version whose selection could be reused", features
+        )
     selection = _selection(active)
     if selection is None:
         return RunPlan(
-            "full", f"the active version {active.version} has no model selection to reuse",
+            RunKind.FULL,
+            f"the active version {active.version} has no model selection to reuse",
             features,
         )
     if features != active.feature_set:
         return RunPlan(
-            "full", f"the feature set changes from {active.feature_set} to {features}", features
+            RunKind.FULL,
+            f"the feature set changes from {active.feature_set} to {features}",
+            features,
         )
     if (active.dataset_name, active.dataset_fingerprint) != (dataset.name, dataset.fingerprint):
         return RunPlan(
-            "full",
+            RunKind.FULL,
             f"the base dataset changed since version {active.version} "
             f"({active.dataset_name} then, {dataset.name} now)",
             features,
         )
     origin = selection.get("selection_version") or active.version
     return RunPlan(
-        "refit",
+        RunKind.REFIT,
         f"reusing the model selection of version {origin} "
         f"({_describe_choice(selection['coarse_model'])} coarse, "
         f"{_describe_choice(selection['fine_model'])} fine)",

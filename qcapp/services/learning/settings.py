@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...models import RunTask
+
 
 @dataclass(frozen=True)
 class RunSettings:
     """A retrain's settings, kept in ``TrainingRun.params`` between the process that starts the
     run and the one that executes it."""
 
-    task: ClassVar[str] = "retrain"
+    task: ClassVar[RunTask] = RunTask.RETRAIN
 
     quick: bool = False  # fixed settings, no model selection (first install, tests)
     select: bool = False  # select the model again (a full run) even where a refit would do

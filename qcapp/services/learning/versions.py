@@ -12,7 +12,14 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ...extensions import db
-from ...models import ModelVersion, Prediction, TrainingRun, VersionActivation, utcnow
+from ...models import (
+    ModelVersion,
+    Prediction,
+    TrainingRun,
+    VersionActivation,
+    VersionStatus,
+    utcnow,
+)
 from ..accounts.accounts import record_event
 from ..data.artifacts import resolve_artifact
 
@@ -36,11 +43,11 @@ def activate_model_version(
     db.session.execute(
         update(ModelVersion)
         .where(ModelVersion.id != version.id, ModelVersion.is_active.is_(True))
-        .values(is_active=None, status="retired")
+        .values(is_active=None, status=VersionStatus.RETIRED)
     )
     db.session.flush()
     version.is_active = True
-    version.status = "active"
+    version.status = VersionStatus.ACTIVE
     version.activated_at = utcnow()
     # The column holds 200 characters; a gate's reason can be longer.
     reason = reason.strip()[:200] or None
