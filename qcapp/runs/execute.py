@@ -15,7 +15,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Dataset, ModelVersion, Runner, RunStatus, RunTask, TrainingRun, utcnow
 from ..services.accounts.accounts import record_event
-from ..services.insight.label_issues import ScanSettings
+from ..services.insight.label_issues import ScanSettings, scan_label_issues
 from ..services.learning.settings import RunSettings
 from .health import fail_run
 from .lock import Heartbeat, training_lock
@@ -67,6 +67,8 @@ def _train_and_record(
     run.status, run.started_at, run.pid = RunStatus.RUNNING, utcnow(), os.getpid()
     run.host, run.heartbeat_at = socket.gethostname()[:120], utcnow()
     task, actor = run.task, run.started_by
+    scan = task == RunTask.LABEL_SCAN
+    settings = (ScanSettings if scan else RunSettings).from_json(run.params)
     reporter = RunReporter(run.id, run.log or "", echo)
     db.session.commit()
     heartbeat = (
@@ -79,19 +81,19 @@ def _train_and_record(
     )
     try:
         with heartbeat, training_lock():
-            if task == RunTask.LABEL_SCAN:
-                summary = _scan_labels(ScanSettings.from_json(run.params), reporter, actor)
+            if scan:
+                summary = _scan_labels(settings, reporter, actor)
             else:
-                version, follow_up = _retrain(RunSettings.from_json(run.params), reporter, actor)
+                version, follow_up = _retrain(settings, reporter, actor)
     except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
         fail_run(run, f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
-        failed = "label_scan_failed" if task == RunTask.LABEL_SCAN else "retrain_failed"
+        failed = "label_scan_failed" if scan else "retrain_failed"
         record_event(run.started_by, failed, "training_run", run.id, {"error": str(error)})
         db.session.commit()
         return reporter, None
-    if task == RunTask.LABEL_SCAN:
+    if scan:
         message = (
             f"found {summary['doubtful']} doubtful labels and {summary['near_duplicates']} "
             f"near-duplicates in {summary['rows']} rows"
@@ -138,8 +140,6 @@ def _retrain(
 
 def _scan_labels(settings: ScanSettings, reporter: RunReporter, actor: str | None) -> dict:
     """A label scan's body: score the dataset's training labels and store the findings."""
-    from ..services.insight.label_issues import scan_label_issues
-
     dataset = db.session.get(Dataset, settings.dataset_id)
     if dataset is None:
         raise LookupError(f"there is no dataset {settings.dataset_id!r} to scan")

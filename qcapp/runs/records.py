@@ -17,6 +17,7 @@ from .health import mark_abandoned_runs
 
 log = logging.getLogger(__name__)
 
+
 class RunNotStarted(RuntimeError):
     """A training run could not be started; the message says why."""
 
