@@ -64,9 +64,7 @@ def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
             (TrainingRun.runner.is_(None)) | (TrainingRun.runner != Runner.QUEUE),
         )
     ):
-        started = run.started_at or run.created_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=utcnow().tzinfo)
+        started = as_utc(run.started_at or run.created_at)
         young = (utcnow() - started).total_seconds() < grace_seconds
         if process_alive(run.pid) or (run.pid is None and young):
             continue

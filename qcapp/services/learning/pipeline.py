@@ -97,16 +97,16 @@ def train_and_gate(
     steps.note(f"{plan.kind} run: {plan.reason}")
 
     training_set = read_training_set(planned.dataset, active, steps)
-    result, train_seconds = train_candidate(plan, settings, training_set.merged, active, steps,
-                                            previous)
-    scores = evaluate_on_held_out(result, training_set.merged, active, steps)
-    flips = report_flips(active, scores, training_set.merged, steps)
+    merged = training_set.merged
+    result, train_seconds = train_candidate(plan, settings, merged, active, steps, previous)
+    scores = evaluate_on_held_out(result, merged, active, steps)
+    flips = report_flips(active, scores, merged, steps)
     decision = decide_promotion(scores, settings, steps)
     name = new_version_name()
-    info = save_artifact(result, scores, training_set.merged, name, steps)
+    info = save_artifact(result, scores, merged, name, steps)
     version = register_version(
         version_record(name, info, result, training_set, scores, decision, actor),
-        active, flips, decision, training_set.merged, actor,
+        active, flips, decision, merged, actor,
     )
     activate_if_promoted(version, decision, scores, actor, steps)
 
@@ -116,10 +116,9 @@ def train_and_gate(
     if record_timings:
         record_timings(seconds)
     follow_up = None
-    if can_cross_validate(len(training_set.merged.user_rows), result.params):
+    if can_cross_validate(len(merged.user_rows), result.params):
         follow_up = partial(
-            cross_validate_corrections, version.id, training_set.merged, result.params,
-            result.classifier,
+            cross_validate_corrections, version.id, merged, result.params, result.classifier
         )
     return version, follow_up
 
