@@ -41,7 +41,7 @@ def pre_fork(server, worker):
     ``QC_PIN_WORKERS=false`` (read with the
     app's settings in ``when_ready``) leaves them free.
     """
-    from qcapp.services.learning.processes import worker_cpu
+    from qcapp.runs.placement import worker_cpu
 
     worker.qc_cpu = None
     if server.qc_pin_workers and hasattr(os, "sched_setaffinity"):
@@ -51,7 +51,7 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     """In the new worker, before it starts a thread: keep to its CPU."""
-    from qcapp.services.learning.processes import keep_worker_on
+    from qcapp.runs.placement import keep_worker_on
 
     if worker.qc_cpu is not None:
         keep_worker_on(worker.qc_cpu)
@@ -99,7 +99,7 @@ def defer_accept(listeners) -> None:
 def post_worker_init(worker):
     """Load the active model before the worker takes its first request."""
     from qcapp.database import checkpoint_in_background
-    from qcapp.services.learning.retraining import keep_standby
+    from qcapp.runs.spawn import keep_standby
 
     app = worker.wsgi
     # What the worker has imported and built so far lives as long as it does. Frozen, it is

@@ -63,8 +63,8 @@ def main() -> None:
         )
         with app.app_context():
             db.create_all()
+            from qcapp.runs.start import train_version
             from qcapp.services.data.datasets import STARTER_DATASET, import_dataset
-            from qcapp.services.learning.retraining import train_version
 
             import_dataset(starter_dataset_path(), STARTER_DATASET)
             train_version(quick=True, actor="bench")

@@ -51,7 +51,7 @@ from serve import (  # noqa: E402
     table,
 )
 
-from qcapp.services.learning.standby import socket_path  # noqa: E402
+from qcapp.runs.standby import socket_path  # noqa: E402
 
 STREAK = 20
 QUESTIONS = (

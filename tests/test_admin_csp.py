@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Example, ModelVersion
-from qcapp.services.learning.retraining import delete_version, traffic_served
+from qcapp.services.learning.versions import delete_version, traffic_served
 
 from helpers import csrf_token_from, register_version
 

@@ -169,7 +169,7 @@ def test_prune_and_pin_commands(app, db, runner):
 def test_a_queued_run_whose_heartbeat_stopped_is_failed_and_the_active_version_kept(
     app, db, model_version, admin_client
 ):
-    from qcapp.services.learning.run_health import mark_stale_runs
+    from qcapp.runs.health import mark_stale_runs
 
     stale = TrainingRun(
         status="running", in_progress=True, runner="queue", host="worker-1", log="",
@@ -208,7 +208,8 @@ def test_the_runs_page_fails_a_run_whose_worker_died(app, db, admin_client):
 
 
 def test_an_unreachable_queue_fails_the_run_with_a_clear_error(app, db, model_version):
-    from qcapp.services.learning.retraining import RunNotStarted, current_run, start_run
+    from qcapp.runs.records import RunNotStarted, current_run
+    from qcapp.runs.start import start_run
 
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     with pytest.raises(RunNotStarted, match="job queue cannot be reached"):
@@ -223,7 +224,7 @@ def test_an_unreachable_queue_fails_the_run_with_a_clear_error(app, db, model_ve
     reason="the training lock is a PostgreSQL advisory lock",
 )
 def test_one_training_lock_across_connections(app, db):
-    from qcapp.services.learning.run_lock import TrainingLocked, training_lock
+    from qcapp.runs.lock import TrainingLocked, training_lock
 
     with training_lock():
         with pytest.raises(TrainingLocked):

@@ -78,7 +78,7 @@ QUESTIONS = [
 
 @pytest.mark.slow
 def test_retrain_stores_the_flip_report_with_the_decision(app, db, starter_in_db):
-    from qcapp.services.learning.retraining import train_version
+    from qcapp.runs.start import train_version
 
     first = train_version(quick=True, actor="setup")
     assert first.flip_summary["baseline"] is None
@@ -137,8 +137,8 @@ def test_retrain_stores_the_flip_report_with_the_decision(app, db, starter_in_db
 
 @pytest.mark.slow
 def test_a_failing_flip_report_is_logged_and_stored_not_fatal(app, db, starter_in_db, monkeypatch):
+    from qcapp.runs.start import train_version
     from qcapp.services.learning import flips
-    from qcapp.services.learning.retraining import train_version
 
     first = train_version(quick=True, actor="test")
 

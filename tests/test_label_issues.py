@@ -127,17 +127,17 @@ def test_admin_page_needs_login(client, db, dataset):
 @pytest.fixture
 def runs_started(monkeypatch):
     """Runs the admin starts, recorded instead of given a process (the test executes them)."""
-    from qcapp.services.learning import retraining
+    from qcapp.runs import launchers
 
     started: list[int] = []
     monkeypatch.setattr(
-        retraining, "spawn_training_process", lambda app, run_id: started.append(run_id) or 1
+        launchers, "spawn_training_process", lambda app, run_id: started.append(run_id) or 1
     )
     return started
 
 
 def test_admin_scan_relabel_and_dismiss(admin_client, db, dataset, runs_started):
-    from qcapp.services.learning.retraining import execute_run
+    from qcapp.runs.execute import execute_run
 
     page = admin_client.get("/admin/label-issues/").get_data(as_text=True)
     assert "has not been scanned yet" in page and "Scan now" in page
@@ -276,14 +276,14 @@ def test_only_an_admin_starts_a_scan(app, client, db, dataset, runs_started):
 def test_with_a_queue_a_scan_is_a_job_the_worker_runs(
     admin_client, app, db, dataset, monkeypatch
 ):
-    from qcapp.services.learning import jobs, retraining
+    from qcapp.runs import jobs, launchers
 
     queued = []
     monkeypatch.setattr(
-        retraining, "enqueue", lambda path, *args, **kw: queued.append((path, args))
+        launchers, "enqueue", lambda path, *args, **kw: queued.append((path, args))
     )
     monkeypatch.setattr(
-        retraining, "spawn_training_process", lambda *a: pytest.fail("no process expected")
+        launchers, "spawn_training_process", lambda *a: pytest.fail("no process expected")
     )
     app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     token = csrf_token_from(admin_client.get("/admin/label-issues/").get_data(as_text=True))
@@ -292,7 +292,7 @@ def test_with_a_queue_a_scan_is_a_job_the_worker_runs(
     ).get_data(as_text=True)
     assert "The scan has started" in page
     ((path, (run_id,)),) = queued
-    assert path == "qcapp.services.learning.jobs.run_training_job"
+    assert path == "qcapp.runs.jobs.run_training_job"
     assert db.session.scalar(select(LabelIssue)) is None  # nothing ran in the request
 
     monkeypatch.setattr(jobs, "_worker_app", app)
@@ -314,8 +314,8 @@ def test_the_public_api_stays_fast_while_a_scan_runs_in_its_own_process(
     import time
 
     from qcapp.models import TrainingRun
+    from qcapp.runs.start import wait_for_run
     from qcapp.services.data.datasets import starter_dataset_path
-    from qcapp.services.learning.retraining import wait_for_run
 
     import_dataset(starter_dataset_path(), "starter")
     db.session.commit()

@@ -6,8 +6,8 @@ from sqlalchemy import select, text
 from qcapp import create_app
 from qcapp.extensions import db as _db
 from qcapp.models import AuditEvent, Correction, Prediction, Query, VersionActivation
+from qcapp.runs.start import train_version
 from qcapp.services.data.merge import merged_training_set
-from qcapp.services.learning.retraining import train_version
 from training.data.datasets import normalise_question
 
 from helpers import csrf_token_from

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Dataset, ModelVersion, TrainingRun
-from qcapp.services.learning.gate import RunPlan, plan_run
-from qcapp.services.learning.retraining import execute_run, start_run, train_version
+from qcapp.runs.execute import execute_run
+from qcapp.runs.start import start_run, train_version
+from qcapp.services.learning.plan import RunPlan, plan_run
+from qcapp.services.learning.settings import RunSettings
 
 from helpers import csrf_token_from
 
@@ -53,7 +55,7 @@ DATASET = Dataset(name="uiuc", fingerprint="abc", rows=10)
     ],
 )
 def test_plan_chooses_the_kind_and_says_why(settings, active, kind, why):
-    plan = plan_run(settings, active, DATASET)
+    plan = plan_run(RunSettings(**settings), active, DATASET)
     assert plan.kind == kind and why in plan.reason
     if kind == "refit":
         assert plan.reuse["selection_version"] == "v1" and plan.reuse["refit_of"] == "v1"
@@ -62,7 +64,7 @@ def test_plan_chooses_the_kind_and_says_why(settings, active, kind, why):
 
 def test_a_refit_of_a_refit_names_the_original_selection():
     refitted = version(version="v2", params={**SELECTION, "selection_version": "v1"})
-    plan = plan_run({}, refitted, DATASET)
+    plan = plan_run(RunSettings(), refitted, DATASET)
     assert plan.kind == "refit" and "version v1" in plan.reason
     assert plan.reuse["selection_version"] == "v1" and plan.reuse["refit_of"] == "v2"
 
@@ -147,9 +149,9 @@ def test_run_page_progress_only_moves_forward_and_ends_with_the_outcome(
 
 
 def test_admin_checkbox_asks_for_a_full_run(app, db, admin_client, starter_dataset, monkeypatch):
-    from qcapp.services.learning import retraining
+    from qcapp.runs import launchers
 
-    monkeypatch.setattr(retraining, "spawn_training_process", lambda app, run_id: None)
+    monkeypatch.setattr(launchers, "spawn_training_process", lambda app, run_id: None)
     page = admin_client.get("/admin/runs/").get_data(as_text=True)
     admin_client.post(
         "/admin/runs/start", data={"csrf_token": csrf_token_from(page), "select": "1"}
@@ -167,7 +169,7 @@ def test_progress_weights_and_estimate_come_from_runs_of_the_same_feature_set(ap
     from datetime import timedelta
 
     from qcapp.models import utcnow
-    from qcapp.services.learning.retraining import remaining_seconds
+    from qcapp.runs.reporting import remaining_seconds
     from qcapp.services.learning.run_history import last_duration, previous_step_seconds
 
     now = utcnow()
@@ -230,9 +232,9 @@ def test_corrections_are_cross_validated_after_the_run_has_ended(
 ):
     """A retrain asked for while the corrections are cross-validated is not refused: the run
     has ended, and the measure gives way to the newer run."""
-    from qcapp.services.learning import gate
+    from qcapp.services.learning import cross_validation
 
-    approve_corrections(db, gate.MIN_CORRECTIONS_FOR_CV)
+    approve_corrections(db, cross_validation.MIN_CORRECTIONS_FOR_CV)
     seen = {}
 
     def after_finish():
@@ -248,7 +250,7 @@ def test_corrections_are_cross_validated_after_the_run_has_ended(
     assert (seen["status"], seen["in_progress"]) == ("succeeded", None)
     assert seen["evaluation"]["corrections_cv"] is None
     scores = run.model_version.evaluation["corrections_cv"]
-    assert scores["n"] == gate.MIN_CORRECTIONS_FOR_CV
+    assert scores["n"] == cross_validation.MIN_CORRECTIONS_FOR_CV
     assert 0.0 <= scores["fine_accuracy"] <= 1.0
     lines = run.log.strip().splitlines()
     assert "finished: version" in lines[-3] and "cross-validating the 10" in lines[-2]
@@ -276,8 +278,8 @@ def test_a_prepared_standby_refits_without_loading_or_transforming_again(
     again, and the fit runs on one CPU."""
     import os
 
+    from qcapp.runs.prepare import prepare_refit
     from qcapp.services.learning import flips
-    from qcapp.services.learning.prepare import prepare_refit
     from training.question_features import rows as feature_rows
     from training.tiers import refit
 
@@ -318,7 +320,7 @@ def test_a_prepared_standby_refits_without_loading_or_transforming_again(
 
 
 def test_prepare_refit_says_when_there_is_nothing_to_prepare(app, db, starter_dataset):
-    from qcapp.services.learning.prepare import prepare_refit
+    from qcapp.runs.prepare import prepare_refit
 
     assert prepare_refit() is None  # no active version
     train_version(quick=True, actor="test")
@@ -326,7 +328,7 @@ def test_prepare_refit_says_when_there_is_nothing_to_prepare(app, db, starter_da
 
 
 def test_a_failed_preparation_is_logged_and_the_standby_goes_on(app, db, monkeypatch, caplog):
-    from qcapp.services.learning import prepare
+    from qcapp.runs import prepare
 
     def broken(stop):
         raise OSError("artifact unreadable")
@@ -342,8 +344,9 @@ def test_a_failed_preparation_is_logged_and_the_standby_goes_on(app, db, monkeyp
 def test_a_waiting_standby_prepares_again_for_a_newly_active_version(
     app, db, selected_version, monkeypatch
 ):
-    from qcapp.services.learning import flips, prepare
-    from qcapp.services.learning.prepare import Preparation
+    from qcapp.runs import prepare
+    from qcapp.runs.prepare import Preparation
+    from qcapp.services.learning import flips
     from qcapp.services.learning.versions import activate_model_version
     from training.question_features import rows as feature_rows
 

@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from qcapp.models import Correction, Dataset, Example, ModelVersion, Prediction, Query, TrainingRun
+from qcapp.runs.execute import execute_run
+from qcapp.runs.health import mark_abandoned_runs
+from qcapp.runs.records import RunInProgress
+from qcapp.runs.start import start_run
 from qcapp.services.data.merge import is_held_out, merged_training_set
 from qcapp.services.learning.gate import decide
-from qcapp.services.learning.retraining import RunInProgress, execute_run, start_run
-from qcapp.services.learning.run_health import mark_abandoned_runs
+from qcapp.services.learning.settings import RunSettings
 from training.data.datasets import normalise_question
 
 from helpers import correction_id
@@ -171,12 +174,12 @@ def starter_in_db(app, db):
 
 
 def test_training_error_inside_run_is_recorded(app, db, starter_in_db, monkeypatch):
-    from qcapp.services.learning import gate
+    from qcapp.services.learning import pipeline
 
     def explode(*args, **kwargs):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(gate, "train_model", explode)
+    monkeypatch.setattr(pipeline, "train_model", explode)
     run = execute_run(start_run(actor="test", spawn=False).id)
     assert run.status == "failed" and "MemoryError: simulated" in run.error
     assert db.session.scalar(select(ModelVersion.id)) is None
@@ -225,7 +228,7 @@ def test_retrain_wait_fails_with_nonzero_exit(app, runner, db):
 
 @pytest.mark.slow
 def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
-    from qcapp.services.learning.retraining import train_version
+    from qcapp.runs.start import train_version
 
     from helpers import csrf_token_from
 
@@ -275,13 +278,13 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
 
 
 def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, monkeypatch):
-    from qcapp.services.learning import retraining
+    from qcapp.runs import launchers
 
     from helpers import csrf_token_from
 
     started = []
     monkeypatch.setattr(
-        retraining,
+        launchers,
         "spawn_training_process",
         lambda app, run_id: started.append(run_id) or os.getpid(),
     )
@@ -299,7 +302,7 @@ def test_admin_retrain_button_and_status(app, db, admin_client, starter_in_db, m
 
 @pytest.mark.slow
 def test_candidate_worse_than_margin_is_kept_with_reason(app, db, admin_client, starter_in_db):
-    from qcapp.services.learning.retraining import train_version
+    from qcapp.runs.start import train_version
 
     first = train_version(quick=True, actor="test")
     # A negative margin demands the candidate beat the active version by 100 points: impossible.
@@ -365,7 +368,7 @@ def test_training_process_lowers_its_priority_and_its_sessions_share() -> None:
 
     code = (
         "import os, pathlib\n"
-        "from qcapp.services.learning.retraining import lower_priority\n"
+        "from qcapp.runs.placement import lower_priority\n"
         "os.setsid()\n"
         "lower_priority(7)\n"
         "lower_priority(7)\n"  # a second call (the parent's and its own) changes nothing
@@ -386,7 +389,7 @@ def test_the_parent_lowers_a_new_training_process_from_its_first_moment() -> Non
     import subprocess
     import sys
 
-    from qcapp.services.learning.retraining import lower_priority
+    from qcapp.runs.placement import lower_priority
 
     child = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
@@ -408,7 +411,7 @@ def test_a_training_process_in_the_servers_session_leaves_the_sessions_share_alo
     """Lowering a session's autogroup would slow every process in it, web workers included."""
     code = (
         "import os, pathlib\n"
-        "from qcapp.services.learning.retraining import lower_priority\n"
+        "from qcapp.runs.placement import lower_priority\n"
         "os.setsid()\n"  # this process plays the server: a session with its default share
         "child = os.fork()\n"
         "if child == 0:\n"
@@ -430,7 +433,7 @@ def test_a_training_process_in_the_servers_session_leaves_the_sessions_share_alo
 def test_a_run_started_from_a_request_stays_in_the_servers_session(app, db):
     """From a web worker: same session (so SCHED_IDLE yields to the workers), own group; from
     the command line: a session of its own."""
-    from qcapp.services.learning.retraining import spawn_training_process
+    from qcapp.runs.spawn import spawn_training_process
 
     run = TrainingRun(status="queued")
     db.session.add(run)
@@ -447,15 +450,15 @@ def test_a_run_started_from_a_request_stays_in_the_servers_session(app, db):
 @pytest.mark.slow
 def test_with_a_queue_a_retrain_is_a_job_the_worker_runs(app, db, starter_in_db, monkeypatch):
     """With QC_REDIS_URL no process is spawned: the run is enqueued and a worker runs it."""
-    from qcapp.services.learning import jobs, retraining
+    from qcapp.runs import jobs, launchers
 
     queued = []
-    monkeypatch.setattr(retraining, "enqueue", lambda path, *args, **kw: queued.append(args))
+    monkeypatch.setattr(launchers, "enqueue", lambda path, *args, **kw: queued.append(args))
     monkeypatch.setattr(
-        retraining, "spawn_training_process", lambda *a: pytest.fail("no process expected")
+        launchers, "spawn_training_process", lambda *a: pytest.fail("no process expected")
     )
     app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
-    run = retraining.start_run(actor="tester", quick=True)
+    run = start_run(RunSettings(quick=True), actor="tester")
     assert queued == [(run.id,)] and run.runner == "queue" and run.pid is None
     assert run.status == "queued"
 

@@ -258,7 +258,7 @@ def _state_of(pid: int) -> str | None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_finished_training_process_is_reaped(app, db):
-    from qcapp.services.learning.retraining import spawn_training_process
+    from qcapp.runs.spawn import spawn_training_process
 
     run = TrainingRun(status="queued")
     db.session.add(run)

@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from qcapp.services.learning import retraining
-from qcapp.services.learning.processes import process_alive
-from qcapp.services.learning.retraining import (
-    run_left_for,
-    start_run,
-    start_standby,
-    wait_for_run,
-)
-from qcapp.services.learning.standby import (
+from qcapp.runs import launchers
+from qcapp.runs.processes import process_alive
+from qcapp.runs.records import run_left_for
+from qcapp.runs.spawn import start_standby
+from qcapp.runs.standby import (
     CODE_ROOTS,
     CodeWatch,
     code_fingerprint,
@@ -32,6 +28,8 @@ from qcapp.services.learning.standby import (
     take_lock,
     waiting_standby,
 )
+from qcapp.runs.start import start_run, wait_for_run
+from qcapp.services.learning.settings import RunSettings
 
 
 def wait_for(condition, seconds: float = 90.0, what: str = "the condition"):
@@ -95,7 +93,7 @@ def test_the_standby_runs_the_next_run_and_leaves_a_successor(app, db, standby, 
     assert wait_for(standby, what="the standby to listen again") == first
 
     with app.test_request_context("/admin/runs/start", method="POST"):
-        run = start_run(actor="test", quick=True)
+        run = start_run(RunSettings(quick=True), actor="test")
     assert (run.runner, run.pid) == ("process", first)
     run = wait_for_run(run.id, timeout=300)
     assert run.status == "succeeded", run.error
@@ -139,12 +137,12 @@ def test_a_run_queued_while_the_standby_starts_is_left_for_it(app, db, monkeypat
     def no_process(*_args):
         raise AssertionError("a training process was started beside the standby")
 
-    monkeypatch.setattr(retraining, "spawn_training_process", no_process)
+    monkeypatch.setattr(launchers, "spawn_training_process", no_process)
     lock = take_lock(instance)  # this process plays the starting standby: no socket yet
     try:
         assert not socket_path(instance).exists()
         with app.test_request_context("/admin/runs/start", method="POST"):
-            run = start_run(actor="test", quick=True)
+            run = start_run(RunSettings(quick=True), actor="test")
         assert (run.status, run.runner, run.pid) == ("queued", "process", os.getpid())
         assert run_left_for(os.getpid()) == run.id
         assert run_left_for(os.getpid() + 1) is None
@@ -170,7 +168,7 @@ def test_a_starting_standby_runs_the_run_queued_meanwhile(app, db, starter_in_db
         # It takes the lock before its imports, seconds before it listens.
         wait_for(lambda: waiting_standby(instance) == standby, 30, "the standby's lock")
         with app.test_request_context("/admin/runs/start", method="POST"):
-            run = start_run(actor="test", quick=True)
+            run = start_run(RunSettings(quick=True), actor="test")
         assert run.pid == standby
         run = wait_for_run(run.id, timeout=300)
         assert run.status == "succeeded", run.error
@@ -184,7 +182,7 @@ def test_the_code_fingerprint_follows_the_files(tmp_path, monkeypatch):
     libraries = tmp_path / "site-packages"
     (libraries / "numpy-2.4.6.dist-info").mkdir(parents=True)
     monkeypatch.setattr(
-        "qcapp.services.learning.standby.sysconfig.get_paths", lambda: {"purelib": libraries}
+        "qcapp.runs.standby.sysconfig.get_paths", lambda: {"purelib": libraries}
     )
     (tmp_path / "package").mkdir()
     module = tmp_path / "package" / "module.py"
@@ -238,7 +236,7 @@ def test_a_standby_with_old_code_declines_the_run_and_a_process_takes_it(
         started.append(run_id)
         return 424242
 
-    monkeypatch.setattr(retraining, "spawn_training_process", process_of_its_own)
+    monkeypatch.setattr(launchers, "spawn_training_process", process_of_its_own)
     lock = take_lock(instance)
     listener = listen(instance)
     outcome = []
@@ -249,7 +247,7 @@ def test_a_standby_with_old_code_declines_the_run_and_a_process_takes_it(
     try:
         (tmp_path / "module.py").write_text("VALUE = 2\n")
         with app.test_request_context("/admin/runs/start", method="POST"):
-            run = start_run(actor="test", quick=True)
+            run = start_run(RunSettings(quick=True), actor="test")
         waiting.join(30)
     finally:
         listener.close()
@@ -262,7 +260,7 @@ def test_a_standby_with_old_code_declines_the_run_and_a_process_takes_it(
 @pytest.mark.slow
 def test_a_waiting_standby_gives_way_to_one_with_the_new_code(app, standby):
     first = wait_for(standby, what="the standby to listen")
-    module = Path(CODE_ROOTS[0]) / "standby_process.py"
+    module = Path(CODE_ROOTS[0]) / "runs" / "standby_process.py"
     stat = module.stat()
     try:
         os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a deploy
@@ -274,7 +272,7 @@ def test_a_waiting_standby_gives_way_to_one_with_the_new_code(app, standby):
 
 
 def test_a_waiting_standby_does_its_idle_work_and_sees_a_worker_waiting(tmp_path):
-    from qcapp.services.learning.standby import connection_waiting
+    from qcapp.runs.standby import connection_waiting
 
     listener = listen(tmp_path)
     turns = []

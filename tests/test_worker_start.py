@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from qcapp.services.learning.processes import worker_cpu
+from qcapp.runs.placement import worker_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,12 +181,12 @@ def _affinity_and_priority(pid: int) -> tuple[set[frozenset[int]], int, int]:
 def test_a_pinned_worker_starts_training_on_every_cpu_at_a_steady_share(app, monkeypatch):
     """What a pinned worker starts (a standby, a run) leaves the worker's CPU and runs at the
     plain policy and nice TRAINING_NICE_BESIDE_PINNED_WORKERS, all its threads included."""
-    from qcapp.services.learning.retraining import lower_training_priority
+    from qcapp.runs.placement import lower_training_priority
 
     server_cpus = os.sched_getaffinity(0)
     code = (
         "import os, sys, threading, time\n"
-        "from qcapp.services.learning.processes import keep_worker_on\n"
+        "from qcapp.runs.placement import keep_worker_on\n"
         f"keep_worker_on({min(server_cpus)})\n"  # the worker, forked by the arbiter
         "child = os.fork()\n"  # a training process it starts, with a thread of its own
         "if child == 0:\n"

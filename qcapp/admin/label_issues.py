@@ -9,10 +9,8 @@ from flask_wtf import FlaskForm
 
 from training import taxonomy
 
-from ..models import LabelIssue
-from ..services.data.datasets import active_dataset
-from ..services.learning.retraining import (
-    LABEL_SCAN,
+from ..models import LabelIssue, RunTask
+from ..runs import (
     RunInProgress,
     RunNotStarted,
     current_run,
@@ -20,6 +18,8 @@ from ..services.learning.retraining import (
     run_outcome,
     start_run,
 )
+from ..services.data.datasets import active_dataset
+from ..services.insight.label_issues import ScanSettings
 from ..services.review.label_review import (
     LabelIssueError,
     dismiss_issue,
@@ -61,7 +61,7 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             first_rank=(page - 1) * PAGE_SIZE + 1,
             scanned_at=latest_scan_at(dataset) if dataset else None,
             running=running,
-            last_scan=latest_run(LABEL_SCAN),
+            last_scan=latest_run(RunTask.LABEL_SCAN),
             run_outcome=run_outcome,
             form=IssueForm(),
             taxonomy=taxonomy.as_dict(),
@@ -110,7 +110,7 @@ class LabelIssuesView(AdminAccessMixin, BaseView):
             flash("There is no active dataset to scan.", "error")
             return self._back()
         try:
-            start_run(actor=current_user.username, task=LABEL_SCAN, dataset_id=dataset.id)
+            start_run(ScanSettings(dataset_id=dataset.id), actor=current_user.username)
         except RunInProgress as error:
             flash(f"{error} A scan can start when it has ended.", "error")
             return self.index(), 409

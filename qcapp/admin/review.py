@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 
 from training import taxonomy
 
+from ..models import CorrectionStatus
 from ..services.review.feedback import (
     InvalidCorrection,
     edit_correction,
@@ -19,6 +20,9 @@ from ..services.review.merge_guard import describe_flags, needs_confirmation
 from ..services.review.review_queue import review_queue
 from .access import AdminAccessMixin
 from .paging import page_argument
+
+# What each button makes of a correction.
+REVIEW_ACTIONS = {"approve": CorrectionStatus.APPROVED, "reject": CorrectionStatus.REJECTED}
 
 PAGE_SIZE = 100
 
@@ -54,7 +58,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             return self._review_row(request.form["row"])
         action = request.form.get("action", "")
         ids = request.form.getlist("ids", type=int)
-        status = {"approve": "approved", "reject": "rejected"}.get(action)
+        status = REVIEW_ACTIONS.get(action)
         if status is None or not ids:
             flash("Choose corrections and an action.", "error")
             return redirect(url_for(".index"))
@@ -70,7 +74,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         """One row's Approve (with the label its menu shows, the proposal unless changed) or
         Reject button."""
         action, _, raw = row.partition(":")
-        status = {"approve": "approved", "reject": "rejected"}.get(action)
+        status = REVIEW_ACTIONS.get(action)
         if status is None or not raw.isdigit():
             flash("Choose a correction and an action.", "error")
             return redirect(url_for(".index"))
@@ -78,7 +82,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         fine = request.form.get(f"fine_{correction_id}", "")
         try:
             [correction] = find_corrections([correction_id])
-            if status == "approved" and fine and fine != correction.fine:
+            if status == CorrectionStatus.APPROVED and fine and fine != correction.fine:
                 edit_correction(
                     correction_id, fine.split(":", 1)[0], fine, actor=current_user.username
                 )
@@ -86,7 +90,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
         except InvalidCorrection as error:
             flash(error.message, "error")
         else:
-            label = f" as {correction.fine}" if status == "approved" else ""
+            label = f" as {correction.fine}" if status == CorrectionStatus.APPROVED else ""
             flash(f"{status.capitalize()} correction {correction_id}{label}.", "success")
         return redirect(url_for(".index"))
 
@@ -105,7 +109,7 @@ class ReviewQueueView(AdminAccessMixin, BaseView):
             if request.form.get("approve"):
                 review_corrections(
                     [correction_id],
-                    "approved",
+                    CorrectionStatus.APPROVED,
                     actor=current_user.username,
                     confirm_override=bool(request.form.get("confirm_override")),
                 )

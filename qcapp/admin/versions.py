@@ -9,20 +9,24 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
-from ..services.learning.flips import stored_flips
-from ..services.learning.provenance import corrections_used
-from ..services.learning.retraining import (
+from ..runs import (
     RunInProgress,
     RunNotStarted,
     current_run,
-    delete_version,
+    mark_stale_runs,
     remaining_seconds,
     run_outcome,
-    served_version_ids,
     start_run,
 )
-from ..services.learning.run_health import mark_stale_runs
-from ..services.learning.versions import activate_model_version, activation_history
+from ..services.learning.flips import stored_flips
+from ..services.learning.provenance import corrections_used
+from ..services.learning.settings import RunSettings
+from ..services.learning.versions import (
+    activate_model_version,
+    activation_history,
+    delete_version,
+    served_version_ids,
+)
 from .access import AdminAccessMixin, admin_only
 from .paging import page_argument
 from .review import ReviewForm
@@ -126,7 +130,9 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
         try:
-            run = start_run(actor=current_user.username, select=bool(request.form.get("select")))
+            run = start_run(
+                RunSettings(select=bool(request.form.get("select"))), actor=current_user.username
+            )
         except RunInProgress as error:
             flash(f"{error} Wait for it to finish.", "error")
             return redirect(url_for(".index"))

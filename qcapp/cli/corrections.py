@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..models import CorrectionStatus
 from ..services.learning.provenance import revert_correction
 from ..services.review.feedback import (
     InvalidCorrection,
@@ -94,7 +95,7 @@ def approve_command(
         return
     if not ids:
         raise click.UsageError("Give correction ids, or --all.")
-    _review(ids, "approved", None, actor=actor, confirm_override=confirm_override)
+    _review(ids, CorrectionStatus.APPROVED, None, actor=actor, confirm_override=confirm_override)
 
 
 @corrections_group.command("reject")
@@ -103,7 +104,7 @@ def approve_command(
 @actor_option
 def reject_command(ids: tuple[int, ...], note: str | None, actor: str) -> None:
     """Reject corrections by id."""
-    _review(ids, "rejected", note, actor=actor)
+    _review(ids, CorrectionStatus.REJECTED, note, actor=actor)
 
 
 @corrections_group.command("revert")

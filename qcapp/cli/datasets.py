@@ -10,6 +10,7 @@ from flask import current_app
 
 from training import DatasetError
 
+from ..models import IssueKind
 from ..services.data.datasets import (
     FetchError,
     active_dataset,
@@ -118,6 +119,6 @@ def issues_command(top: int, rescan: bool, as_json: bool) -> None:
     for rank, issue in enumerate(issues, 1):
         labels = f"{issue.given_fine} → {issue.suggested_fine}"
         click.echo(f"{rank:>4}  {issue.score:5.3f}  {issue.kind:<14}  {labels:<30}  {issue.text}")
-        if issue.kind == "near_duplicate":
+        if issue.kind == IssueKind.NEAR_DUPLICATE:
             click.echo(f"{'':>48}  ~ {issue.details.get('other_text')}")
     click.echo(f"({len(issues)} of {total} open; review them on the admin page Label issues)")

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 
 from ..extensions import db
-from ..models import TrainingRun
-from ..services.learning.retraining import (
+from ..models import Runner, RunStatus, TrainingRun
+from ..runs import (
     RunNotStarted,
     execute_run,
     lower_training_priority,
@@ -17,7 +17,8 @@ from ..services.learning.retraining import (
     start_run,
     wait_for_run,
 )
-from ..services.learning.standby import SERVER_PID_VARIABLE
+from ..runs.standby import SERVER_PID_VARIABLE
+from ..services.learning.settings import RunSettings
 from ..services.learning.versions import activate_model_version, activation_history, get_version
 from . import qc
 
@@ -39,10 +40,10 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
     if quick and select:
         raise click.UsageError("--quick and --select exclude each other.")
     try:
-        run = start_run(actor="cli", quick=quick, select=select)
+        run = start_run(RunSettings(quick=quick, select=select), actor="cli")
     except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
-    where = "queued for a worker" if run.runner == "queue" else f"process {run.pid}"
+    where = "queued for a worker" if run.runner == Runner.QUEUE else f"process {run.pid}"
     click.echo(f"Started training run {run.id} ({where}).")
     if not wait:
         return
@@ -56,7 +57,7 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
 
     run = wait_for_run(run.id, poll=1.0, on_poll=show_log)
     show_log(run)
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         first_line = (run.error or "unknown error").splitlines()[0]
         raise click.ClickException(f"Training run {run.id} failed: {first_line}")
     version = run.model_version
@@ -76,7 +77,7 @@ def run_training_command(run_id: int) -> None:
         run_id,
         after_finish=lambda: start_next_standby(app, int(server) if server.isdigit() else None),
     )
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         raise SystemExit(1)
 
 

@@ -18,6 +18,7 @@ from training import (
     load_version,
 )
 
+from ..runs import TrainingError, mark_abandoned_runs, train_version
 from ..services.data.artifacts import local_version
 from ..services.data.datasets import (
     STARTER_DATASET,
@@ -25,8 +26,6 @@ from ..services.data.datasets import (
     import_dataset,
     starter_dataset_path,
 )
-from ..services.learning.retraining import TrainingError, train_version
-from ..services.learning.run_health import mark_abandoned_runs
 from ..services.learning.versions import active_version, get_version
 from ..services.serving.scope import ensure_scope_model, scope_dict
 from . import qc

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from ..services.learning.jobs import run_worker
-from ..services.learning.queue import queue_enabled
+from ..runs.jobs import run_worker
+from ..runs.queue import queue_enabled
 from . import qc
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..models import CorrectionKind, CorrectionStatus
+
 
 def correction_schemas(
     coarse_enum: list[str], fine_enum: list[str], query_token: dict[str, Any]
@@ -43,12 +45,12 @@ def correction_schemas(
                     "description": "The correction's own unguessable handle.",
                 },
                 "query_id": query_token,
-                "kind": {"type": "string", "enum": ["correction", "confirmation"]},
+                "kind": {"type": "string", "enum": [kind.value for kind in CorrectionKind]},
                 "coarse": {"type": "string", "enum": coarse_enum},
                 "fine": {"type": "string", "enum": fine_enum},
                 "status": {
                     "type": "string",
-                    "enum": ["pending", "approved", "rejected", "reverted"],
+                    "enum": [status.value for status in CorrectionStatus],
                 },
                 "created_at": {"type": "string", "format": "date-time"},
                 "in_active_model": {

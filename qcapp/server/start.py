@@ -24,7 +24,7 @@ def main() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from .. import create_app
-    from ..services.learning.run_health import mark_abandoned_runs
+    from ..runs.health import mark_abandoned_runs
     from ..services.serving.scope import ensure_scope_model
 
     app = create_app()

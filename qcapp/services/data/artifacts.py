@@ -30,7 +30,7 @@ from training import ArtifactError, read_manifest, verify_version
 
 from ...config import ARTIFACT_STORES
 from ...extensions import db
-from ...models import ArtifactBlob, ArtifactChunk, ModelVersion
+from ...models import ArtifactBlob, ArtifactChunk, ModelVersion, VersionStatus
 
 CHUNK_BYTES = 1 << 20
 FETCH_LOCK = ".fetch.lock"  # in MODELS_DIR: one fetch from the store at a time per host
@@ -213,7 +213,8 @@ def versions_to_keep(keep_retired: int) -> set[int]:
     ).all()
     keep, retired = set(), 0
     for row in rows:
-        if row.is_active or row.pinned or row.status in ("active", "candidate"):
+        not_retired = row.status in (VersionStatus.ACTIVE, VersionStatus.CANDIDATE)
+        if row.is_active or row.pinned or not_retired:
             keep.add(row.id)
         elif retired < keep_retired:
             keep.add(row.id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from training import dataset_fingerprint
 
 from ...extensions import db
-from ...models import Correction, Dataset, Example, Query
+from ...models import Correction, CorrectionKind, CorrectionStatus, Dataset, Example, Query
 
 HOLDOUT_PERCENT = 20
 
@@ -68,7 +68,7 @@ def approved_corrections() -> list[tuple[int, str, str, str, str, str]]:
             Correction.fine,
         )
         .join(Query, Correction.query_id == Query.id)
-        .where(Correction.status == "approved")
+        .where(Correction.status == CorrectionStatus.APPROVED)
         .order_by(Correction.reviewed_at.asc().nulls_first(), Correction.id)
     ).all()
 
@@ -97,7 +97,7 @@ def merged_training_set(dataset: Dataset) -> MergedSet:
             continue  # the correction's row below replaces it
         row = (text, coarse, fine, "base")
         (held_rows if is_held_out(normalized) else train_rows).append(row)
-    kinds = {"correction": 0, "confirmation": 0}
+    kinds = dict.fromkeys(CorrectionKind, 0)
     for _normalized, (_id, kind, text, coarse, fine) in labelled.items():
         kinds[kind] += 1
         train_rows.append((text, coarse, fine, kind))
@@ -111,8 +111,8 @@ def merged_training_set(dataset: Dataset) -> MergedSet:
             "dataset": dataset.name,
             "base": len(train_rows) + len(held_rows) - len(labelled),
             "held_out": len(held_rows),
-            "corrections": kinds["correction"],
-            "confirmations": kinds["confirmation"],
+            "corrections": kinds[CorrectionKind.CORRECTION],
+            "confirmations": kinds[CorrectionKind.CONFIRMATION],
             "base_overridden": overridden,
             "duplicates_removed": duplicates,
         },

@@ -15,7 +15,15 @@ from training import normalise_question, taxonomy
 
 from ...database import read_only_connection
 from ...extensions import db
-from ...models import Correction, ModelVersion, Prediction, Query, utcnow
+from ...models import (
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    ModelVersion,
+    Prediction,
+    Query,
+    utcnow,
+)
 from ...server.native import let_others_run
 from ..serving.batch import neutralise_cell
 
@@ -219,13 +227,16 @@ def _correction_row(
     confirms = rng.random() < 0.2
     fine = predicted_fine if confirms else rng.choice(taxonomy.FINE_LABELS)
     # A reverted correction needs a reviewer and a reason; seeded history has none.
-    status = rng.choices(("pending", "approved", "rejected"), weights=(5, 4, 1))[0]
+    status = rng.choices(
+        (CorrectionStatus.PENDING, CorrectionStatus.APPROVED, CorrectionStatus.REJECTED),
+        weights=(5, 4, 1),
+    )[0]
     return {
         "query_id": query_id,
-        "kind": "confirmation" if confirms else "correction",
+        "kind": CorrectionKind.CONFIRMATION if confirms else CorrectionKind.CORRECTION,
         "coarse": fine.split(":", 1)[0],
         "fine": fine,
         "status": status,
         "created_at": min(asked_at + timedelta(minutes=rng.uniform(0.5, 30)), now),
-        "reviewed_at": None if status == "pending" else now,
+        "reviewed_at": None if status == CorrectionStatus.PENDING else now,
     }

@@ -8,17 +8,45 @@ The method lives in ``training.label_issues``; this module feeds it the merged t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select
 
 from training import find_doubtful_labels, near_duplicates, normalise_question
 
 from ...extensions import db
-from ...models import Correction, Dataset, Example, LabelIssue
+from ...models import (
+    Correction,
+    CorrectionStatus,
+    Dataset,
+    Example,
+    IssueKind,
+    IssueStatus,
+    LabelIssue,
+    RunTask,
+)
 from ..accounts.accounts import record_event
 from ..data.merge import approved_corrections, merged_training_set
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a label scan was asked for, stored with its run (``TrainingRun.params``)."""
+
+    task: ClassVar[RunTask] = RunTask.LABEL_SCAN
+
+    dataset_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"dataset_id": self.dataset_id}
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any] | None) -> ScanSettings:
+        """The settings of a recorded scan."""
+        return cls(dataset_id=(stored or {}).get("dataset_id"))
 
 
 @dataclass
@@ -75,7 +103,9 @@ def scan_size(dataset: Dataset) -> int:
         select(func.count()).select_from(Example).where(Example.dataset_id == dataset.id)
     )
     approved = db.session.scalar(
-        select(func.count()).select_from(Correction).where(Correction.status == "approved")
+        select(func.count())
+        .select_from(Correction)
+        .where(Correction.status == CorrectionStatus.APPROVED)
     )
     return int(examples or 0) + int(approved or 0)
 
@@ -87,7 +117,7 @@ def _finding_key(kind: str, sides: list[tuple[str, str]]) -> tuple:
 
 def _issue_key(issue: LabelIssue) -> tuple:
     sides = [(issue.details.get("subject", ""), issue.given_fine)]
-    if issue.kind == "near_duplicate":
+    if issue.kind == IssueKind.NEAR_DUPLICATE:
         sides.append((issue.details.get("other_subject", ""), issue.details.get("other_fine", "")))
     return _finding_key(issue.kind, sides)
 
@@ -103,7 +133,7 @@ def scan_label_issues(
     """Replace the open findings of ``dataset`` with a fresh scan; dismissed ones stay down.
 
     Seconds of CPU on a dataset of thousands of rows: the web pages start it as a run in the
-    training process or a queued job (``start_run(task="label_scan")``), never in a request.
+    training process or a queued job (``start_run(ScanSettings(...))``), never in a request.
     """
     step = progress or (lambda _fraction, _message: None)
     started = time.perf_counter()
@@ -124,18 +154,20 @@ def scan_label_issues(
         _issue_key(issue)
         for issue in db.session.scalars(
             select(LabelIssue).where(
-                LabelIssue.dataset_id == dataset.id, LabelIssue.status == "dismissed"
+                LabelIssue.dataset_id == dataset.id, LabelIssue.status == IssueStatus.DISMISSED
             )
         )
     }
     db.session.execute(
-        delete(LabelIssue).where(LabelIssue.dataset_id == dataset.id, LabelIssue.status == "open")
+        delete(LabelIssue).where(
+            LabelIssue.dataset_id == dataset.id, LabelIssue.status == IssueStatus.OPEN
+        )
     )
     found, skipped = [], 0
     for item in doubtful:
         row = training[item.index]
         issue = LabelIssue(
-            kind="doubtful",
+            kind=IssueKind.DOUBTFUL,
             dataset_id=dataset.id,
             example_id=row.example_id,
             text=row.text,
@@ -159,7 +191,7 @@ def scan_label_issues(
             first, second = second, first
         row, other = second, first
         issue = LabelIssue(
-            kind="near_duplicate",
+            kind=IssueKind.NEAR_DUPLICATE,
             dataset_id=dataset.id,
             example_id=row.example_id,
             other_example_id=other.example_id,
@@ -189,8 +221,8 @@ def scan_label_issues(
     summary = {
         "dataset": dataset.name,
         "rows": len(training),
-        "doubtful": sum(issue.kind == "doubtful" for issue in kept),
-        "near_duplicates": sum(issue.kind == "near_duplicate" for issue in kept),
+        "doubtful": sum(issue.kind == IssueKind.DOUBTFUL for issue in kept),
+        "near_duplicates": sum(issue.kind == IssueKind.NEAR_DUPLICATE for issue in kept),
         "dismissed_not_raised": skipped,
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from ...database import read_only_connection
-from ...models import Correction, Prediction
+from ...models import Correction, CorrectionStatus, Prediction
 from .stats import COUNTED_CORRECTION, day_bucket, day_key
 
 RELIABILITY_BINS = 10
@@ -59,7 +59,7 @@ def reviewed_outcomes() -> list[tuple[float, bool]]:
                 Prediction.fine_confidence,
             )
             .join(Prediction, Prediction.query_id == Correction.query_id)
-            .where(Correction.status == "approved")
+            .where(Correction.status == CorrectionStatus.APPROVED)
             .order_by(Correction.reviewed_at.asc().nulls_first(), Correction.id)
         ).all()
     latest = {

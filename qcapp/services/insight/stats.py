@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from training import taxonomy
 
 from ...database import read_only_connection
-from ...models import Correction, Example, ModelVersion, Prediction, Query
+from ...models import (
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    Example,
+    ModelVersion,
+    Prediction,
+    Query,
+)
 
 
 def collect_stats() -> dict[str, Any]:
@@ -33,9 +41,9 @@ def collect_stats() -> dict[str, Any]:
                 select(count).select_from(Query).where(Query.in_scope.is_(False))
             ),
             "predictions": scalar(select(count).select_from(Prediction)),
-            "corrections_pending": corrections.get("pending", 0),
-            "corrections_approved": corrections.get("approved", 0),
-            "corrections_rejected": corrections.get("rejected", 0),
+            "corrections_pending": corrections.get(CorrectionStatus.PENDING, 0),
+            "corrections_approved": corrections.get(CorrectionStatus.APPROVED, 0),
+            "corrections_rejected": corrections.get(CorrectionStatus.REJECTED, 0),
             "examples": scalar(select(count).select_from(Example)),
             "model_versions": scalar(select(count).select_from(ModelVersion)),
             "active_model_version": active.version if active else None,
@@ -48,7 +56,9 @@ CHART_DAYS = 30
 CHART_RANGES = (7, 30, 90, 365)
 TOP_FINE_CONFUSIONS = 10
 # Rejected corrections are the admin saying the user was wrong, so they are no evidence of errors.
-COUNTED_CORRECTION = (Correction.kind == "correction") & (Correction.status != "rejected")
+COUNTED_CORRECTION = (Correction.kind == CorrectionKind.CORRECTION) & (
+    Correction.status != CorrectionStatus.REJECTED
+)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ...extensions import db
 from ...models import (
     AuditEvent,
     Correction,
+    CorrectionStatus,
     ModelVersion,
     Query,
     utcnow,
@@ -69,13 +70,13 @@ def revert_correction(correction_id: int, *, actor: str | None, reason: str) -> 
     if not reason:
         raise InvalidCorrection("Give a reason for reverting the correction.", "missing_reason")
     [correction] = find_corrections([correction_id])
-    if correction.status != "approved":
+    if correction.status != CorrectionStatus.APPROVED:
         raise InvalidCorrection(
             f"Correction {correction.id} is {correction.status}; only an approved correction"
             " can be reverted.",
             "not_approved",
         )
-    correction.status = "reverted"
+    correction.status = CorrectionStatus.REVERTED
     correction.reverted_at = utcnow()
     correction.reverted_by_id = user_id_of(actor)
     correction.revert_reason = reason[:1000]
@@ -86,7 +87,7 @@ def revert_correction(correction_id: int, *, actor: str | None, reason: str) -> 
         "correction",
         correction.id,
         {
-            "from": "approved",
+            "from": CorrectionStatus.APPROVED,
             "coarse": correction.coarse,
             "fine": correction.fine,
             "reason": correction.revert_reason,

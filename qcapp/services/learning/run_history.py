@@ -6,8 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import ModelVersion, TrainingRun
-from .run_health import as_utc
+from ...models import ModelVersion, RunStatus, TrainingRun, as_utc
 from .versions import active_version
 
 
@@ -21,7 +20,7 @@ def last_run_of(kind: str | None, features: str | None) -> TrainingRun | None:
         .join(ModelVersion, TrainingRun.model_version_id == ModelVersion.id)
         .where(
             TrainingRun.kind == kind,
-            TrainingRun.status == "succeeded",
+            TrainingRun.status == RunStatus.SUCCEEDED,
             ModelVersion.feature_set == (features or "default"),
         )
         .order_by(TrainingRun.id.desc())

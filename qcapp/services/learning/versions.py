@@ -1,16 +1,27 @@
-"""Model versions: name, register, activate, look up and their history."""
+"""Model versions: name, activate, look up, their history, and deleting one that never served."""
 
 from __future__ import annotations
 
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import func, select, update
 
 from ...extensions import db
-from ...models import ModelVersion, VersionActivation, utcnow
+from ...models import (
+    ModelVersion,
+    Prediction,
+    TrainingRun,
+    VersionActivation,
+    VersionStatus,
+    utcnow,
+)
 from ..accounts.accounts import record_event
+from ..data.artifacts import resolve_artifact
 
 
 def new_version_name() -> str:
@@ -32,11 +43,11 @@ def activate_model_version(
     db.session.execute(
         update(ModelVersion)
         .where(ModelVersion.id != version.id, ModelVersion.is_active.is_(True))
-        .values(is_active=None, status="retired")
+        .values(is_active=None, status=VersionStatus.RETIRED)
     )
     db.session.flush()
     version.is_active = True
-    version.status = "active"
+    version.status = VersionStatus.ACTIVE
     version.activated_at = utcnow()
     # The column holds 200 characters; a gate's reason can be longer.
     reason = reason.strip()[:200] or None
@@ -87,3 +98,59 @@ def active_version() -> ModelVersion | None:
 
 def get_version(name: str) -> ModelVersion | None:
     return db.session.scalar(select(ModelVersion).where(ModelVersion.version == name))
+
+
+def served_version_ids() -> set[int]:
+    """Ids of the versions that ever answered a stored question or were ever active."""
+    answered = select(Prediction.model_version_id).where(Prediction.model_version_id.is_not(None))
+    activated = select(VersionActivation.model_version_id).where(
+        VersionActivation.model_version_id.is_not(None)
+    )
+    ids = set(db.session.scalars(answered.distinct()))
+    ids.update(db.session.scalars(activated.distinct()))
+    ids.update(
+        db.session.scalars(select(ModelVersion.id).where(ModelVersion.activated_at.is_not(None)))
+    )
+    return ids
+
+
+def traffic_served(version: ModelVersion) -> str | None:
+    """Why a version that served traffic must be kept, or None when it never did."""
+    answers = db.session.scalar(
+        select(func.count())
+        .select_from(Prediction)
+        .where(Prediction.model_version_id == version.id)
+    )
+    activations = db.session.scalar(
+        select(func.count())
+        .select_from(VersionActivation)
+        .where(VersionActivation.model_version_id == version.id)
+    )
+    if not answers and not activations and version.activated_at is None:
+        return None
+    return (
+        f"Version {version.version} served traffic (active {activations or 1} time(s), "
+        f"{answers} stored answer(s)) and is kept: the history and every stored answer name "
+        "the model that gave it."
+    )
+
+
+def delete_version(version: ModelVersion, *, actor: str | None) -> None:
+    """Delete the row and artifact of a version that never served; ValueError says why not."""
+    if version.is_active:
+        raise ValueError("The active version cannot be deleted; activate another first.")
+    served = traffic_served(version)
+    if served:
+        raise ValueError(served)
+    path = resolve_artifact(current_app.config["MODELS_DIR"], version.artifact_path)
+    db.session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.model_version_id == version.id)
+        .values(model_version_id=None)
+    )
+    record_event(actor, "version_deleted", "model_version", version.version)
+    db.session.delete(version)
+    db.session.commit()
+    models_dir = Path(current_app.config["MODELS_DIR"]).resolve()
+    if path.resolve().is_relative_to(models_dir) and path.exists():
+        shutil.rmtree(path, ignore_errors=True)

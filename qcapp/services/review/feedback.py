@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from training import taxonomy
 
 from ...extensions import db
-from ...models import Correction, Query, utcnow
+from ...models import Correction, CorrectionKind, CorrectionStatus, Prediction, Query, utcnow
 from ..accounts.accounts import record_event
 from ..serving.user_text import InvalidText, clean_note
 from .merge_guard import flags_for_new, needs_confirmation, with_contradiction
@@ -50,7 +50,7 @@ def propose_correction(
     except InvalidText as error:
         raise InvalidCorrection(error.message, error.code) from None
     prediction = query.prediction
-    kind = "confirmation" if prediction is not None and prediction.fine == fine else "correction"
+    kind = correction_kind(prediction, fine)
     earlier = _earlier_from_client(query, client_hash)
     if earlier is not None:
         return _replace(earlier, kind, coarse, fine, note)
@@ -59,7 +59,7 @@ def propose_correction(
         kind=kind,
         coarse=coarse,
         fine=fine,
-        status="pending",
+        status=CorrectionStatus.PENDING,
         client_hash=client_hash,
         note=note,
     )
@@ -68,6 +68,13 @@ def propose_correction(
     db.session.add(correction)
     db.session.commit()
     return correction
+
+
+def correction_kind(prediction: Prediction | None, fine: str) -> CorrectionKind:
+    """A confirmation when ``fine`` is the model's answer, else a correction."""
+    if prediction is not None and prediction.fine == fine:
+        return CorrectionKind.CONFIRMATION
+    return CorrectionKind.CORRECTION
 
 
 def _earlier_from_client(query: Query, client_hash: str | None) -> Correction | None:
@@ -80,7 +87,7 @@ def _earlier_from_client(query: Query, client_hash: str | None) -> Correction | 
         .order_by(Correction.id.desc())
         .limit(1)
     )
-    if earlier is not None and earlier.status != "pending":
+    if earlier is not None and earlier.status != CorrectionStatus.PENDING:
         raise InvalidCorrection(
             "Your earlier answer on this question has already been reviewed.", "already_reviewed"
         )
@@ -125,7 +132,7 @@ def is_reviewed(query: Query) -> bool:
             .join(Query, Correction.query_id == Query.id)
             .where(
                 Query.normalized == query.normalized,
-                Correction.status.in_(("approved", "rejected")),
+                Correction.status.in_((CorrectionStatus.APPROVED, CorrectionStatus.REJECTED)),
             )
             .limit(1)
         )
@@ -177,14 +184,15 @@ def apply_review(
     details: dict | None = None,
 ) -> None:
     """Set the review status of corrections with their audit events, without committing."""
-    if status not in ("approved", "rejected"):
+    if status not in (CorrectionStatus.APPROVED, CorrectionStatus.REJECTED):
         raise ValueError(f"unknown review status {status!r}")
     # The active dataset may have changed since the correction was proposed: check again.
+    approving = status == CorrectionStatus.APPROVED
     flags = {
-        c.id: with_contradiction(c, c.flags or {}) if status == "approved" else c.flags or {}
+        c.id: with_contradiction(c, c.flags or {}) if approving else c.flags or {}
         for c in corrections
     }
-    flagged = [c for c in corrections if status == "approved" and needs_confirmation(flags[c.id])]
+    flagged = [c for c in corrections if approving and needs_confirmation(flags[c.id])]
     if flagged and not confirm_override:
         raise InvalidCorrection(
             "Correction(s) "
@@ -212,7 +220,7 @@ def apply_review(
         }
         if correction in flagged:
             event["confirmed_override"] = correction.flags["contradicts_base"]
-        if correction.flags.get("bulk_client") and status == "approved":
+        if correction.flags.get("bulk_client") and status == CorrectionStatus.APPROVED:
             event["bulk_client"] = correction.flags["bulk_client"]
         record_event(actor, f"correction_{status}", "correction", correction.id, event)
 
@@ -224,7 +232,7 @@ def edit_correction(correction_id: int, coarse: str, fine: str, *, actor: str | 
     before = {"coarse": correction.coarse, "fine": correction.fine}
     correction.coarse, correction.fine = coarse, fine
     prediction = correction.query.prediction
-    correction.kind = "confirmation" if prediction and prediction.fine == fine else "correction"
+    correction.kind = correction_kind(prediction, fine)
     correction.flags = with_contradiction(correction, correction.flags or {})
     record_event(
         actor,
@@ -249,11 +257,11 @@ def approve_all_pending(*, actor: str | None) -> tuple[list[Correction], int]:
     """
     pending = db.session.scalars(
         select(Correction)
-        .where(Correction.status == "pending")
+        .where(Correction.status == CorrectionStatus.PENDING)
         .options(selectinload(Correction.query))
     ).all()
     ids = [c.id for c in pending if not with_contradiction(c, c.flags or {})]
-    approved = review_corrections(ids, "approved", actor=actor) if ids else []
+    approved = review_corrections(ids, CorrectionStatus.APPROVED, actor=actor) if ids else []
     return approved, len(pending) - len(ids)
 
 

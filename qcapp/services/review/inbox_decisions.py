@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import AuditEvent, Correction, Query, version_corrections
+from ...models import AuditEvent, Correction, CorrectionStatus, Query, version_corrections
 from ..accounts.accounts import record_event
-from .feedback import InvalidCorrection, apply_review, check_labels
+from .feedback import InvalidCorrection, apply_review, check_labels, correction_kind
 from .inbox import item_for_query, ranked_inbox
 from .inbox_items import InboxItem
 from .inbox_reads import SPLIT_ACTION
@@ -60,7 +60,9 @@ def _pending_on(query: Query) -> list[Correction]:
         db.session.scalars(
             select(Correction)
             .join(Query, Correction.query_id == Query.id)
-            .where(Query.normalized == query.normalized, Correction.status == "pending")
+            .where(
+                Query.normalized == query.normalized, Correction.status == CorrectionStatus.PENDING
+            )
             .order_by(Correction.id)
         )
     )
@@ -70,10 +72,10 @@ def _reviewer_correction(query: Query, coarse: str, fine: str) -> Correction:
     prediction = query.prediction
     correction = Correction(
         query=query,
-        kind="confirmation" if prediction is not None and prediction.fine == fine else "correction",
+        kind=correction_kind(prediction, fine),
         coarse=coarse,
         fine=fine,
-        status="pending",
+        status=CorrectionStatus.PENDING,
         client_hash=None,
         note=INBOX_NOTE,
     )
@@ -101,13 +103,15 @@ def decide_item(
                 created.append(agreeing[0].id)
             apply_review(
                 agreeing,
-                "approved",
+                CorrectionStatus.APPROVED,
                 actor=actor,
                 confirm_override=confirm_override,
                 details={"via": "inbox"},
             )
             if others:
-                apply_review(others, "rejected", actor=actor, details={"via": "inbox"})
+                apply_review(
+                    others, CorrectionStatus.REJECTED, actor=actor, details={"via": "inbox"}
+                )
             approved += [c.id for c in agreeing]
             rejected += [c.id for c in others]
         event = record_event(
@@ -144,7 +148,7 @@ def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
                     _reviewer_correction(query, query.prediction.coarse, query.prediction.fine)
                 ]
                 created.append(pending[0].id)
-            apply_review(pending, "rejected", actor=actor, details={"via": "inbox"})
+            apply_review(pending, CorrectionStatus.REJECTED, actor=actor, details={"via": "inbox"})
             rejected += [c.id for c in pending]
         if not rejected:
             raise InvalidCorrection("Nothing to reject: no proposal and no prediction.", "empty")
@@ -215,10 +219,10 @@ def undo_last_decision(actor: str | None) -> int:
             )
             db.session.delete(correction)
             continue
-        if correction.status not in ("approved", "rejected"):
+        if correction.status not in (CorrectionStatus.APPROVED, CorrectionStatus.REJECTED):
             continue  # changed by someone else since: leave it as it is
         previous = correction.status
-        correction.status = "pending"
+        correction.status = CorrectionStatus.PENDING
         correction.reviewed_at = None
         correction.reviewed_by_id = None
         record_event(

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from ...models import IssueKind
 from .trust import NEUTRAL
 
 COARSE_DOUBT = 0.5  # below this coarse confidence a reason names the coarse class's doubt
@@ -175,7 +176,7 @@ def explain(item: InboxItem) -> None:
             "and nobody another label."
         )
     if item.finder:
-        if item.finder["kind"] == "near_duplicate":
+        if item.finder["kind"] == IssueKind.NEAR_DUPLICATE:
             reasons.append("The label-issue finder found a near-duplicate with another label.")
         else:
             reasons.append(

@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import distinct, func, select
 
 from ...extensions import db
-from ...models import AuditEvent, Correction, Example, LabelIssue, Prediction, Query
+from ...models import (
+    AuditEvent,
+    Correction,
+    CorrectionStatus,
+    Example,
+    IssueKind,
+    IssueStatus,
+    LabelIssue,
+    Prediction,
+    Query,
+)
 from ..data.datasets import active_dataset
 
 NEAR_DUPLICATE_FINDER_SCORE = 0.5
@@ -92,7 +102,7 @@ def proposal_margins() -> dict[str, float]:
         select(Query.normalized, Prediction.margin)
         .join(Correction, Correction.query_id == Query.id)
         .join(Prediction, Prediction.query_id == Query.id)
-        .where(Correction.status == "pending")
+        .where(Correction.status == CorrectionStatus.PENDING)
     ):
         value = 0.5 if margin is None else float(margin)
         found[normalized] = min(value, found.get(normalized, value))
@@ -108,7 +118,7 @@ def decided_questions() -> set[str]:
         db.session.scalars(
             select(Query.normalized)
             .join(Correction, Correction.query_id == Query.id)
-            .where(Correction.status.in_(("approved", "rejected")))
+            .where(Correction.status.in_((CorrectionStatus.APPROVED, CorrectionStatus.REJECTED)))
             .distinct()
         )
     )
@@ -120,7 +130,7 @@ def pending_proposals() -> dict[str, list[tuple[int, str, str | None]]]:
     for normalized, correction_id, fine, client in db.session.execute(
         select(Query.normalized, Correction.id, Correction.fine, Correction.client_hash)
         .join(Query, Correction.query_id == Query.id)
-        .where(Correction.status == "pending")
+        .where(Correction.status == CorrectionStatus.PENDING)
         .order_by(Correction.id)
     ):
         found[normalized].append((correction_id, fine, client))
@@ -142,9 +152,9 @@ def finder_findings() -> dict[str, dict]:
             LabelIssue.suggested_fine,
         )
         .join(Example, LabelIssue.example_id == Example.id)
-        .where(LabelIssue.status == "open", LabelIssue.dataset_id == dataset.id)
+        .where(LabelIssue.status == IssueStatus.OPEN, LabelIssue.dataset_id == dataset.id)
     ):
-        value = NEAR_DUPLICATE_FINDER_SCORE if kind == "near_duplicate" else float(score)
+        value = NEAR_DUPLICATE_FINDER_SCORE if kind == IssueKind.NEAR_DUPLICATE else float(score)
         if value > found.get(normalized, {}).get("score", -1.0):
             found[normalized] = {
                 "kind": kind,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import AuditEvent, Dataset, LabelIssue, utcnow
+from ...models import AuditEvent, Dataset, IssueStatus, LabelIssue, utcnow
 from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, check_labels
 
@@ -20,7 +20,7 @@ def open_issues(
     dataset: Dataset, *, limit: int | None = None, offset: int = 0, kind: str | None = None
 ) -> tuple[list[LabelIssue], int]:
     """Open findings of ``dataset``, highest score first, and how many there are in all."""
-    where = [LabelIssue.dataset_id == dataset.id, LabelIssue.status == "open"]
+    where = [LabelIssue.dataset_id == dataset.id, LabelIssue.status == IssueStatus.OPEN]
     if kind:
         where.append(LabelIssue.kind == kind)
     total = db.session.scalar(select(func.count()).select_from(LabelIssue).where(*where))
@@ -50,7 +50,7 @@ def _open_issue(issue_id: int) -> LabelIssue:
     issue = db.session.get(LabelIssue, issue_id) if 0 < issue_id < 2**31 else None
     if issue is None:
         raise LabelIssueError(f"No label issue with id {issue_id}.")
-    if issue.status != "open":
+    if issue.status != IssueStatus.OPEN:
         raise LabelIssueError(f"Label issue {issue_id} is already {issue.status}.")
     return issue
 
@@ -79,7 +79,7 @@ def relabel_issue(issue_id: int, coarse: object, fine: object, *, actor: str | N
     if before["fine"] == fine:
         raise LabelIssueError(f"The example is already labelled {fine}; dismiss the issue instead.")
     example.coarse, example.fine = coarse, fine
-    _resolve(issue, "relabelled", actor)
+    _resolve(issue, IssueStatus.RELABELLED, actor)
     issue.details = {**issue.details, "relabelled_to": fine}
     record_event(
         actor,
@@ -100,7 +100,7 @@ def relabel_issue(issue_id: int, coarse: object, fine: object, *, actor: str | N
 def dismiss_issue(issue_id: int, *, actor: str | None) -> LabelIssue:
     """Keep the label as it is and close the issue, audited; later scans do not raise it again."""
     issue = _open_issue(issue_id)
-    _resolve(issue, "dismissed", actor)
+    _resolve(issue, IssueStatus.DISMISSED, actor)
     record_event(
         actor,
         "label_issue_dismissed",
@@ -110,8 +110,8 @@ def dismiss_issue(issue_id: int, *, actor: str | None) -> LabelIssue:
             "kind": issue.kind,
             "example": issue.example_id,
             "label": issue.given_fine,
-            "before": {"status": "open"},
-            "after": {"status": "dismissed"},
+            "before": {"status": IssueStatus.OPEN},
+            "after": {"status": IssueStatus.DISMISSED},
         },
     )
     db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from training import NeighbourIndex, untokenise
 
 from ...extensions import db
-from ...models import Correction, Example
+from ...models import Correction, CorrectionStatus, Example
 from ..data.datasets import active_dataset
 from ..data.merge import approved_corrections
 from .label_help import dataset_state
@@ -25,7 +25,7 @@ def _state() -> tuple | None:
         return None
     reviewed = db.session.execute(
         select(func.count(), func.max(Correction.reviewed_at)).where(
-            Correction.status == "approved"
+            Correction.status == CorrectionStatus.APPROVED
         )
     ).one()
     return (*labels, reviewed[0], str(reviewed[1]))

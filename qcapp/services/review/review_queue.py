@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ...extensions import db
-from ...models import Correction, Prediction, Query
+from ...models import Correction, CorrectionStatus, Prediction, Query
 
 
 @dataclass
@@ -26,19 +26,21 @@ def review_queue(limit: int = 200, offset: int = 0) -> tuple[list[QueueItem], in
         select(Correction)
         .join(Query, Correction.query_id == Query.id)
         .outerjoin(Prediction, Prediction.query_id == Query.id)
-        .where(Correction.status == "pending")
+        .where(Correction.status == CorrectionStatus.PENDING)
         .order_by(Prediction.fine_confidence.asc().nulls_first(), Correction.id)
         .options(selectinload(Correction.query).selectinload(Query.prediction))
     )
     total = db.session.scalar(
-        select(func.count()).select_from(Correction).where(Correction.status == "pending")
+        select(func.count())
+        .select_from(Correction)
+        .where(Correction.status == CorrectionStatus.PENDING)
     )
     page = db.session.scalars(pending.limit(limit).offset(offset)).all()
     normalized = {c.query.normalized for c in page}
     siblings = db.session.scalars(
         select(Correction)
         .join(Query, Correction.query_id == Query.id)
-        .where(Correction.status == "pending", Query.normalized.in_(normalized))
+        .where(Correction.status == CorrectionStatus.PENDING, Query.normalized.in_(normalized))
         .options(selectinload(Correction.query))
     ).all()
     by_question: dict[str, list[Correction]] = {}

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, select
 
 from ...extensions import db
-from ...models import Correction
+from ...models import Correction, CorrectionStatus
 
 PRIOR_APPROVED = 1.0
 PRIOR_REJECTED = 1.0
@@ -28,8 +28,8 @@ def client_trust(client_hashes: Iterable[str | None]) -> dict[str, float]:
     names = sorted({name for name in client_hashes if name})
     if not names:
         return {}
-    approved = func.sum(case((Correction.status == "approved", 1), else_=0))
-    rejected = func.sum(case((Correction.status == "rejected", 1), else_=0))
+    approved = func.sum(case((Correction.status == CorrectionStatus.APPROVED, 1), else_=0))
+    rejected = func.sum(case((Correction.status == CorrectionStatus.REJECTED, 1), else_=0))
     rows = db.session.execute(
         select(Correction.client_hash, approved, rejected)
         .where(Correction.client_hash.in_(names))

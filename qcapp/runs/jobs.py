@@ -7,9 +7,15 @@ first (two processes must never share one connection).
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
-from ...extensions import db
+from ..extensions import db
+
+# Where this module lived when jobs were first enqueued: a job still waiting in Redis from
+# before names its function by that path, and a worker started from this code runs it too.
+FORMER_PATH = "qcapp.services.learning.jobs"
 
 _worker_app: Flask | None = None
 
@@ -28,8 +34,8 @@ def _app() -> Flask:
 
 def run_training_job(run_id: int) -> str:
     """Execute the queued run ``run_id`` (a retrain or a label scan); returns its final status."""
-    from .retraining import execute_run
-    from .run_health import mark_stale_runs
+    from .execute import execute_run
+    from .health import mark_stale_runs
 
     app = _app()
     with app.app_context():
@@ -40,6 +46,11 @@ def run_training_job(run_id: int) -> str:
         return execute_run(run_id).status
 
 
+def answer_to_former_path() -> None:
+    """Let a job that names this module by its former path (``FORMER_PATH``) find it."""
+    sys.modules.setdefault(FORMER_PATH, sys.modules[__name__])
+
+
 def run_worker(app: Flask, *, burst: bool = False) -> bool:
     """Run jobs from the queue until stopped (or, with ``burst``, until it is empty)."""
     from rq import Worker
@@ -47,6 +58,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> bool:
     from .queue import job_queue
 
     bind_worker_app(app)
+    answer_to_former_path()
     with app.app_context():
         queue = job_queue()
         # The parent holds no connection while it waits: each job's horse opens its own.

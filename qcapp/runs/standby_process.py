@@ -1,9 +1,8 @@
-"""The standby training process (``python -m qcapp.standby_process``).
+"""The standby training process (``python -m qcapp.runs.standby_process``).
 
 It takes the instance's lock before anything else, so a second one gives up before it pays for
-the app's imports; then it imports them, finds ahead what a refit reads
-(``qcapp.services.learning.prepare``), waits for one run, executes it and starts its successor
-(see ``qcapp.services.learning.standby``).
+the app's imports; then it imports them, finds ahead what a refit reads (``prepare``), waits for
+one run, executes it and starts its successor (see ``standby``).
 """
 
 from __future__ import annotations
@@ -11,8 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .services.learning.processes import write_output_to
-from .services.learning.standby import (
+from .processes import run_log_name, training_log, write_output_to
+from .standby import (
     SERVER_PID_VARIABLE,
     CodeWatch,
     connection_waiting,
@@ -32,21 +31,18 @@ def main() -> int:
         return 0  # another standby already waits for this instance
     code = CodeWatch()  # before the imports: files changed during them count as changed
 
-    from . import create_app
-    from .extensions import db
-    from .services.learning.retraining import (
-        execute_run,
-        lower_training_priority,
-        run_left_for,
-        run_log_name,
-        start_next_standby,
-        training_log,
-    )
+    from .. import create_app
+    from ..extensions import db
+    from ..models import RunStatus
+    from .execute import execute_run
+    from .placement import lower_training_priority
+    from .records import run_left_for
+    from .spawn import start_next_standby
 
     app = create_app()
     lower_training_priority(app.config)
     with app.app_context():
-        from .services.learning.prepare import Preparation
+        from .prepare import Preparation
 
         # Before listening: what a refit reads is found while nobody waits for it, and a run
         # asked for meanwhile is left for this process (``run_left_for``). While listening,
@@ -68,10 +64,10 @@ def main() -> int:
                 start_next_standby(app, server_pid)
             return 0
         db.engine.dispose()  # connections opened before a long wait may have been dropped
-        write_output_to(training_log(app, run_log_name(run_id)))
+        write_output_to(training_log(app.instance_path, run_log_name(run_id)))
         # The successor starts as soon as the run has ended, before what is measured after it.
         run = execute_run(run_id, after_finish=lambda: start_next_standby(app, server_pid))
-    return 0 if run.status == "succeeded" else 1
+    return 0 if run.status == RunStatus.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ A lexical refit keeps the active version's fitted features (``training.refit``),
 of every question it will read (the merged training set, the held-out split, the stored
 questions of the flip report) are fixed before the run: the standby finds them with the active
 version's extractor and keeps them (``training.feature_rows``), together with the model itself
-(``flips.keep_version_model``), and puts the active version's labels of the held-out and stored
-questions into its label cache. The run then finds only what is new since: the features of new
-corrections and new stored questions.
+(``learning.flips.keep_version_model``), and puts the active version's labels of the held-out
+and stored questions into its label cache. The run then finds only what is new since: the
+features of new corrections and new stored questions.
 
 While it waits, the standby prepares again when another version becomes active (activated by
 hand, by ``qc train``, by a run in another process), and stops doing so as soon as a worker
@@ -26,17 +26,18 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from training import KEPT_FEATURE_SETS, reusable_features
 from training import feature_rows_of as rows_of
+from training import reusable_features
 
-from ...database import read_only_connection
-from ...extensions import db
-from ...models import ModelVersion
-from ..data.datasets import active_dataset
-from ..data.merge import merged_training_set
-from .flips import keep_version_model, served_labeller, stored_questions
-from .gate import plan_run
-from .versions import active_version
+from ..database import read_only_connection
+from ..extensions import db
+from ..models import ModelVersion
+from ..services.data.datasets import active_dataset
+from ..services.data.merge import merged_training_set
+from ..services.learning.flips import keep_version_model, served_labeller, stored_questions
+from ..services.learning.plan import plan_run
+from ..services.learning.settings import RunSettings
+from ..services.learning.versions import active_version
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def prepare_refit(stop: Callable[[], bool] = lambda: False) -> str | None:
     active, dataset = active_version(), active_dataset()
     if active is None or dataset is None:
         return None
-    plan = plan_run({}, active, dataset)
-    if plan.kind != "refit" or plan.features not in KEPT_FEATURE_SETS:
+    plan = plan_run(RunSettings(), active, dataset)
+    if not plan.single_threaded:
         return None
     merged = merged_training_set(dataset)
     db.session.commit()  # no snapshot or lock held while the features are found

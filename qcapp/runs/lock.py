@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from flask import Flask
 from sqlalchemy import text, update
 
-from ...extensions import db
-from ...models import TrainingRun, utcnow
+from ..extensions import db
+from ..models import TrainingRun, utcnow
 
 # The advisory lock's key: any 64-bit number no other part of the database uses.
 TRAINING_LOCK_KEY = 0x7163_7472_6169_6E00  # "qctrain"

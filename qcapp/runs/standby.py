@@ -25,7 +25,7 @@ is old, so the standby watches the files (``CodeWatch``): once they change it st
 and starts a successor that imports the new code, and a hand-over that comes before it noticed
 gets ``STALE`` instead of ``PID``, upon which the worker starts a process of its own.
 
-The process itself is ``qcapp.standby_process`` (started by ``retraining.start_standby``); this
+The process itself is ``qcapp.runs.standby_process`` (started by ``spawn.start_standby``); this
 module, standard library only, holds the lock, the socket and both sides of the hand-over.
 """
 
@@ -52,7 +52,7 @@ SERVER_CHECK_SECONDS = 1.0
 SERVER_PID_VARIABLE = "QC_STANDBY_SERVER_PID"
 # How often a waiting standby looks whether its code changed on disk (about 2 ms each time).
 CODE_CHECK_SECONDS = 5.0
-_REPOSITORY = Path(__file__).resolve().parents[3]
+_REPOSITORY = Path(__file__).resolve().parents[2]
 # What a run executes: the app and the training code (and the installed libraries).
 CODE_ROOTS = (_REPOSITORY / "qcapp", _REPOSITORY / "training")
 

@@ -6,25 +6,18 @@ while it writes its heartbeat.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app
 from sqlalchemy import select
 
-from ...extensions import db
-from ...models import TrainingRun, utcnow
-from ..accounts.accounts import record_event
+from ..extensions import db
+from ..models import Runner, RunStatus, TrainingRun, as_utc, utcnow
+from ..services.accounts.accounts import record_event
 from .processes import process_alive
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A stored time as aware UTC (SQLite hands back naive datetimes)."""
-    return moment.replace(tzinfo=utcnow().tzinfo) if moment.tzinfo is None else moment
 
 
 def fail_run(run: TrainingRun, error: str) -> None:
     """Mark a run failed with its error (the caller commits)."""
-    run.status = "failed"
+    run.status = RunStatus.FAILED
     run.in_progress = None
     run.error = error[-4000:]
     run.finished_at = utcnow()
@@ -41,8 +34,8 @@ def mark_stale_runs() -> list[int]:
     failed = []
     runs = select(TrainingRun).where(
         TrainingRun.in_progress.is_(True),
-        TrainingRun.runner == "queue",
-        TrainingRun.status == "running",
+        TrainingRun.runner == Runner.QUEUE,
+        TrainingRun.status == RunStatus.RUNNING,
     )
     for run in db.session.scalars(runs):
         beat = as_utc(run.heartbeat_at or run.started_at or run.created_at)
@@ -68,12 +61,10 @@ def mark_abandoned_runs(grace_seconds: float = 30.0) -> list[int]:
     for run in db.session.scalars(
         select(TrainingRun).where(
             TrainingRun.in_progress.is_(True),
-            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != "queue"),
+            (TrainingRun.runner.is_(None)) | (TrainingRun.runner != Runner.QUEUE),
         )
     ):
-        started = run.started_at or run.created_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=utcnow().tzinfo)
+        started = as_utc(run.started_at or run.created_at)
         young = (utcnow() - started).total_seconds() < grace_seconds
         if process_alive(run.pid) or (run.pid is None and young):
             continue

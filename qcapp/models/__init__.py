@@ -1,0 +1,57 @@
+"""The database schema: what is asked, what was answered, what users said, what was trained.
+
+One module per concern; every table is imported here, so ``from qcapp.models import X`` names
+any of them and the metadata Alembic compares with the migrations holds them all.
+"""
+
+from .accounts import AuditEvent, LoginFailure, User
+from .batch import BatchJob, BatchPart
+from .columns import as_utc, new_public_token, utcnow
+from .datasets import Dataset, Example, LabelIssue
+from .queries import Correction, Prediction, Query, version_corrections
+from .runs import TrainingRun
+from .states import (
+    CorrectionKind,
+    CorrectionStatus,
+    IssueKind,
+    IssueStatus,
+    RunKind,
+    Runner,
+    RunStatus,
+    RunTask,
+    VersionStatus,
+)
+from .versions import ArtifactBlob, ArtifactChunk, ModelVersion, VersionActivation, VersionFlip
+
+__all__ = [
+    "ArtifactBlob",
+    "ArtifactChunk",
+    "AuditEvent",
+    "BatchJob",
+    "BatchPart",
+    "Correction",
+    "CorrectionKind",
+    "CorrectionStatus",
+    "Dataset",
+    "Example",
+    "IssueKind",
+    "IssueStatus",
+    "LabelIssue",
+    "LoginFailure",
+    "ModelVersion",
+    "Prediction",
+    "Query",
+    "RunKind",
+    "RunStatus",
+    "RunTask",
+    "Runner",
+    "TrainingRun",
+    "User",
+    "VersionActivation",
+    "VersionFlip",
+    "VersionStatus",
+    "as_utc",
+    "new_public_token",
+    "utcnow",
+    "version_corrections",
+]
