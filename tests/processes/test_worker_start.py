@@ -16,7 +16,9 @@ import pytest
 
 from qcapp.runs.placement import worker_cpu
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import REPOSITORY_ROOT
+
+ROOT = REPOSITORY_ROOT
 
 
 @pytest.fixture(scope="module")

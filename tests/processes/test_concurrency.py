@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 
 from qcapp.models import Correction, Prediction, Query
 
+from helpers import REPOSITORY_ROOT
+
 WRITERS, QUERIES, EVERY = 4, 60, 5
 
 
 def test_parallel_writers_store_every_row(app, db, model_version):
     script = Path(__file__).with_name("concurrent_writer.py")
-    environment = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY_ROOT)}
     processes = [
         subprocess.Popen(
             [

@@ -12,7 +12,9 @@ import pytest
 from qcapp.runs.launchers import JobQueue, LocalProcess, WaitingStandby, launcher_for
 from qcapp.services.learning.settings import RunSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import REPOSITORY_ROOT
+
+ROOT = REPOSITORY_ROOT
 
 
 def _imported_modules(path: Path) -> set[str]:
