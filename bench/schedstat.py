@@ -26,7 +26,7 @@ COUNTERS = ("cpu", "waiting", "slices", "voluntary", "involuntary")
 
 def kind_of(command: str) -> str | None:
     """Which kind of process a command line is, or None for those not followed."""
-    if "standby_process" in command or "run-training" in command:
+    if "training_standby" in command or "run-training" in command:
         return "training"
     if "gunicorn" in command:
         return "workers"

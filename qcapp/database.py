@@ -16,8 +16,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from .blocking import in_native_thread
 from .extensions import db
-from .server.native import in_native_thread
 
 log = logging.getLogger(__name__)
 

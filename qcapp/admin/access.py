@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, has_request_context, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import error_response, wants_json
+from ..services.accounts.roles import current_is_admin, current_user_is_admin
 
-
-def current_user_is_admin() -> bool:
-    """True when the request comes from a logged-in, active account of the admin site (any role)."""
-    return bool(current_user.is_authenticated and current_user.is_active)
-
-
-def current_is_admin() -> bool:
-    """Whether the logged-in account has the admin role (False outside a request)."""
-    if not has_request_context():
-        return False
-    return bool(current_user.is_authenticated and getattr(current_user, "is_admin", False))
+__all__ = ["AdminAccessMixin", "admin_only", "current_is_admin", "current_user_is_admin"]
 
 
 def admin_only(view):

@@ -8,7 +8,7 @@ from .accounts import AuditEvent, LoginFailure, User
 from .batch import BatchJob, BatchPart
 from .columns import as_utc, new_public_token, utcnow
 from .datasets import Dataset, Example, LabelIssue
-from .queries import Correction, Prediction, Query, version_corrections
+from .queries import Correction, Prediction, Query
 from .runs import TrainingRun
 from .states import (
     CorrectionKind,
@@ -21,7 +21,14 @@ from .states import (
     RunTask,
     VersionStatus,
 )
-from .versions import ArtifactBlob, ArtifactChunk, ModelVersion, VersionActivation, VersionFlip
+from .versions import (
+    ArtifactBlob,
+    ArtifactChunk,
+    ModelVersion,
+    VersionActivation,
+    VersionFlip,
+    version_corrections,
+)
 
 __all__ = [
     "ArtifactBlob",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,21 +78,6 @@ class Prediction(db.Model):
     model_version: Mapped[ModelVersion | None] = relationship()
 
 
-# Which approved corrections and confirmations trained which model version.
-version_corrections = db.Table(
-    "version_corrections",
-    Column(
-        "model_version_id",
-        ForeignKey("model_versions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column(
-        "correction_id",
-        ForeignKey("corrections.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
-)
 
 
 class Correction(db.Model):
@@ -128,7 +113,7 @@ class Correction(db.Model):
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     reverted_by: Mapped[User | None] = relationship(foreign_keys=[reverted_by_id])
     model_versions: Mapped[list[ModelVersion]] = relationship(
-        secondary=version_corrections, back_populates="corrections", order_by="ModelVersion.id"
+        secondary="version_corrections", back_populates="corrections", order_by="ModelVersion.id"
     )
 
     STATUSES = tuple(CorrectionStatus)

@@ -4,13 +4,14 @@ artifacts' files as every host reads them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -24,11 +25,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .columns import utcnow
-from .queries import version_corrections
 from .states import VersionStatus
 
-if TYPE_CHECKING:
-    from .queries import Correction
+# Which approved corrections and confirmations trained which model version.
+version_corrections = db.Table(
+    "version_corrections",
+    Column(
+        "model_version_id",
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "correction_id",
+        ForeignKey("corrections.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
 
 
 class ModelVersion(db.Model):
@@ -72,7 +85,9 @@ class ModelVersion(db.Model):
     # A pinned version's artifact is never pruned, whatever its status.
     pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
-    corrections: Mapped[list[Correction]] = relationship(
+    # "Correction" is found by name in the models' registry: queries.py imports this module, so
+    # importing it here, even for type checkers only, would make the two import each other.
+    corrections: Mapped[list[Correction]] = relationship(  # noqa: F821
         secondary=version_corrections, back_populates="model_versions", order_by="Correction.id"
     )
 

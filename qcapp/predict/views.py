@@ -16,8 +16,8 @@ from flask import (
 
 from training import taxonomy
 
-from ..admin.access import current_user_is_admin
 from ..models import Query
+from ..services.accounts.roles import current_user_is_admin
 from ..services.learning.provenance import correction_outcomes
 from ..services.review.feedback import InvalidCorrection, is_reviewed, propose_correction
 from ..services.review.label_help import labels_with_help

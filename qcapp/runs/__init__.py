@@ -2,10 +2,11 @@
 
 A run (a retrain or a label scan) is a row (``records``) that one ``Launcher`` gives a process,
 chosen once from the settings (``launchers``): a job on the Redis queue, the standby waiting
-beside the server (``standby``, ``standby_process``, ``prepare``), or a process of its own
-(``spawn``). Whichever process runs it executes the same body (``execute``), reporting as it
-goes (``reporting``) under the training lock, with a heartbeat (``lock``); a run whose process
-or worker is gone is failed (``health``). ``placement`` keeps each web worker on a CPU of its
+beside the server (``standby``, ``prepare``; the process itself is
+``qcapp.server.training_standby``), or a process of its own (``spawn``). Whichever process
+runs it executes the same body (``execute``), reporting as it goes (``reporting``) under the
+training lock, with a heartbeat (``lock``); a run whose process or worker is gone is failed
+(``health``). ``placement`` keeps each web worker on a CPU of its
 own and the training beside them.
 
 The names below are what the rest of the app imports from here. Each is loaded from its module

@@ -51,7 +51,7 @@ def start_standby(app: Flask, server_pid: int) -> int:
     its own, like a training process started from a request."""
     return _start_lowered(
         app,
-        [sys.executable, "-m", "qcapp.runs.standby_process"],
+        [sys.executable, "-m", "qcapp.server.training_standby"],
         {**training_environment(app), SERVER_PID_VARIABLE: str(server_pid)},
         "standby.log",
         process_group=0,
@@ -65,8 +65,8 @@ def spawn_training_process(app: Flask, run_id: int) -> int:
     of its own: in the workers' autogroup SCHED_IDLE yields the core to them at once, whereas in
     a group of its own it only gets a small share and waits for the end of its time slice
     (bench/RESULTS.md, "From approval to every worker"). From the command line it leads a
-    session of its own, which ``lower_priority`` lowers as a whole. Either way it survives the process that started it
-    and no terminal's Ctrl-C reaches it.
+    session of its own, which ``lower_priority`` lowers as a whole. Either way it survives the
+    process that started it and no terminal's Ctrl-C reaches it.
     """
     environment = training_environment(app)
     server_pid = app.extensions.get(SERVER_PID_EXTENSION)

@@ -25,7 +25,7 @@ is old, so the standby watches the files (``CodeWatch``): once they change it st
 and starts a successor that imports the new code, and a hand-over that comes before it noticed
 gets ``STALE`` instead of ``PID``, upon which the worker starts a process of its own.
 
-The process itself is ``qcapp.runs.standby_process`` (started by ``spawn.start_standby``); this
+The process itself is ``qcapp.server.training_standby`` (started by ``spawn.start_standby``); this
 module, standard library only, holds the lock, the socket and both sides of the hand-over.
 """
 

@@ -238,13 +238,13 @@ def test_the_history_export_lets_the_workers_other_requests_run_between_batches(
     """100,000 queries stream for 1.9 s: under gevent the worker serves others meanwhile."""
     import gevent
 
-    from qcapp.server import native
+    from qcapp import blocking
     from qcapp.services.insight import history
 
     with app.app_context():
         history.seed_history(25, days=1, seed=1)
         turns = []
-        monkeypatch.setattr(native, "gevent_serving", lambda: True)
+        monkeypatch.setattr(blocking, "gevent_serving", lambda: True)
         monkeypatch.setattr(gevent, "sleep", lambda seconds=0: turns.append(seconds))
         rows = list(history.history_rows(batch_size=10))
     assert len(rows) == 25

@@ -25,7 +25,7 @@ def _standby_of(server) -> int | None:
             environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:  # gone meanwhile, or not ours
             continue
-        if b"qcapp.runs.standby_process" in command and (
+        if b"qcapp.server.training_standby" in command and (
             f"QC_INSTANCE_PATH={server.instance}".encode() in environment
         ):
             return int(entry.name)

@@ -260,7 +260,7 @@ def test_a_standby_with_old_code_declines_the_run_and_a_process_takes_it(
 @pytest.mark.slow
 def test_a_waiting_standby_gives_way_to_one_with_the_new_code(app, standby):
     first = wait_for(standby, what="the standby to listen")
-    module = Path(CODE_ROOTS[0]) / "runs" / "standby_process.py"
+    module = Path(CODE_ROOTS[0]) / "server" / "training_standby.py"
     stat = module.stat()
     try:
         os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a deploy

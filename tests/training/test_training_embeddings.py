@@ -47,7 +47,7 @@ def _simulate_missing_extra(monkeypatch) -> None:
     monkeypatch.setattr(
         extras, "missing_modules", lambda modules=(): ["torch", "sentence_transformers"]
     )
-    monkeypatch.setattr(embeddings_tier, "_encoder", None)
+    monkeypatch.setattr(sentence_encoder, "_encoder", None)
     monkeypatch.setattr(sentence_encoder, "_model", None)
 
 

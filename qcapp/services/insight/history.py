@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 
 from training import normalise_question, taxonomy
 
+from ...blocking import let_others_run
 from ...database import read_only_connection
 from ...extensions import db
 from ...models import (
@@ -24,7 +25,6 @@ from ...models import (
     Query,
     utcnow,
 )
-from ...server.native import let_others_run
 from ..serving.batch import neutralise_cell
 
 EXPORT_BATCH_SIZE = 2_000

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from training import LabelBatch
 
+from ...blocking import in_native_thread
 from ...database import read_only_connection
 from ...errors import ServiceUnavailable
 from ...models import ModelVersion
-from ...server.native import in_native_thread
 from ..data.artifacts import local_version
 
 log = logging.getLogger(__name__)

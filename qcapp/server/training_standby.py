@@ -1,4 +1,6 @@
-"""The standby training process (``python -m qcapp.runs.standby_process``).
+"""The standby training process (``python -m qcapp.server.training_standby``): with the web
+server's worker and its start check, one of the processes qcapp runs as, so it lives here, above
+the app it builds, rather than in ``qcapp.runs``, which the app itself imports.
 
 It takes the instance's lock before anything else, so a second one gives up before it pays for
 the app's imports; then it imports them, finds ahead what a refit reads (``prepare``), waits for
@@ -10,8 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .processes import run_log_name, training_log, write_output_to
-from .standby import (
+from ..runs.processes import run_log_name, training_log, write_output_to
+from ..runs.standby import (
     SERVER_PID_VARIABLE,
     CodeWatch,
     connection_waiting,
@@ -34,10 +36,10 @@ def main() -> int:
     from .. import create_app
     from ..extensions import db
     from ..models import RunStatus
-    from .execute import execute_run
-    from .placement import lower_training_priority
-    from .records import run_left_for
-    from .spawn import start_next_standby
+    from ..runs.execute import execute_run
+    from ..runs.placement import lower_training_priority
+    from ..runs.records import run_left_for
+    from ..runs.spawn import start_next_standby
 
     app = create_app()
     lower_training_priority(app.config)
