@@ -44,7 +44,7 @@ def main() -> int:
     app = create_app()
     lower_training_priority(app.config)
     with app.app_context():
-        from .prepare import Preparation
+        from ..runs.prepare import Preparation
 
         # Before listening: what a refit reads is found while nobody waits for it, and a run
         # asked for meanwhile is left for this process (``run_left_for``). While listening,
