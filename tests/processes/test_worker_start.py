@@ -26,9 +26,14 @@ def fitted_scope(tmp_path_factory) -> Path:
     """The shipped scope model, fitted once for the tests that start the arbiter's check."""
     from qcapp.services.serving.scope import ensure_scope_model, scope_digest, scope_model_path
 
+    from training import dump_atomically
+
     folder = tmp_path_factory.mktemp("scope")
-    ensure_scope_model(folder)
-    return scope_model_path(folder, scope_digest())
+    path = scope_model_path(folder, scope_digest())
+    model = ensure_scope_model(folder)  # saved there unless this process already had it
+    if not path.exists():
+        dump_atomically(model, path)
+    return path
 
 
 def with_scope_model(models_dir: str | Path, fitted: Path) -> None:
