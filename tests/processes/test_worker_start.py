@@ -25,7 +25,6 @@ ROOT = REPOSITORY_ROOT
 def fitted_scope(tmp_path_factory) -> Path:
     """The shipped scope model, fitted once for the tests that start the arbiter's check."""
     from qcapp.services.serving.scope import ensure_scope_model, scope_digest, scope_model_path
-
     from training import dump_atomically
 
     folder = tmp_path_factory.mktemp("scope")
