@@ -16,10 +16,10 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # slow clients and the front").
 workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count()))
 worker_class = "qcapp.server.worker.BufferingGeventWorker"
-# Each connection is closed after its response, so every request comes through the shared
-# listening socket to whichever worker is free. Kept alive, a connection stays with the worker
-# that accepted it, and one worker held far more of them: p99 2.5 s at 32 clients.
-keepalive = 0
+# A client may keep its connection for the next request, for up to 5 s between requests
+# (gunicorn bounds the wait for each next request's headers by it). Each worker serves its kept
+# connections in turn (qcapp/server/worker.py), so none waits behind busier ones.
+keepalive = 5
 worker_connections = 1000  # open connections per worker, slow ones included
 timeout = 60
 graceful_timeout = 20

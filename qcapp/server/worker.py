@@ -180,7 +180,15 @@ class BufferingGeventWorker(GeventWorker):
                 raise StopIteration from None
             finally:
                 self.reading.pop(current, None)
-        return super().handle_request(listener_name, req, sock, addr)
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        finally:
+            # On a kept-alive connection the next request is often in the socket already, and
+            # reading it would not wait: the greenlet would go on without the loop ever looking
+            # at the other connections. A few were then served over and over and the rest
+            # waited (p99 1.2 s at 32 clients). Waiting for the loop to go idle gives every
+            # ready connection its turn first (p99 64 ms).
+            gevent.idle()
 
     def read_body(self, req, sock, length: int | None) -> None:
         """Read the request's body into memory (up to ``body_limit``), answering an

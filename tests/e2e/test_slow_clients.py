@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import statistics
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -34,9 +35,20 @@ def connect(server: LiveServer) -> socket.socket:
 
 
 def answer_of(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """The status, headers and body of the one answer on ``sock`` (read until it closes)."""
+    """The status, headers and body of the one answer on ``sock``: read until its body is
+    whole (Content-Length) or the server closes the connection."""
     data = b""
-    while chunk := sock.recv(65536):
+    while True:
+        head, found, body = data.partition(b"\r\n\r\n")
+        if found:
+            lines = head.decode("latin-1").split("\r\n")
+            headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+            length = headers.get("Content-Length")
+            if length is not None and len(body) >= int(length):
+                return int(lines[0].split()[1]), headers, body
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -137,3 +149,37 @@ def test_an_announced_body_too_large_is_refused_without_being_read(server):
             pass
         status, _, body = answer_of(sock)
     assert status == 413 and json.loads(body)["error"]["code"] == "payload_too_large"
+
+
+def test_kept_alive_connections_are_served_in_turn(server):
+    """Clients that keep their connection and send the next request at once are each served:
+    none waits while a few others are answered over and over."""
+    import http.client
+    import threading
+
+    host, port = server.base_url.removeprefix("http://").split(":")
+    counts = [0] * 16
+    slowest = [0.0] * 16
+    stop = time.monotonic() + 4
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            connection.request("POST", "/api/v1/classify", body=BODY,
+                               headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            counts[index] += 1
+            slowest[index] = max(slowest[index], time.monotonic() - started)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(counts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert min(counts) > 0, counts
+    assert max(slowest) < 2.0, slowest
+    assert min(counts) >= 0.25 * statistics.median(counts), counts
