@@ -11,9 +11,9 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # the app sees it (qcapp/server/worker.py): slow or stalled clients wait as greenlets and never
 # hold a worker. With 200 slow connections open beside 32 clients classifying it kept 561
 # requests/s and a p99 of 86 ms (0.87 of the same load alone), where two such connections left
-# sync workers answering nothing. The price: about a tenth more CPU a request than sync
-# workers, so about a tenth less throughput at saturation (bench/RESULTS.md, "Open internet:
-# slow clients and the front").
+# sync workers answering nothing; without them, with connections kept alive, it served 843
+# requests/s against sync workers' 784, p99 46.5 against 47.7 ms (bench/RESULTS.md, "Open
+# internet: slow clients and the front").
 workers = int(os.environ.get("QC_WORKERS", multiprocessing.cpu_count()))
 worker_class = "qcapp.server.worker.BufferingGeventWorker"
 # A client may keep its connection for the next request, for up to 5 s between requests
