@@ -38,8 +38,7 @@ def pre_fork(server, worker):
     A training process then shares one worker's core at a small steady share, and no worker
     waits for a core it could have had on the other side, which under load raised the p99
     latency during a refit by half (bench/RESULTS.md, "From approval to every worker").
-    ``QC_PIN_WORKERS=false`` (read with the
-    app's settings in ``when_ready``) leaves them free.
+    ``QC_PIN_WORKERS=false`` (read with the app's settings in ``when_ready``) leaves them free.
     """
     from qcapp.runs.placement import worker_cpu
 
@@ -105,8 +104,8 @@ def post_worker_init(worker):
     # What the worker has imported and built so far lives as long as it does. Frozen, it is
     # left out of the cyclic collector's full collections, which otherwise walk its ~225,000
     # objects for 150-200 ms while a request waits (bench/RESULTS.md, "From approval to every
-    # worker"). Frozen before the model
-    # loads, so that a model replaced by a newer version is still collected.
+    # worker"). Frozen before the model loads, so that a model replaced by a newer version is
+    # still collected.
     gc.collect()
     gc.freeze()
     checkpoint_in_background(app)

@@ -25,13 +25,15 @@ def gevent_serving() -> bool:
 
 
 def let_others_run() -> None:
-    """Under gevent, let the worker's other requests take their turn before going on: a long
-    loop (a streamed export) calls this between batches, so it shares the worker instead of
-    holding it until the end. Elsewhere it does nothing."""
+    """Under gevent, let the worker's other requests take their turn before going on: wait
+    until the event loop has looked at every connection and run what was ready (``sleep(0)``
+    would only run greenlets already scheduled, not those waiting for their socket). The
+    worker calls this after each request, a long loop (a streamed export) between its batches.
+    Elsewhere it does nothing."""
     if gevent_serving():
         import gevent
 
-        gevent.sleep(0)
+        gevent.idle()
 
 
 def in_native_thread(function: Callable[..., T], *args) -> T:

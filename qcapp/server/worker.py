@@ -31,6 +31,8 @@ from gunicorn import util
 from gunicorn.http.body import Body
 from gunicorn.workers.ggevent import GeventWorker
 
+from ..blocking import let_others_run
+
 CHUNK = 64 * 1024
 LINGER_SECONDS = 5.0
 
@@ -188,7 +190,7 @@ class BufferingGeventWorker(GeventWorker):
             # at the other connections. A few were then served over and over and the rest
             # waited (p99 1.2 s at 32 clients). Waiting for the loop to go idle gives every
             # ready connection its turn first (p99 64 ms).
-            gevent.idle()
+            let_others_run()
 
     def read_body(self, req, sock, length: int | None) -> None:
         """Read the request's body into memory (up to ``body_limit``), answering an

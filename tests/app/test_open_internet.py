@@ -245,7 +245,7 @@ def test_the_history_export_lets_the_workers_other_requests_run_between_batches(
         history.seed_history(25, days=1, seed=1)
         turns = []
         monkeypatch.setattr(blocking, "gevent_serving", lambda: True)
-        monkeypatch.setattr(gevent, "sleep", lambda seconds=0: turns.append(seconds))
+        monkeypatch.setattr(gevent, "idle", lambda priority=0: turns.append(priority))
         rows = list(history.history_rows(batch_size=10))
     assert len(rows) == 25
     assert turns == [0, 0, 0]  # after each of the three batches
