@@ -48,6 +48,7 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     # stored model versions
     "save_version": ("training.runtime.artifacts", "save_version"),
     "load_version": ("training.runtime.artifacts", "load_version"),
+    "load_version_scope": ("training.runtime.artifacts", "load_version_scope"),
     "read_manifest": ("training.runtime.artifacts", "read_manifest"),
     "verify_version": ("training.runtime.artifacts", "verify_version"),
     "ArtifactError": ("training.runtime.artifacts", "ArtifactError"),

@@ -11,6 +11,7 @@ from training import taxonomy
 
 from ..extensions import db
 from ..models import Correction
+from ..services.review.discards import discard_item
 from ..services.review.feedback import InvalidCorrection
 from ..services.review.inbox import ranked_inbox
 from ..services.review.inbox_decisions import (
@@ -200,6 +201,24 @@ class InboxView(AdminAccessMixin, BaseView):
             flash(error.message, "error")
         else:
             flash("Rejected.", "success")
+        return self._after(at, ids[0] if ids else None)
+
+    @expose("/discard", methods=["POST"])
+    def discard(self):
+        checked = self._checked()
+        if checked is None:
+            return redirect(url_for(".card"))
+        ids, at = checked
+        try:
+            discard_item(ids, actor=current_user.username)
+        except InvalidCorrection as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                "Discarded as not a question: it leaves the inbox, and the next retrain's"
+                " scope check refuses it.",
+                "success",
+            )
         return self._after(at, ids[0] if ids else None)
 
     @expose("/undo", methods=["POST"])

@@ -16,6 +16,7 @@ from training import (
     format_metrics_table,
     load_dataset,
     load_version,
+    load_version_scope,
 )
 
 from ..runs import TrainingError, mark_abandoned_runs, train_version
@@ -27,7 +28,7 @@ from ..services.data.datasets import (
     starter_dataset_path,
 )
 from ..services.learning.versions import active_version, get_version
-from ..services.serving.scope import ensure_scope_model, scope_dict
+from ..services.serving.scope import check_scope, ensure_scope_model, scope_dict
 from . import qc
 
 
@@ -129,7 +130,11 @@ def predict_command(question: str, version_name: str | None, as_json: bool) -> N
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
     version, classifier = load_classifier(version_name)
     prediction = classifier.predict(question)
-    verdict = ensure_scope_model(current_app.config["MODELS_DIR"]).check(question)
+    try:
+        scope = load_version_scope(local_version(version))
+    except (ArtifactError, OSError) as error:
+        raise click.ClickException(f"Cannot load version {version.version}: {error}") from None
+    [verdict] = check_scope([question], scope)
     if as_json:
         scope = scope_dict(verdict.in_scope, None if verdict.in_scope else verdict.reason)
         click.echo(json.dumps({"model_version": version.version, **prediction.to_dict(), **scope}))

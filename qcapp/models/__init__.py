@@ -8,7 +8,7 @@ from .accounts import AuditEvent, LoginFailure, User
 from .batch import BatchJob, BatchPart
 from .columns import as_utc, new_public_token, utcnow
 from .datasets import Dataset, Example, LabelIssue
-from .queries import Correction, Prediction, Query
+from .queries import Correction, DiscardedQuestion, Prediction, Query
 from .runs import TrainingRun
 from .states import (
     CorrectionKind,
@@ -40,6 +40,7 @@ __all__ = [
     "CorrectionKind",
     "CorrectionStatus",
     "Dataset",
+    "DiscardedQuestion",
     "Example",
     "IssueKind",
     "IssueStatus",

@@ -120,3 +120,19 @@ class Correction(db.Model):
     KINDS = tuple(CorrectionKind)
 
 
+class DiscardedQuestion(db.Model):
+    """A text a reviewer decided is not a question: out of the inbox and of every training set,
+    and one of the scope check's out-of-scope examples from its next fit on."""
+
+    __tablename__ = "discarded_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    normalized: Mapped[str] = mapped_column(String(600), unique=True)
+    # The text as first asked: what the scope check learns from.
+    text: Mapped[str] = mapped_column(Text)
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id", ondelete="SET NULL"))
+    discarded_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DiscardedQuestion {self.id}>"

@@ -30,6 +30,8 @@
       if (override) { override.checked = !override.checked; handled = true; }
     } else if (key === "x") {
       handled = click("reject-button");
+    } else if (key === "d") {
+      handled = click("discard-button");
     } else if (key === "s") {
       handled = click("skip-link");
     } else if (key === "j") {

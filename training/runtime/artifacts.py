@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import joblib
 import sklearn
 
 from training.runtime import finetuned_classifier, sentence_encoder
@@ -37,6 +38,8 @@ MODEL_FILE = "model.pickle"
 MODEL_ARRAYS = "model.arrays"
 ARRAY_ALIGNMENT = 64  # every array starts on a boundary that vectorised code reads quickly
 LEGACY_MODEL_FILE = "model.joblib"
+# The scope check a version carries once reviewers have discarded texts (training.scope).
+SCOPE_FILE = "scope.joblib"
 PICKLE_PROTOCOL = 5
 TEMPORARY_PREFIX = ".tmp-"
 
@@ -128,8 +131,12 @@ def _stored_encoder(classifier: QuestionClassifier) -> str | None:
     return None
 
 
-def save_version(result: TrainResult, models_dir: Path, version: str) -> VersionInfo:
-    """Write models_dir/<version>/ atomically; refuses to overwrite an existing version."""
+def save_version(
+    result: TrainResult, models_dir: Path, version: str, *, scope: object | None = None
+) -> VersionInfo:
+    """Write models_dir/<version>/ atomically; refuses to overwrite an existing version.
+
+    ``scope``, when given, is the scope check the version serves instead of the shipped one."""
     models_dir = Path(models_dir)
     if not version or "/" in version or version.startswith("."):
         raise ArtifactError(f"invalid version name {version!r}")
@@ -153,6 +160,8 @@ def save_version(result: TrainResult, models_dir: Path, version: str) -> Version
         _write_json(temporary / "labels.json", _label_maps(result.classifier))
         _write_json(temporary / "metrics.json", result.metrics)
         _write_json(temporary / "params.json", {**result.params, "timings": result.timings})
+        if scope is not None:
+            joblib.dump(scope, temporary / SCOPE_FILE)
         files = {
             path.name: {"sha256": _sha256(path), "size": path.stat().st_size}
             for path in sorted(temporary.iterdir())
@@ -275,6 +284,19 @@ def load_version(path: Path) -> QuestionClassifier:
     if not isinstance(classifier, QuestionClassifier):
         raise ArtifactError(f"{model_file}: does not hold a QuestionClassifier")
     return classifier
+
+
+def load_version_scope(path: Path) -> object | None:
+    """The scope check a version carries, or None when it serves the shipped one.
+
+    Read after ``load_version``, which has checked the file against the manifest."""
+    path = Path(path)
+    if SCOPE_FILE not in read_manifest(path)["files"]:
+        return None
+    try:
+        return joblib.load(path / SCOPE_FILE)
+    except Exception as error:  # a corrupt pickle can raise almost anything
+        raise ArtifactError(f"{path / SCOPE_FILE}: cannot be loaded ({error})") from error
 
 
 def cleanup_temporary(models_dir: Path) -> list[Path]:

@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from training.data import OUT_OF_SCOPE_PATH
+from training.data.datasets import normalise_question
 from training.question_features.fast_tfidf import tfidf_row, tfidf_rows
 
 # Share of real questions the chosen threshold may refuse, out of fold (the target is 1%;
@@ -72,6 +73,7 @@ REASONS = {
     "arithmetic": "It looks like a sum to work out; the classifier names the kind of "
     "answer a question expects, it does not calculate.",
     "gibberish": "Its letters do not form words.",
+    "discarded": "A reviewer marked this text as not a question.",
 }
 
 
@@ -160,6 +162,8 @@ class ScopeModel:
         self.seed = seed
         self.threshold = threshold
         self.metrics: dict[str, float] = {}
+        # Normalised texts reviewers discarded: refused as they are, whatever their score.
+        self.discarded: frozenset[str] = frozenset()
 
     def fit(self, texts: Sequence[str], out_of_scope: Sequence[int]) -> ScopeModel:
         """Fit on texts labelled 1 (out of scope) or 0 (an English question)."""
@@ -204,7 +208,11 @@ class ScopeModel:
     def check_many(self, texts: Sequence[str]) -> list[ScopeVerdict]:
         """The verdict on each text."""
         verdicts = []
+        discarded = getattr(self, "discarded", frozenset())  # none in models saved before
         for text, score in zip(texts, self.scores(texts), strict=True):
+            if discarded and normalise_question(text) in discarded:
+                verdicts.append(ScopeVerdict(False, "discarded", round(float(score), 4)))
+                continue
             out = bool(score >= self.threshold)
             reason = reason_for(text) if out else "english_question"
             verdicts.append(ScopeVerdict(not out, reason, round(float(score), 4)))
@@ -240,11 +248,16 @@ def fit_scope_model(
     questions: Sequence[str],
     out_of_scope: Sequence[str],
     *,
+    discarded: Sequence[str] = (),
     max_refused: float = MAX_REFUSED,
     seed: int = 0,
 ) -> ScopeModel:
-    """Fit on all data, with the threshold chosen on out-of-fold scores of the questions."""
-    texts = list(questions) + list(out_of_scope)
+    """Fit on all data, with the threshold chosen on out-of-fold scores of the questions.
+
+    ``discarded`` are texts reviewers set aside as not questions: out-of-scope examples that
+    teach the model their like, and refused as they are from then on."""
+    out_of_scope = list(out_of_scope) + list(discarded)
+    texts = list(questions) + out_of_scope
     labels = np.array([0] * len(questions) + [1] * len(out_of_scope))
     scores = out_of_fold_scores(texts, labels, seed=seed)
     threshold = threshold_for(scores[labels == 0], max_refused)
@@ -255,7 +268,9 @@ def fit_scope_model(
         "out_of_fold_refused": float(np.mean(scores[labels == 0] >= threshold)),
         "questions": len(questions),
         "out_of_scope": len(out_of_scope),
+        "discarded": len(discarded),
     }
+    model.discarded = frozenset(normalise_question(text) for text in discarded)
     return model
 
 

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from training import dataset_fingerprint
 
 from ...extensions import db
-from ...models import Correction, CorrectionKind, CorrectionStatus, Dataset, Example, Query
+from ...models import (
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    Dataset,
+    DiscardedQuestion,
+    Example,
+    Query,
+)
 
 HOLDOUT_PERCENT = 20
 
@@ -57,7 +65,10 @@ class MergedSet:
 
 
 def approved_corrections() -> list[tuple[int, str, str, str, str, str]]:
-    """Approved corrections and confirmations, oldest review first: id, kind, text, norm, labels."""
+    """Approved corrections and confirmations, oldest review first: id, kind, text, norm, labels.
+
+    A text a reviewer discarded as not a question is never trained on, whatever was approved
+    on it before."""
     return db.session.execute(
         select(
             Correction.id,
@@ -68,7 +79,10 @@ def approved_corrections() -> list[tuple[int, str, str, str, str, str]]:
             Correction.fine,
         )
         .join(Query, Correction.query_id == Query.id)
-        .where(Correction.status == CorrectionStatus.APPROVED)
+        .where(
+            Correction.status == CorrectionStatus.APPROVED,
+            Query.normalized.not_in(select(DiscardedQuestion.normalized)),
+        )
         .order_by(Correction.reviewed_at.asc().nulls_first(), Correction.id)
     ).all()
 

@@ -31,7 +31,9 @@ from ...models import Dataset, ModelVersion, RunKind, VersionStatus
 from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
+from ..review.discards import discarded_texts
 from ..serving.classifier import apply_overrides
+from ..serving.scope import scope_with_discards
 from .cross_validation import can_cross_validate, cross_validate_corrections
 from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .gate import LABEL_COLUMNS, Decision, headline, promotion_decision, reference_scores
@@ -233,7 +235,8 @@ def decide_promotion(scores: Scores, settings: RunSettings, steps: Steps) -> Dec
 
 
 def save_artifact(result, scores: Scores, merged: MergedSet, name: str, steps: Steps):
-    """Save: the artifact, with its held-out metrics, on disk and in the shared store."""
+    """Save: the artifact, with its held-out metrics (and, once texts were discarded, the scope
+    check refitted with them), on disk and in the shared store."""
     if scores.holdout_metrics:
         result.metrics = {
             **scores.holdout_metrics,
@@ -243,7 +246,8 @@ def save_artifact(result, scores: Scores, merged: MergedSet, name: str, steps: S
     else:
         result.metrics = dict(result.metrics)
     steps.start("save", "saving the artifact")
-    info = save_version(result, Path(current_app.config["MODELS_DIR"]), name)
+    scope = scope_with_discards(discarded_texts())
+    info = save_version(result, Path(current_app.config["MODELS_DIR"]), name, scope=scope)
     # Into the shared store, in the transaction that registers the version, so no host ever
     # sees a version whose artifact it cannot fetch.
     publish_version(info.path, info.sha256)

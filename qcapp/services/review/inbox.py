@@ -32,7 +32,8 @@ was asked and by how many clients. Each signal lies between 0 and 1:
 ``priority = 0.45 u' + 0.30 d + 0.15 f + 0.10 a`` where ``u'`` is the weighed uncertainty.
 
 A question leaves the inbox once a reviewer decided it (an approved or rejected correction on
-it) unless visitors have proposed labels since, which wait for review. Near-duplicates (the
+it) unless visitors have proposed labels since, which wait for review; a discarded text (not a
+question at all) leaves it for good. Near-duplicates (the
 finder's similarity, at least 0.9) among the highest-ranked candidates form one item, led by its
 highest-ranked question; a reviewer can split a question out of its group for good.
 """
@@ -48,6 +49,7 @@ from training import similar_groups
 
 from ...extensions import db
 from ...models import Prediction, Query
+from .discards import discarded_questions
 from .inbox_items import InboxItem, Member, explain, merge_proposals, proposals_from_rows
 from .inbox_reads import (
     Candidate,
@@ -114,8 +116,10 @@ def _collect(pool_size: int, with_proposals: bool) -> tuple[list[Candidate], int
     large table). Another question's priority is at most 0.45 u + 0.10, with ``u`` no more than
     the pool's smallest-margin cut-off's.
     """
-    decided = decided_questions()
-    pending = pending_proposals()
+    discarded = discarded_questions()
+    # A discarded text stays out, even when visitors propose labels for it afterwards.
+    decided = decided_questions() | discarded
+    pending = {n: p for n, p in pending_proposals().items() if n not in discarded}
     finder = finder_findings()
     # A first bound from what is cheap to read (a proposal's own prediction, the smallest
     # margins): only the best of these get their traffic and mean margin counted.

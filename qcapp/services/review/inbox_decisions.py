@@ -9,63 +9,22 @@ that undo reads back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import AuditEvent, Correction, CorrectionStatus, Query, version_corrections
 from ..accounts.accounts import record_event
+from .discards import DISCARD_ACTION, undo_discards
 from .feedback import InvalidCorrection, apply_review, check_labels, correction_kind
 from .inbox import item_for_query, ranked_inbox
 from .inbox_items import InboxItem
 from .inbox_reads import SPLIT_ACTION
+from .inbox_targets import Decision, pending_on, queries_by_id
 from .merge_guard import with_contradiction
 
-DECISION_ACTIONS = ("inbox_decided", "inbox_rejected")
+DECISION_ACTIONS = ("inbox_decided", "inbox_rejected", DISCARD_ACTION)
 UNDO_ACTION = "inbox_undone"
 INBOX_NOTE = "decided in the review inbox"
-
-
-@dataclass
-class Decision:
-    """What one decision changed."""
-
-    event_id: int
-    query_id: int
-    label: str | None
-    approved: list[int]
-    rejected: list[int]
-    created: list[int]
-
-
-def _queries(query_ids: list[int]) -> list[Query]:
-    ids = list(dict.fromkeys(int(i) for i in query_ids))
-    found = {
-        q.id: q
-        for q in db.session.scalars(
-            select(Query).where(Query.id.in_([i for i in ids if 0 < i < 2**31]))
-        )
-    }
-    missing = [i for i in ids if i not in found]
-    if missing or not ids:
-        raise InvalidCorrection(
-            f"No stored query with id {missing[0] if missing else '?'}.", "not_found"
-        )
-    return [found[i] for i in ids]
-
-
-def _pending_on(query: Query) -> list[Correction]:
-    return list(
-        db.session.scalars(
-            select(Correction)
-            .join(Query, Correction.query_id == Query.id)
-            .where(
-                Query.normalized == query.normalized, Correction.status == CorrectionStatus.PENDING
-            )
-            .order_by(Correction.id)
-        )
-    )
 
 
 def _reviewer_correction(query: Query, coarse: str, fine: str) -> Correction:
@@ -91,11 +50,11 @@ def decide_item(
 ) -> Decision:
     """Label every question of an item ``fine``: an approved correction each, in one transaction."""
     coarse, fine = check_labels(fine.split(":", 1)[0] if isinstance(fine, str) else fine, fine)
-    queries = _queries(query_ids)
+    queries = queries_by_id(query_ids)
     approved, rejected, created = [], [], []
     try:
         for query in queries:
-            pending = _pending_on(query)
+            pending = pending_on(query)
             agreeing = [c for c in pending if c.fine == fine]
             others = [c for c in pending if c.fine != fine]
             if not agreeing:
@@ -136,11 +95,11 @@ def decide_item(
 
 def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
     """Reject an item: its pending proposals, or else the model's label, without another label."""
-    queries = _queries(query_ids)
+    queries = queries_by_id(query_ids)
     rejected, created = [], []
     try:
         for query in queries:
-            pending = _pending_on(query)
+            pending = pending_on(query)
             if not pending:
                 if query.prediction is None:
                     continue
@@ -233,12 +192,13 @@ def undo_last_decision(actor: str | None) -> int:
             {"from": previous, "via": "inbox"},
         )
         restored.append(correction.id)
+    kept = undo_discards(details.get("discarded", []))
     record_event(
         actor,
         UNDO_ACTION,
         "query",
         event.target_id,
-        {"event_id": event.id, "restored": restored, "removed": removed},
+        {"event_id": event.id, "restored": restored, "removed": removed, "kept": kept},
     )
     db.session.commit()
     return int(event.target_id)
@@ -246,7 +206,7 @@ def undo_last_decision(actor: str | None) -> int:
 
 def split_question(query_id: int, *, actor: str | None) -> None:
     """Take a question out of its near-duplicate group for good."""
-    [query] = _queries([query_id])
+    [query] = queries_by_id([query_id])
     record_event(actor, SPLIT_ACTION, "query", query.id, {"normalized": query.normalized})
     db.session.commit()
 

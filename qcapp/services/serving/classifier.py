@@ -35,6 +35,7 @@ class LoadedModel:
     version: str
     classifier: Any
     sha256: str = ""
+    scope: Any = None  # the version's own scope check, None for the shipped one
 
 
 @dataclass(frozen=True)
@@ -121,14 +122,14 @@ def with_overrides(model: Any, overrides: dict[str, list[str]] | None) -> Any:
     return CorrectedClassifier(model, dict(overrides)) if overrides else model
 
 
-def _load_and_prepare(path: Any) -> Any:
-    """The classifier stored at ``path``, ready to answer: an encoder loads here, off the
-    request path, not on the first question."""
-    from training import load_version
+def _load_and_prepare(path: Any) -> tuple[Any, Any]:
+    """The classifier stored at ``path``, ready to answer (an encoder loads here, off the
+    request path, not on the first question), and the version's scope check if it has one."""
+    from training import load_version, load_version_scope
 
     classifier = load_version(path)
     classifier.prepare()
-    return classifier
+    return classifier, load_version_scope(path)
 
 
 class ModelHolder:
@@ -284,7 +285,7 @@ class ModelHolder:
                 path = local_version(ref)
             # On a native thread under the gevent worker: a load computes (unpickling, an
             # encoder's session) and would otherwise hold up every request of the worker.
-            classifier = in_native_thread(_load_and_prepare, path)
+            classifier, scope = in_native_thread(_load_and_prepare, path)
         except Exception as error:  # noqa: BLE001  (any broken artifact must not stop serving)
             reason = f"Model version {ref.version} cannot be loaded: {error}"
             log.error(reason)
@@ -296,7 +297,9 @@ class ModelHolder:
                 self._loading = None
         classifier = with_overrides(classifier, overrides)
         with self._lock:
-            self._current = LoadedModel(ref.id, ref.version, classifier, ref.artifact_sha256)
+            self._current = LoadedModel(
+                ref.id, ref.version, classifier, ref.artifact_sha256, scope
+            )
         self.problem = None
         self.failed_versions.pop(ref.id, None)
         log.info("serving model version %s", ref.version)

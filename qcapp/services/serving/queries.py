@@ -105,7 +105,7 @@ def classify_and_record(
     """Classify validated questions; store each Query and its Prediction in one transaction."""
     started = time.perf_counter()
     predictions = model.classifier.predict_many(questions)
-    verdicts = check_scope(questions)
+    verdicts = check_scope(questions, model.scope)
     latency_ms = round((time.perf_counter() - started) * 1000 / max(len(questions), 1), 3)
     now = utcnow()
     query_rows = [

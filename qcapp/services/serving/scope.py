@@ -53,6 +53,16 @@ def fit_shipped_scope_model() -> ScopeModel:
     return scope_training.fit_scope_model(questions, outside)
 
 
+def scope_with_discards(discarded: list[str]) -> ScopeModel | None:
+    """The scope check refitted with the texts reviewers discarded, for a new version to carry;
+    None while there is none (the version serves the shipped check)."""
+    if not discarded:
+        return None
+    questions = list(load_dataset(starter_dataset_path()).frame["text"])
+    outside = [text for _, text in scope_training.load_out_of_scope()]
+    return scope_training.fit_scope_model(questions, outside, discarded=discarded)
+
+
 def ensure_scope_model(models_dir: str | Path) -> ScopeModel:
     """The process's scope model: from memory, from the models folder, or fitted and saved."""
     digest = scope_digest()
@@ -91,9 +101,12 @@ def _save(model: ScopeModel, path: Path) -> None:
     dump_atomically(model, path)
 
 
-def check_scope(texts: list[str]) -> list[ScopeVerdict]:
-    """The scope verdict on each validated question."""
-    return ensure_scope_model(current_app.config["MODELS_DIR"]).check_many(texts)
+def check_scope(texts: list[str], scope: ScopeModel | None = None) -> list[ScopeVerdict]:
+    """The scope verdict on each validated question: by the serving version's own scope check
+    (``scope``, once reviewers discarded texts), else by the shipped one."""
+    if scope is None:
+        scope = ensure_scope_model(current_app.config["MODELS_DIR"])
+    return scope.check_many(texts)
 
 
 def scope_dict(in_scope: bool, reason: str | None) -> dict:
