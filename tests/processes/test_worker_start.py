@@ -112,6 +112,7 @@ def test_a_pin_setting_that_is_not_a_flag_stops_the_server(monkeypatch, tmp_path
         runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](SimpleNamespace())
 
 
+@pytest.mark.empty_database
 def test_the_arbiter_fits_a_missing_scope_model_before_the_first_worker(
     app_config, monkeypatch, fitted_scope
 ):
