@@ -35,8 +35,9 @@ def confident_property() -> dict[str, Any]:
     return {
         "confident": {
             "type": "boolean",
-            "description": "False when the fine confidence is below 0.4: the answer is then "
-            "a guess among the first alternatives.",
+            "description": "False when the fine confidence is below 0.4, or when an "
+            "alternative's is higher (the answer then comes from the most likely coarse class): "
+            "the answer is then a guess among the first alternatives.",
         }
     }
 

@@ -35,6 +35,7 @@ from ..services.serving.batch_jobs import (
     create_batch_job,
     get_batch_job,
 )
+from ..services.serving.doubt import doubt_summary, shown_alternatives
 from ..services.serving.queries import (
     InvalidQuestion,
     classify_and_record,
@@ -103,6 +104,8 @@ def show_query(token: str):
         "predict/result.html",
         query=query,
         result=result,
+        shown=shown_alternatives(result) if result else [],
+        doubt=doubt_summary(result) if result else None,
         segments=segments,
         model_version=version,
         form=QuestionForm(),

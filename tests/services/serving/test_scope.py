@@ -92,9 +92,9 @@ def test_result_page_of_a_question_defines_its_labels(client, db):
 
 
 def test_unsure_answer_says_so_in_words(client, db, monkeypatch):
-    from qcapp.services.serving import queries
+    from qcapp.services.serving import doubt
 
-    monkeypatch.setattr(queries, "UNSURE_BELOW", 1.01)  # every answer counts as unsure
+    monkeypatch.setattr(doubt, "UNSURE_BELOW", 1.01)  # every answer counts as unsure
     html = ask(client, "Who invented the telephone?")
     assert 'id="unsure-message"' in html and "Not sure: maybe" in html
 
