@@ -87,12 +87,14 @@ CLASSIFY_RESPONSE_EXAMPLES = {
 }
 CORRECTION_REQUEST_EXAMPLES = {
     "correction": {
-        "summary": "Propose other labels",
-        "value": {"coarse": "LOC", "fine": "LOC:city", "note": "It asks for a city."},
+        "summary": "The model is wrong: propose other labels",
+        "value": {
+            "coarse": "LOC", "fine": "LOC:city", "kind": "correction", "note": "It asks for a city."
+        },
     },
     "confirmation": {
-        "summary": "Confirm the model's labels (send the same labels)",
-        "value": {"coarse": "HUM", "fine": "HUM:ind"},
+        "summary": "The model is right: confirm its labels (send the same labels)",
+        "value": {"coarse": "HUM", "fine": "HUM:ind", "kind": "confirmation"},
     },
 }
 
