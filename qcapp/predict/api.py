@@ -163,7 +163,7 @@ def query_dict(query: Query) -> dict[str, Any]:
 
 @bp.post("/queries/<token>/corrections")
 def create_correction(token: str):
-    body = read_json_object({"coarse", "fine", "note"})
+    body = read_json_object({"coarse", "fine", "note", "kind"})
     query = public_query(token)
     try:
         correction = propose_correction(
@@ -172,6 +172,7 @@ def create_correction(token: str):
             body.get("fine"),
             client_hash=client_fingerprint(request.remote_addr),
             note=body.get("note"),
+            meant=body.get("kind"),
         )
     except InvalidCorrection as error:
         status = 409 if error.code == "already_reviewed" else 400

@@ -1,5 +1,6 @@
 """Forms of the classify pages; Flask-WTF adds the CSRF token to each."""
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, TextAreaField
@@ -9,6 +10,13 @@ from wtforms.validators import InputRequired
 class QuestionForm(FlaskForm):
     # Length and content rules live in validate_question, shared with the API.
     question = TextAreaField("Your question", validators=[InputRequired("Please type a question.")])
+
+    @property
+    def length_rule(self) -> dict:
+        """The limit and how characters are counted, for the box's counter: the server's own."""
+        from ..services.serving.user_text import counting_patterns
+
+        return {"limit": current_app.config["QUESTION_MAX_LENGTH"], **counting_patterns()}
 
 
 class BatchForm(FlaskForm):

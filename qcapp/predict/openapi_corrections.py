@@ -33,6 +33,14 @@ def correction_schemas(
                     "maxLength": 1000,
                     "description": "Why the label is right; null or blank means no note.",
                 },
+                "kind": {
+                    "type": "string",
+                    "enum": [kind.value for kind in CorrectionKind],
+                    "description": "What the client says of the model's answer: "
+                    '"correction" (it is wrong; the labels must differ from the prediction) or '
+                    '"confirmation" (it is right; the labels must be the prediction\'s). '
+                    "Left out, the labels decide: the predicted ones make a confirmation.",
+                },
             },
             "additionalProperties": False,
         },

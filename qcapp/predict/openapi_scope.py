@@ -35,8 +35,9 @@ def confident_property() -> dict[str, Any]:
     return {
         "confident": {
             "type": "boolean",
-            "description": "False when the fine confidence is below 0.4: the answer is then "
-            "a guess among the first alternatives.",
+            "description": "False when the fine confidence is below 0.4, or when an "
+            "alternative's is higher (the answer then comes from the most likely coarse class): "
+            "the answer is then a guess among the first alternatives.",
         }
     }
 
@@ -86,12 +87,14 @@ CLASSIFY_RESPONSE_EXAMPLES = {
 }
 CORRECTION_REQUEST_EXAMPLES = {
     "correction": {
-        "summary": "Propose other labels",
-        "value": {"coarse": "LOC", "fine": "LOC:city", "note": "It asks for a city."},
+        "summary": "The model is wrong: propose other labels",
+        "value": {
+            "coarse": "LOC", "fine": "LOC:city", "kind": "correction", "note": "It asks for a city."
+        },
     },
     "confirmation": {
-        "summary": "Confirm the model's labels (send the same labels)",
-        "value": {"coarse": "HUM", "fine": "HUM:ind"},
+        "summary": "The model is right: confirm its labels (send the same labels)",
+        "value": {"coarse": "HUM", "fine": "HUM:ind", "kind": "confirmation"},
     },
 }
 

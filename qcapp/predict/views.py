@@ -16,7 +16,7 @@ from flask import (
 
 from training import taxonomy
 
-from ..models import Query
+from ..models import CorrectionKind, Query
 from ..services.accounts.roles import current_user_is_admin
 from ..services.learning.provenance import correction_outcomes
 from ..services.review.feedback import InvalidCorrection, is_reviewed, propose_correction
@@ -35,6 +35,7 @@ from ..services.serving.batch_jobs import (
     create_batch_job,
     get_batch_job,
 )
+from ..services.serving.doubt import doubt_summary, shown_alternatives
 from ..services.serving.queries import (
     InvalidQuestion,
     classify_and_record,
@@ -89,6 +90,16 @@ def show_query(token: str):
         if internal is None:
             abort(404)
         return redirect(url_for("predict.show_query", token=internal.token))
+    return _query_page(query)
+
+
+def _query_page(
+    query: Query,
+    correction_form: CorrectionForm | None = None,
+    feedback_error: str | None = None,
+    status: int = 200,
+):
+    """The query's page; after a refused verdict, with the reason and the visitor's choice."""
     prediction = query.prediction
     result = prediction_dict(prediction) if prediction else None
     # Words are highlighted as evidence for a label; an out-of-scope text has no label to show.
@@ -103,15 +114,15 @@ def show_query(token: str):
         "predict/result.html",
         query=query,
         result=result,
+        shown=shown_alternatives(result) if result else [],
+        doubt=doubt_summary(result) if result else None,
         segments=segments,
         model_version=version,
         form=QuestionForm(),
-        # The model's label starts the form only when it is an answer; a guess at what is not
-        # an English question would read as one.
-        correction_form=CorrectionForm(
-            coarse=prediction.coarse if prediction and query.in_scope else None,
-            fine=prediction.fine if prediction and query.in_scope else None,
-        ),
+        # "No, it is wrong" starts with nothing chosen: a preselected model label sent as it
+        # stands would say the opposite of "wrong".
+        correction_form=correction_form or CorrectionForm(formdata=None),
+        feedback_error=feedback_error,
         confirm_form=ConfirmForm(),
         taxonomy=labels_with_help(),
         outcomes=correction_outcomes(query, served),
@@ -119,7 +130,7 @@ def show_query(token: str):
         scope=scope_dict(query.in_scope, query.scope_reason)["scope"],
         current=current_answer(query.text, served()) if prediction else None,
         reviewed=is_reviewed(query),
-    )
+    ), status
 
 
 @bp.get("/batch")
@@ -225,9 +236,10 @@ def correct(token: str):
     form = CorrectionForm()
     if not form.validate_on_submit():
         abort(400)
-    return _propose(
-        query, form.coarse.data, form.fine.data, "Thank you: your correction is waiting for review."
-    )
+    # The form of an answered question says "it is wrong"; where the page gave no answer (not
+    # an English question) it only names the class the question asks for.
+    meant = CorrectionKind.CORRECTION if query.in_scope else None
+    return _propose(query, form.coarse.data, form.fine.data, meant, form)
 
 
 @bp.post("/q/<token>/confirm")
@@ -235,21 +247,32 @@ def confirm(token: str):
     query = _public_query_or_404(token)
     if not ConfirmForm().validate_on_submit() or query.prediction is None:
         abort(400)
+    if not query.in_scope:
+        return _query_page(query, feedback_error="This page gave no answer to confirm.", status=400)
     return _propose(
-        query,
-        query.prediction.coarse,
-        query.prediction.fine,
-        "Thank you for confirming the label.",
+        query, query.prediction.coarse, query.prediction.fine, CorrectionKind.CONFIRMATION
     )
 
 
-def _propose(query: Query, coarse: str, fine: str, thanks: str):
-    """Record a visitor's label for the query (a confirmation when it is the model's own) and
-    return to the query page's feedback section with the outcome."""
+def _propose(
+    query: Query, coarse: str, fine: str, meant: str | None, form: CorrectionForm | None = None
+):
+    """Record a visitor's verdict and return to the query page's feedback section; a refused
+    one is answered 4xx with the page, the reason and the visitor's choice kept."""
     try:
-        propose_correction(query, coarse, fine, client_hash=client_fingerprint(request.remote_addr))
+        correction = propose_correction(
+            query, coarse, fine, client_hash=client_fingerprint(request.remote_addr), meant=meant
+        )
     except InvalidCorrection as error:
-        flash(error.message, "error")
+        status = 409 if error.code == "already_reviewed" else 400
+        return _query_page(query, form, feedback_error=error.message, status=status)
+    if correction.kind == CorrectionKind.CONFIRMATION:
+        flash(
+            "Thank you for confirming the label."
+            if query.in_scope
+            else "Thank you: your label is waiting for review.",
+            "success",
+        )
     else:
-        flash(thanks, "success")
+        flash("Thank you: your correction is waiting for review.", "success")
     return redirect(url_for("predict.show_query", token=query.token, _anchor="feedback"), 303)

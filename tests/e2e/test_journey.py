@@ -95,11 +95,12 @@ def test_2_visitor_corrects_the_label(journey: Journey):
     expect(panel).to_have_attribute("open", "")
 
     coarse_select, fine_select = page.locator("select#coarse"), page.locator("select#fine")
-    expect(coarse_select).to_have_value(journey.predicted_coarse)  # starts at the prediction
+    # Nothing is chosen at first: sent as it stood, "wrong" would name the model's own label.
+    expect(coarse_select).to_have_value("")
+    expect(fine_select).to_have_value("")
     # Any class other than the predicted one is "right" for the test: the label must change.
     journey.chosen_coarse = next(c for c in COARSE_CLASSES if c != journey.predicted_coarse)
     coarse_select.select_option(journey.chosen_coarse)
-    # The predicted fine class belongs to another coarse class now, so it is cleared.
     expect(fine_select).to_have_value("")
 
     options = page.evaluate(

@@ -1,5 +1,6 @@
-"""The visitor's side: the scope message, the question box, batch files, the API reference,
-and a correction by one tap on a phone."""
+"""The visitor's side: the scope message, the question box and its limit, batch files, the API
+reference, the correction form (with and without JavaScript) and a correction by one tap on a
+phone."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import urllib.request
 
 from e2e_support import Tab
 from playwright.sync_api import expect
+
+from qcapp.services.serving.user_text import clean_text
 
 PHONE = {"width": 375, "height": 740}
 RESULT_URL = re.compile(r"/q/[A-Za-z0-9_-]{24}$")
@@ -43,22 +46,71 @@ def test_enter_submits_and_shift_enter_adds_a_line(open_tab):
     page = visitor.page
     page.goto("/")
     box = page.locator("textarea#question")
-    expect(box).to_have_attribute("maxlength", "500")
-    expect(page.locator("#question-count")).to_have_text("0 / 500 characters")
+    count = page.locator("#question-count")
+    expect(count).to_have_text("0 / 500 characters")
     box.type("Who wrote")
     box.press("Shift+Enter")
     box.type("Hamlet?")
     assert box.input_value() == "Who wrote\nHamlet?"
     assert page.url.endswith("/")  # Shift+Enter did not send it
-    expect(page.locator("#question-count")).to_have_text("17 / 500 characters")
-    box.fill("x" * 600)  # maxlength: the browser keeps the first 500
-    assert len(box.input_value()) == 500
+    expect(count).to_have_text("17 / 500 characters")
+    # Counted as the server counts: line breaks as one space, the ends trimmed, code points.
+    tricky = "  Who\u202e wrote\n\nHamlet? 🎭\u3000 "
+    box.fill(tricky)
+    expect(count).to_have_text(f"{len(clean_text(tricky).strip())} / 500 characters")
+    assert visitor.errors == [], "console errors"
     box.fill("Who wrote Hamlet?")
     box.press("Enter")
     page.wait_for_url(RESULT_URL)
     expect(page.locator(".question")).to_have_text("Who wrote Hamlet?")
     expect(page.locator("#fine-label .definition")).not_to_be_empty()
     assert visitor.errors == [], "console errors"
+
+
+def test_over_long_question_is_refused_whole_and_the_counter_warns_first(open_tab, live_server):
+    visitor = open_tab("question-too-long")
+    page = visitor.page
+    page.goto("/")
+    box, count = page.locator("textarea#question"), page.locator("#question-count")
+    expect(box).not_to_have_attribute("maxlength", re.compile(".*"))
+    question = ("Which of the rivers of Europe flows through the most capital cities " * 15)[:999]
+    question += "?"
+    box.fill(question)  # as a paste: nothing is cut
+    assert box.input_value() == question
+    warning = "1,000 / 500 characters: 500 over the limit. Shorten the question to send it."
+    expect(count).to_have_text(warning)
+    expect(count).to_have_class(re.compile(r"\bover-limit\b"))
+    expect(box).to_have_attribute("aria-invalid", "true")
+    visitor.screenshot("question-too-long-warning")
+    stored_before = stored_queries(live_server)
+
+    with page.expect_response(re.compile(r"/classify$")) as answer:
+        box.press("Enter")
+    assert answer.value.status == 400
+    expect(page.locator("#question-error")).to_have_text(
+        "A question may be at most 500 characters long; this one has 1000."
+    )
+    assert page.locator("textarea#question").input_value() == question  # kept, to shorten
+    expect(count).to_have_text(warning)
+    assert stored_queries(live_server) == stored_before  # nothing classified or stored
+    visitor.screenshot("question-too-long-refused")
+
+    page.locator("textarea#question").fill(question[:480] + "?")
+    expect(count).to_have_text("481 / 500 characters")
+    expect(count).to_have_class(re.compile(r"\bnear-limit\b"))
+    page.locator("textarea#question").press("Enter")
+    page.wait_for_url(RESULT_URL)
+    assert stored_queries(live_server) == stored_before + 1
+    # The browser notes the refusal it was shown (a 400 page); nothing else went wrong.
+    assert [error for error in visitor.errors if "status of 400" not in error] == []
+
+
+def stored_queries(live_server) -> int:
+    """How many queries the live server's database holds."""
+    import sqlite3
+
+    with sqlite3.connect(live_server.instance / "qcapp.db") as connection:
+        return connection.execute("SELECT count(*) FROM queries").fetchone()[0]
 
 
 def test_batch_keeps_columns_reports_lines_and_downloads_in_one_click(open_tab, tmp_path):
@@ -158,11 +210,13 @@ def test_phone_correction_by_one_tap_on_an_alternative(open_tab):
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert box["height"] >= 40  # big enough for a finger
     chosen = pick.locator("code").inner_text()
-    # The correction form stays short: only the selected class's definition is shown.
+    # The correction form stays short: only the chosen class's definition is shown.
     page.locator("#correct-panel > summary").tap()
+    expect(page.locator(".fine-help:visible")).to_have_count(0)  # nothing chosen yet
+    page.locator("select#fine").select_option(chosen)
+    expect(page.locator(".fine-help:visible")).to_have_count(1)
     height = page.locator("#correction-form").bounding_box()["height"]
     assert height < 900, f"the correction form is {height}px tall"
-    expect(page.locator(".fine-help:visible")).to_have_count(1)
     page.locator("#correct-panel > summary").tap()
 
     pick.tap()
@@ -172,3 +226,91 @@ def test_phone_correction_by_one_tap_on_an_alternative(open_tab):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone.screenshot("phone-one-tap")
     assert phone.errors == [], "console errors"
+
+
+def open_wrong_panel(page, question: str) -> str:
+    """Ask ``question``, open "No, it is wrong" and return the model's fine label."""
+    page.goto("/")
+    page.locator("textarea#question").fill(question)
+    page.locator(".ask button[type=submit]").click()
+    page.wait_for_url(RESULT_URL)
+    predicted = page.locator("#fine-label .label-name code").inner_text().strip()
+    page.locator("#correct-panel > summary").click()
+    return predicted
+
+
+def test_wrong_starts_empty_requires_a_choice_and_offers_no_model_label(open_tab):
+    visitor = open_tab("wrong-form")
+    page = visitor.page
+    predicted = open_wrong_panel(page, "Who wrote the novel Dracula?")
+    coarse, fine = page.locator("select#coarse"), page.locator("select#fine")
+    expect(coarse).to_have_value("")
+    expect(fine).to_have_value("")
+    own = page.locator(f'select#fine option[value="{predicted}"]')
+    expect(own).to_be_disabled()
+    expect(own).to_contain_text("(the model's answer)")
+
+    # Sent with nothing chosen: the browser keeps it, with our words for what is missing.
+    url = page.url
+    page.locator("#submit-correction").click()
+    assert page.url == url
+    assert coarse.evaluate("select => select.validationMessage") == "Choose the right coarse class."
+    assert fine.evaluate("select => select.validationMessage") == (
+        "Choose the class the question asks for."
+    )
+    expect(page.locator(".feedback-history")).to_have_count(0)
+
+    # Another class of the same coarse class: choosing it fills in the coarse class.
+    other = page.locator(
+        f'select#fine option[data-coarse="{predicted.split(":")[0]}"]:not([disabled])'
+    ).first.get_attribute("value")
+    fine.select_option(other)
+    expect(coarse).to_have_value(predicted.split(":")[0])
+    visitor.screenshot("wrong-form-chosen")
+    page.locator("#submit-correction").click()
+    expect(page.locator(".flash-success")).to_have_text(
+        "Thank you: your correction is waiting for review."
+    )
+    history = page.locator(".feedback-history li")
+    expect(history).to_have_count(1)
+    expect(history).to_contain_text(f"Corrected to {other}")
+    expect(history).not_to_contain_text("Confirmed")
+    assert visitor.errors == [], "console errors"
+
+
+def test_wrong_form_works_and_refuses_without_javascript(open_tab):
+    visitor = open_tab("wrong-form-no-js", java_script_enabled=False)
+    page = visitor.page
+    predicted = open_wrong_panel(page, "Which city is the capital of Kenya?")
+    coarse, fine = page.locator("select#coarse"), page.locator("select#fine")
+    expect(coarse).to_have_value("")
+    expect(fine).to_have_value("")
+    expect(page.locator(f'select#fine option[value="{predicted}"]')).to_be_disabled()
+    url = page.url
+    page.locator("#submit-correction").click()  # the browser's own check of required fields
+    page.wait_for_timeout(300)
+    assert page.url == url
+    expect(page.locator(".feedback-history")).to_have_count(0)
+
+    # A fine class of another coarse class with the model's coarse class: the server refuses it,
+    # 400 with the page, its reason and the panel open at the visitor's choice.
+    wrong_coarse = "NUM" if not predicted.startswith("NUM") else "HUM"
+    coarse.select_option(wrong_coarse)
+    fine.select_option("ENTY:animal" if wrong_coarse != "ENTY" else "HUM:ind")
+    with page.expect_response(re.compile(r"/correct$")) as answer:
+        page.locator("#submit-correction").click()
+    assert answer.value.status == 400
+    expect(page.locator("#feedback-error")).to_contain_text("is not a fine class of")
+    expect(page.locator("details#correct-panel")).to_have_attribute("open", "")
+    expect(coarse).to_have_value(wrong_coarse)
+
+    chosen = "LOC:country" if predicted != "LOC:country" else "LOC:state"
+    coarse.select_option("LOC")
+    fine.select_option(chosen)
+    page.locator("#submit-correction").click()
+    page.wait_for_url(re.compile(r"/q/[A-Za-z0-9_-]{24}#feedback$"))
+    expect(page.locator(".flash-success")).to_have_text(
+        "Thank you: your correction is waiting for review."
+    )
+    expect(page.locator(".feedback-history li")).to_contain_text(f"Corrected to {chosen}")
+    visitor.screenshot("wrong-form-no-js")

@@ -1,6 +1,7 @@
 """The home page, the classify form and the result page."""
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -86,6 +87,57 @@ def test_bad_question_shows_form_again(csrf_client, db, model_version, question,
     html = response.get_data(as_text=True)
     assert message in html and 'aria-invalid="true"' in html
     assert count(db) == 0
+
+
+def test_question_box_counts_to_the_servers_limit_and_cuts_nothing(csrf_client, db):
+    html = csrf_client.get("/").get_data(as_text=True)
+    box = re.search(r"<textarea id=\"question\"[^>]*>", html).group()
+    # A maxlength would make the browser drop the end of a longer paste without a word.
+    assert "maxlength" not in box
+    assert 'data-limit="500"' in box
+    assert 'data-spaces="\\u0009-\\u000d"' in box and "data-removed=" in box
+    assert "data-stripped=" in box
+    assert "Up to 500 characters." in html  # what the page says without JavaScript
+
+
+def test_over_long_question_is_refused_with_its_text_kept(csrf_client, db, model_version):
+    question = ("Which of the rivers of Europe " * 40)[:1000]
+    response = post_question(csrf_client, question)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert (
+        '<p class="field-error" id="question-error" role="alert">A question may be at most 500 '
+        "characters long; this one has 1000.</p>"
+    ) in html
+    textarea = html.split('<textarea id="question"')[1].split("</textarea>")[0]
+    assert 'aria-invalid="true"' in textarea
+    assert textarea.endswith(">" + question)  # all of it, for the visitor to shorten
+    assert count(db) == 0
+    # The API refuses the very same text with the same words.
+    api = csrf_client.post("/api/v1/classify", json={"question": question})
+    assert api.status_code == 400
+    assert api.get_json()["error"] == {
+        "code": "question_too_long",
+        "message": "A question may be at most 500 characters long; this one has 1000.",
+    }
+    assert count(db) == 0
+
+
+def test_one_length_setting_rules_the_page_the_api_and_batch_files(app, db, model_version):
+    app.config["QUESTION_MAX_LENGTH"] = 40
+    client = app.test_client()
+    assert 'data-limit="40"' in client.get("/").get_data(as_text=True)
+    question = "Which river flows through Vienna and Budapest?"  # 46 characters
+    message = "A question may be at most 40 characters long; this one has 46."
+    page = post_question(client, question)
+    assert page.status_code == 400 and message in page.get_data(as_text=True)
+    api = client.post("/api/v1/classify", json={"question": question})
+    assert api.get_json()["error"]["message"] == message
+    parsed = upload(client, f"Who wrote Hamlet?\n{question}\n".encode(), "q.txt", "/batch/parse")
+    assert [row["error"] for row in parsed.get_json()["rows"]] == [None, message]
+    rows = read_output(upload(client, f"Who wrote Hamlet?\n{question}\n".encode(), "q.txt"))
+    assert rows[1]["error"] == f"line 2: {message}" and rows[1]["fine"] == ""
+    assert count(db) == 1  # only the short one
 
 
 def test_markup_is_escaped_on_result_page(client, db, model_version):

@@ -41,9 +41,19 @@ def check_labels(coarse: object, fine: object) -> tuple[str, str]:
 
 
 def propose_correction(
-    query: Query, coarse: object, fine: object, *, client_hash: str | None, note: object = None
+    query: Query,
+    coarse: object,
+    fine: object,
+    *,
+    client_hash: str | None,
+    note: object = None,
+    meant: object = None,
 ) -> Correction:
-    """Store a user's label for a query: a confirmation when it equals the prediction."""
+    """Store a user's label for a query: a confirmation when it equals the prediction.
+
+    ``meant`` is what the user said, when it said it: "it is wrong" (a correction) with the
+    model's own label, or "it is right" (a confirmation) with another, is refused.
+    """
     coarse, fine = check_labels(coarse, fine)
     try:
         note = clean_note(note)
@@ -51,6 +61,7 @@ def propose_correction(
         raise InvalidCorrection(error.message, error.code) from None
     prediction = query.prediction
     kind = correction_kind(prediction, fine)
+    check_meant(meant, kind, prediction)
     earlier = _earlier_from_client(query, client_hash)
     if earlier is not None:
         return _replace(earlier, kind, coarse, fine, note)
@@ -75,6 +86,29 @@ def correction_kind(prediction: Prediction | None, fine: str) -> CorrectionKind:
     if prediction is not None and prediction.fine == fine:
         return CorrectionKind.CONFIRMATION
     return CorrectionKind.CORRECTION
+
+
+def check_meant(meant: object, kind: CorrectionKind, prediction: Prediction | None) -> None:
+    """InvalidCorrection when the label contradicts what the user said of the model's answer."""
+    if meant is None:
+        return
+    if meant not in tuple(CorrectionKind):
+        raise InvalidCorrection('"kind" must be "correction" or "confirmation".', "invalid_kind")
+    if meant == CorrectionKind.CORRECTION and kind == CorrectionKind.CONFIRMATION:
+        # A "wrong" verdict that names the model's own label would be stored as agreement.
+        raise InvalidCorrection(
+            f"{prediction.fine} is the model's own answer. Choose the class the question "
+            "asks for, or answer that the label is right.",
+            "same_as_prediction",
+        )
+    if meant == CorrectionKind.CONFIRMATION and kind == CorrectionKind.CORRECTION:
+        if prediction is None:
+            raise InvalidCorrection("This question has no answer to confirm.", "no_prediction")
+        raise InvalidCorrection(
+            f"A confirmation names the model's answer, {prediction.fine}; to propose another "
+            "label, send a correction.",
+            "not_the_prediction",
+        )
 
 
 def _earlier_from_client(query: Query, client_hash: str | None) -> Correction | None:

@@ -138,10 +138,27 @@ def explain(item: InboxItem) -> None:
     reasons = []
     signals = item.signals
     if item.margin is not None and item.margin < 0.5 and item.alternatives:
-        reasons.append(
-            f"The model hesitates: {item.model_label} leads {item.alternatives[0]['fine']} "
-            f"by {item.margin:.2f}."
+        # Worded in the numbers the card shows (whole percentages), highest first: the answer
+        # can trail a class of another coarse class when its own coarse class got more in all.
+        def shown(confidence: float | None) -> int:
+            return int(f"{(confidence or 0.0) * 100:.0f}")
+
+        answer = (item.model_label, shown(item.confidence))
+        others = sorted(
+            ((a["fine"], shown(a["confidence"])) for a in item.alternatives), key=lambda c: -c[1]
         )
+        outranked = others[0][1] > answer[1]
+        (first, high), (second, low) = (others[0], answer) if outranked else (answer, others[0])
+        if high == low:
+            reason = f"The model hesitates: {first} and {second} both get {high}%"
+        else:
+            reason = (
+                f"The model hesitates: {first} ({high}%) leads {second} ({low}%) "
+                f"by {high - low} points"
+            )
+        if outranked:
+            reason += f"; it answers {item.model_label}, as its coarse class gets more in all"
+        reasons.append(reason + ".")
     elif item.margin is None:
         reasons.append("No stored prediction for this question.")
     if item.coarse_confidence is not None and item.coarse_confidence < COARSE_DOUBT:

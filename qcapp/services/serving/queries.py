@@ -17,13 +17,9 @@ from training import normalise_question, taxonomy
 from ...extensions import db
 from ...models import Prediction, Query, new_public_token, utcnow
 from .classifier import LoadedModel
+from .doubt import is_confident
 from .scope import check_scope, scope_dict
 from .user_text import InvalidText, check_encodable, clean_text, has_visible_character
-
-# Below this fine confidence the answer is given as a guess ("not sure: maybe X or Y"): on
-# questions it never saw, the quick model's top label was right 27% of the time there and
-# 51% just above it (bench/RESULTS.md, "Low confidence: when the answer is a guess").
-UNSURE_BELOW = 0.4
 
 
 class InvalidQuestion(ValueError):
@@ -176,7 +172,8 @@ def classify_and_record(
 
 
 def prediction_margin(fine_confidence: float, alternatives: list[dict]) -> float:
-    """How far the chosen fine label leads the runner-up (the whole confidence without one)."""
+    """How far the chosen fine label leads the runner-up (the whole confidence without one);
+    0 when another fine class gets more (the answer's coarse class won, not the label)."""
     runner_up = max((float(a["confidence"]) for a in alternatives), default=0.0)
     return round(max(0.0, float(fine_confidence) - runner_up), 6)
 
@@ -195,7 +192,7 @@ def prediction_dict(prediction: Prediction | RecordedPrediction) -> dict[str, An
     scores = prediction.scores or {}
     return {
         "label_source": scores.get("label_source", "model"),
-        "confident": float(prediction.fine_confidence) >= UNSURE_BELOW,
+        "confident": is_confident(prediction.fine_confidence, scores.get("alternatives", [])),
         "coarse": label_dict(prediction.coarse, prediction.coarse_confidence),
         "fine": label_dict(prediction.fine, prediction.fine_confidence),
         "alternatives": [

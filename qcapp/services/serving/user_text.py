@@ -6,13 +6,32 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+# The input rules are written as code point ranges, so that each is one pattern that Python
+# and ECMA-262 read alike: the question box counts characters with the server's own rules.
 # Controls of the C0 and C1 sets; the white-space ones become a space so words stay apart.
-_WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]+")
-_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+WHITESPACE_CONTROL_RANGES: tuple[tuple[int, int], ...] = ((0x09, 0x0D),)
+OTHER_CONTROL_RANGES: tuple[tuple[int, int], ...] = ((0x00, 0x08), (0x0E, 0x1F), (0x7F, 0x9F))
 # Embeddings, overrides and isolates reorder the text that follows them, so a question can read
 # differently from what it is ("Trojan Source"). Marks (LRM, RLM, ALM) only nudge neutral
 # characters and are kept. Tag characters draw nothing and are used to smuggle hidden text.
-_REMOVED_ON_INPUT = re.compile("[\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
+REMOVED_ON_INPUT_RANGES: tuple[tuple[int, int], ...] = (
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
+    (0xE0000, 0xE007F),
+)
+# What str.strip() removes (the characters whose isspace() is true); a test keeps it so.
+STRIPPED_RANGES: tuple[tuple[int, int], ...] = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
 
 # Code points that draw nothing: white space, controls, zero-width and other format
 # characters, fillers, variation selectors. A question needs at least one character outside.
@@ -54,6 +73,9 @@ def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
 
 # The OpenAPI document states this same pattern, so the schema and the check cannot disagree.
 VISIBLE_CHARACTER_PATTERN = f"[^{_class_body(INVISIBLE_RANGES)}]"
+_WHITESPACE_CONTROLS = re.compile(f"[{_class_body(WHITESPACE_CONTROL_RANGES)}]+")
+_OTHER_CONTROLS = re.compile(f"[{_class_body(OTHER_CONTROL_RANGES)}]")
+_REMOVED_ON_INPUT = re.compile(f"[{_class_body(REMOVED_ON_INPUT_RANGES)}]")
 _VISIBLE = re.compile(VISIBLE_CHARACTER_PATTERN)
 # What an admin list spells out: every invisible character except the ordinary space.
 _HIDDEN = re.compile(f"[{_class_body(tuple(r for r in INVISIBLE_RANGES if r[0] > 0x20))}]")
@@ -73,6 +95,19 @@ def clean_text(text: str) -> str:
     """Text as it will be stored: controls, reordering bidi controls and tags removed."""
     text = _WHITESPACE_CONTROLS.sub(" ", text)
     return _REMOVED_ON_INPUT.sub("", _OTHER_CONTROLS.sub("", text))
+
+
+def counting_patterns() -> dict[str, str]:
+    """The character classes by which a question's length is counted, for the page's counter.
+
+    Counted as ``len(clean_text(text).strip())`` in code points: white-space controls become
+    one space, other controls and the removed characters go, the ends are stripped.
+    """
+    return {
+        "spaces": _class_body(WHITESPACE_CONTROL_RANGES),
+        "removed": _class_body(OTHER_CONTROL_RANGES + REMOVED_ON_INPUT_RANGES),
+        "stripped": _class_body(STRIPPED_RANGES),
+    }
 
 
 def check_encodable(text: str, what: str) -> None:

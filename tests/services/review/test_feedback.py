@@ -1,5 +1,8 @@
 """Corrections from the API, the result page and the command line; the admin review queue."""
 
+import re
+from html import unescape
+
 import pytest
 from sqlalchemy import func, select
 
@@ -86,9 +89,12 @@ def test_result_page_correction_form(app, db, model_version):
         f"/q/{query['id']}/correct",
         data={"coarse": "NUM", "fine": "LOC:country", "csrf_token": token},
     )
-    assert "is not a fine class of NUM" in client.get(bad.headers["Location"]).get_data(
-        as_text=True
-    )
+    # Refused with the page itself: the reason, the panel open, the visitor's choice kept.
+    assert bad.status_code == 400
+    html = bad.get_data(as_text=True)
+    assert 'id="feedback-error"' in html and "is not a fine class of NUM" in html
+    assert '<details class="correct-panel" id="correct-panel" open>' in html
+    assert '<option value="NUM" selected>' in html
     assert (
         client.post(
             f"/q/{query['id']}/correct", data={"coarse": "LOC", "fine": "LOC:city"}
@@ -211,3 +217,110 @@ def test_review_queue_rows_default_to_the_proposal_and_decide_one_by_one(
         follow_redirects=True,
     )
     assert bad.status_code == 200 and "Choose a correction" in bad.get_data(as_text=True)
+
+
+def select_menu(html: str, name: str) -> str:
+    """The options of the correction form's select ``name``."""
+    return html.split(f'<select id="{name}" name="{name}"')[1].split("</select>")[0]
+
+
+def test_wrong_form_starts_with_nothing_chosen_and_without_the_models_label(
+    client, db, model_version
+):
+    query = classify(client)
+    predicted = query["fine"]["label"]
+    html = unescape(client.get(f"/q/{query['id']}").get_data(as_text=True))
+    assert "No, it is wrong" in html
+    assert '<details class="correct-panel" id="correct-panel">' in html  # closed
+    for name in ("coarse", "fine"):
+        menu = select_menu(html, name)
+        assert " selected" not in menu, name  # the first option, "Choose…", is what shows
+        assert '<option value="">Choose…</option>' in menu
+    # The model's own fine class is there, named as such, but cannot be chosen.
+    fine_menu = select_menu(html, "fine")
+    own = fine_menu.split(f'<option value="{predicted}"')[1].split("</option>")[0]
+    assert " disabled" in own and "(the model's answer)" in own
+    assert fine_menu.count(" disabled") == 1
+    assert f"the model's answer, <code>{predicted}</code>, cannot be chosen here" in html
+
+
+def test_wrong_with_the_models_own_label_is_refused_and_changes_nothing(
+    app, db, model_version
+):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    query = classify(client)
+    coarse, fine = query["coarse"]["label"], query["fine"]["label"]
+    token = csrf_token_from(client.get(f"/q/{query['id']}").get_data(as_text=True))
+    confirmed = client.post(f"/q/{query['id']}/confirm", data={"csrf_token": token})
+    assert confirmed.status_code == 303
+    follow = unescape(client.get(confirmed.headers["Location"]).get_data(as_text=True))
+    assert "Thank you for confirming the label." in follow and "Confirmed" in follow
+
+    # "No, it is wrong" sent with the model's label anyway (a forged or stale form).
+    refused = client.post(
+        f"/q/{query['id']}/correct", data={"coarse": coarse, "fine": fine, "csrf_token": token}
+    )
+    assert refused.status_code == 400
+    html = unescape(refused.get_data(as_text=True))
+    assert f"{fine} is the model's own answer" in html and 'role="alert"' in html
+    assert "your correction is waiting" not in html and "flash-success" not in html
+    [stored] = db.session.scalars(select(Correction)).all()  # the confirmation, unchanged
+    assert (stored.kind, stored.fine, stored.status) == ("confirmation", fine, "pending")
+    assert not db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "correction_replaced")
+    ).all()
+
+    # Another label is a correction, said so in the thanks and in the history.
+    other = "LOC:other" if fine != "LOC:other" else "LOC:city"
+    sent = client.post(
+        f"/q/{query['id']}/correct", data={"coarse": "LOC", "fine": other, "csrf_token": token}
+    )
+    assert sent.status_code == 303 and sent.headers["Location"].endswith("#feedback")
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "your correction is waiting for review" in page
+    assert re.search(rf"Corrected to\s+<code>{other}</code>", page) and "Confirmed" not in page
+
+
+@pytest.mark.parametrize(
+    "kind, same_label, status, code",
+    [
+        ("correction", True, 400, "same_as_prediction"),
+        ("correction", False, 201, None),
+        ("confirmation", True, 201, None),
+        ("confirmation", False, 400, "not_the_prediction"),
+        ("maybe", False, 400, "invalid_kind"),
+        (["correction"], False, 400, "invalid_kind"),
+    ],
+)
+def test_api_kind_says_what_the_client_means(
+    client, db, model_version, kind, same_label, status, code
+):
+    query = classify(client)
+    predicted = (query["coarse"]["label"], query["fine"]["label"])
+    coarse, fine = predicted if same_label else ("LOC", "LOC:other")
+    assert (coarse, fine) != predicted or same_label
+    response = client.post(
+        f"/api/v1/queries/{query['id']}/corrections",
+        json={"coarse": coarse, "fine": fine, "kind": kind},
+    )
+    assert response.status_code == status, response.get_json()
+    if code:
+        error = response.get_json()["error"]
+        assert error["code"] == code and error["message"]
+        assert count_corrections(db) == 0
+    else:
+        assert response.get_json()["kind"] == kind
+
+
+def test_api_wrong_with_the_predicted_label_explains_itself(client, db, model_version):
+    query = classify(client)
+    response = client.post(
+        f"/api/v1/queries/{query['id']}/corrections",
+        json={"coarse": query["coarse"]["label"], "fine": query["fine"]["label"],
+              "kind": "correction"},
+    )
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith(f"{query['fine']['label']} is the model's own answer.")
+    assert "answer that the label is right" in message

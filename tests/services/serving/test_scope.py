@@ -84,6 +84,26 @@ def test_result_page_gives_no_label_out_of_scope(client, db):
     assert " selected>" not in html and " selected\n" not in html  # nothing chosen for them
 
 
+def test_out_of_scope_page_takes_any_class_and_has_nothing_to_confirm(client, db):
+    html = ask(client, "Wie spät ist es?")
+    query = stored(db, "Wie spät ist es?")
+    guess = query.prediction
+    # No answer was shown, so no class is held back: the model's hidden guess may be named.
+    assert " disabled" not in html.split('<select id="fine"')[1].split("</select>")[0]
+    token = csrf_token_from(html)
+    sent = client.post(
+        f"/q/{query.token}/correct",
+        data={"coarse": guess.coarse, "fine": guess.fine, "csrf_token": token},
+    )
+    assert sent.status_code == 303
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "your label is waiting for review" in page
+    assert "Labelled" in page and "Confirmed" not in page
+    refused = client.post(f"/q/{query.token}/confirm", data={"csrf_token": token})
+    assert refused.status_code == 400
+    assert "This page gave no answer to confirm." in refused.get_data(as_text=True)
+
+
 def test_result_page_of_a_question_defines_its_labels(client, db):
     html = ask(client, "Which city hosted the 2012 Olympics?")
     assert "look like an English question" not in html
@@ -92,9 +112,9 @@ def test_result_page_of_a_question_defines_its_labels(client, db):
 
 
 def test_unsure_answer_says_so_in_words(client, db, monkeypatch):
-    from qcapp.services.serving import queries
+    from qcapp.services.serving import doubt
 
-    monkeypatch.setattr(queries, "UNSURE_BELOW", 1.01)  # every answer counts as unsure
+    monkeypatch.setattr(doubt, "UNSURE_BELOW", 1.01)  # every answer counts as unsure
     html = ask(client, "Who invented the telephone?")
     assert 'id="unsure-message"' in html and "Not sure: maybe" in html
 
