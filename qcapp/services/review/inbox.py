@@ -36,12 +36,17 @@ it) unless visitors have proposed labels since, which wait for review; a discard
 question at all) leaves it for good. Near-duplicates (the
 finder's similarity, at least 0.9) among the highest-ranked candidates form one item, led by its
 highest-ranked question; a reviewer can split a question out of its group for good.
+
+Out-of-scope items (the scope check found the text is no English question: ``Query.in_scope``)
+rank below every real question, each part by priority, unless a filter asks for them alone.
+Filters (``inbox_filters``) narrow the candidates in SQL; the ranking of what matches is the same.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import replace
 
 from sqlalchemy import distinct, func, select
 
@@ -50,6 +55,7 @@ from training import similar_groups
 from ...extensions import db
 from ...models import Prediction, Query
 from .discards import discarded_questions
+from .inbox_filters import InboxFilter, item_matches, matching_margins
 from .inbox_items import InboxItem, Member, explain, merge_proposals, proposals_from_rows
 from .inbox_reads import (
     Candidate,
@@ -74,6 +80,7 @@ MIN_POOL = 120
 # Smallest-margin predictions read per pooled candidate (several may share a question).
 CANDIDATE_FACTOR = 3
 TRAFFIC_SCALE = 10.0
+REASON_POOL_FACTOR = 4
 
 
 def _uncertainty(
@@ -108,40 +115,66 @@ def _traffic(asked: int) -> float:
     return 1.0 - math.exp(-(asked - 1) / TRAFFIC_SCALE)
 
 
-def _collect(pool_size: int, with_proposals: bool) -> tuple[list[Candidate], int]:
-    """The best candidates by their upper-bound priority, and how many questions are open.
+def _open(
+    names, filters: InboxFilter, pending: dict, decided: set[str], discarded: set[str]
+) -> list[str]:
+    """The names the filter's state admits: open ones (pending proposals, or never decided), or
+    reviewed ones (decided, nothing pending); only those with proposals when it asks for them."""
+    if filters.state == "reviewed":
+        return [n for n in names if n in decided and n not in pending]
+    if filters.with_proposals:
+        return [n for n in names if n in pending]
+    return [n for n in names if n in pending or (n not in decided and n not in discarded)]
 
-    Only questions that can rank high are read: those with pending proposals or a finding of
-    the label-issue finder, and those of the smallest margins (an index keeps that cheap on a
-    large table). Another question's priority is at most 0.45 u + 0.10, with ``u`` no more than
-    the pool's smallest-margin cut-off's.
+
+def _collect(pool_size: int, filters: InboxFilter) -> tuple[list[Candidate], int]:
+    """The best candidates by their upper-bound priority, and how many questions match.
+
+    Without a filter for SQL, only questions that can rank high are read: those with pending
+    proposals or a finding of the label-issue finder, and those of the smallest margins (an
+    index keeps that cheap on a large table); in-scope ones first, out-of-scope ones only when
+    too few are left to fill the pool, as they rank below every in-scope item. Another
+    question's priority is at most 0.45 u + 0.10, with ``u`` no more than the pool's
+    smallest-margin cut-off's. With one, every matching question is a candidate.
     """
     discarded = discarded_questions()
     # A discarded text stays out, even when visitors propose labels for it afterwards.
     decided = decided_questions() | discarded
     pending = {n: p for n, p in pending_proposals().items() if n not in discarded}
     finder = finder_findings()
-    # A first bound from what is cheap to read (a proposal's own prediction, the smallest
-    # margins): only the best of these get their traffic and mean margin counted.
-    margins = proposal_margins()
-    if not with_proposals:
-        for normalized, margin in uncertain_questions(pool_size * CANDIDATE_FACTOR).items():
-            margins[normalized] = min(margin, margins.get(normalized, margin))
-        for normalized in finder:
-            margins.setdefault(normalized, 0.5)
+    scopes: dict[str, bool] = {}
+    if filters.in_sql:
+        margins = matching_margins(filters)
+    else:
+        # A first bound from what is cheap to read (a proposal's own prediction, the smallest
+        # margins): only the best of these get their traffic and mean margin counted.
+        margins = proposal_margins()
+        if not filters.with_proposals:
+            count = pool_size * CANDIDATE_FACTOR
+            for normalized, margin in uncertain_questions(count, in_scope=True).items():
+                margins[normalized] = min(margin, margins.get(normalized, margin))
+            if len(_open(margins, filters, pending, decided, discarded)) < pool_size:
+                for normalized, margin in uncertain_questions(count, in_scope=False).items():
+                    scopes[normalized] = False
+                    margins[normalized] = min(margin, margins.get(normalized, margin))
+            for normalized in finder:
+                margins.setdefault(normalized, 0.5)
 
-    def bound(normalized: str) -> float:
+    def bound(normalized: str) -> tuple[bool, float]:
         return (
+            scopes.get(normalized, True),
             WEIGHTS["uncertainty"] * (1.0 - margins[normalized])
             + WEIGHTS["disagreement"] * (1.0 if normalized in pending else 0.0)
-            + WEIGHTS["finder"] * (finder[normalized]["score"] if normalized in finder else 0.0)
+            + WEIGHTS["finder"] * (finder[normalized]["score"] if normalized in finder else 0.0),
         )
 
-    names = [
-        n
-        for n in margins
-        if (n in pending or n not in decided) and (n in pending or not with_proposals)
-    ]
+    names = _open(margins, filters, pending, decided, discarded)
+    if filters.in_sql:
+        total = len(names)
+    elif filters.with_proposals:
+        total = len(pending)
+    else:
+        total = distinct_questions() - len(decided - set(pending))
     names = heapq.nlargest(pool_size * CANDIDATE_FACTOR, names, key=bound)
     open_candidates = []
     for candidate in question_stats(names):
@@ -159,11 +192,9 @@ def _collect(pool_size: int, with_proposals: bool) -> tuple[list[Candidate], int
             + WEIGHTS["traffic"] * _traffic(candidate.asked)
         )
         open_candidates.append(candidate)
-    if with_proposals:
-        total = len(pending)
-    else:
-        total = distinct_questions() - len(decided - set(pending))
-    pool = heapq.nlargest(pool_size, open_candidates, key=lambda c: (c.base, c.asked, c.latest_id))
+    pool = heapq.nlargest(
+        pool_size, open_candidates, key=lambda c: (c.in_scope, c.base, c.asked, c.latest_id)
+    )
     return pool, total
 
 
@@ -214,6 +245,8 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
             else [],
             proposals=proposals_from_rows(candidate.proposals, trust),
             finder=candidate.finder,
+            in_scope=candidate.in_scope,
+            scope_reason=candidate.scope_reason,
             signals=signals,
             priority=sum(WEIGHTS[name] * signals[name] for name in WEIGHTS),
         )
@@ -221,9 +254,14 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
     return items
 
 
+def _rank(item: InboxItem) -> tuple:
+    """Real questions first, each part by priority; out-of-scope items below them."""
+    return (not item.in_scope, -item.priority, -item.asked, -item.query_id)
+
+
 def _group(items: list[InboxItem]) -> list[InboxItem]:
     """Near-duplicates joined under their highest-ranked question, in priority order."""
-    items = sorted(items, key=lambda i: (-i.priority, -i.asked, -i.query_id))
+    items = sorted(items, key=_rank)
     split = split_questions()
     index = training_neighbours()
     groups = similar_groups(
@@ -242,16 +280,33 @@ def _group(items: list[InboxItem]) -> list[InboxItem]:
             lead.clients += other.clients
             lead.proposals = merge_proposals(lead.proposals, other.proposals)
         grouped.append(lead)
-    return sorted(grouped, key=lambda i: (-i.priority, -i.asked, -i.query_id))
+    return sorted(grouped, key=_rank)
 
 
 def ranked_inbox(
-    limit: int = 50, offset: int = 0, *, with_proposals: bool = False
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    with_proposals: bool = False,
+    filters: InboxFilter | None = None,
 ) -> tuple[list[InboxItem], int]:
-    """One page of the inbox, highest priority first, and how many questions wait in all."""
+    """One page of the inbox, highest priority first, and how many questions wait in all.
+
+    ``filters`` narrows it (``inbox_filters``); the total then counts the matching questions.
+    """
+    filters = filters or InboxFilter()
+    if with_proposals and not filters.with_proposals:
+        filters = replace(filters, with_proposals=True)
     pool_size = max(MIN_POOL, (offset + limit) * POOL_FACTOR)
-    pool, total = _collect(pool_size, with_proposals)
+    if filters.reason:
+        # The reason is known once scored: a wider pool finds more of the items it keeps.
+        pool_size *= REASON_POOL_FACTOR
+    pool, total = _collect(pool_size, filters)
     items = _group(_score(pool))
+    if filters.active:
+        items = [item for item in items if item_matches(item, filters)]
+        if filters.reason:
+            total = len(items)
     page = items[offset : offset + limit]
     for item in page:
         explain(item)
@@ -291,6 +346,7 @@ def item_for_query(query_id: int, *, search: int = MIN_POOL) -> InboxItem | None
         confidence,
         coarse_confidence,
     )
+    candidate.in_scope, candidate.scope_reason = query.in_scope is not False, query.scope_reason
     candidate.proposals = pending_proposals().get(query.normalized, [])
     candidate.finder = finder_findings().get(query.normalized)
     [item] = _score([candidate])
