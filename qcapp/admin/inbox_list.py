@@ -136,7 +136,7 @@ class InboxListMixin:
             flash(error.message, "error")
             return redirect(url_for(".index"))
         action = request.form.get("action", "")
-        label = request.form.get("label", "")
+        label = request.form.get("to_label", "")
         if action not in ACTIONS:
             flash("Choose what to do with the items.", "error")
             return redirect(url_for(".index", **filters.as_args()))
