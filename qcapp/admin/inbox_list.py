@@ -20,6 +20,7 @@ from ..services.review.bulk import (
     ACTIONS,
     MAX_BULK,
     bulk_targets,
+    consensus_count,
     consensus_preview,
     parse_items,
     run_bulk,
@@ -86,9 +87,9 @@ class InboxListMixin:
             items, total = ranked_inbox(
                 limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, filters=filters
             )
-            consensus, flagged = consensus_preview()
+            consensus, flagged = consensus_count()
         else:
-            items, total, consensus, flagged = [], 0, [], 0
+            items, total, consensus, flagged = [], 0, 0, 0
         return self.render(
             "admin/inbox.html",
             items=items,
@@ -98,7 +99,7 @@ class InboxListMixin:
             pages=max(1, -(-total // PAGE_SIZE)),
             error=error,
             clients=clients_of(items),
-            consensus_count=len(consensus),
+            consensus_count=consensus,
             consensus_flagged=flagged,
             form=ListForm(),
             actions=ACTIONS,

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Correction
+from ...models import Correction, CorrectionStatus
 from ..accounts.accounts import record_event
-from .discards import discard_item
+from .discards import discard_item, discarded_questions
 from .feedback import InvalidCorrection, check_labels
 from .inbox import ranked_inbox
 from .inbox_decisions import decide_item, reject_item
@@ -144,4 +145,37 @@ def consensus_preview() -> tuple[list[InboxItem], int]:
             flagged += 1
         else:
             approvable.append(item)
+    return approvable, flagged
+
+
+def consensus_count() -> tuple[int, int]:
+    """How many questions "approve every consensus item" would approve, and how many it leaves.
+
+    Counted per question from the pending proposals alone, without ranking them: the list page
+    shows it on every load (ranking every proposal's item costs seconds on a large inbox); the
+    confirmation page lists the items themselves (``consensus_preview``).
+    """
+    minimum = int(current_app.config["CONSENSUS_MIN"])
+    discarded = discarded_questions()
+    bulk = {
+        correction_id
+        for correction_id, flags in db.session.execute(
+            select(Correction.id, Correction.flags).where(
+                Correction.status == CorrectionStatus.PENDING
+            )
+        )
+        if (flags or {}).get("bulk_client")
+    }
+    approvable = flagged = 0
+    for normalized, rows in pending_proposals().items():
+        labels = {fine for _id, fine, _client in rows}
+        clients = {client for _id, _fine, client in rows if client}
+        if normalized in discarded or len(labels) != 1 or len(clients) < minimum:
+            continue
+        if any(i in bulk for i, _fine, _client in rows) or contradicted_base_label(
+            normalized, labels.pop()
+        ):
+            flagged += 1
+        else:
+            approvable += 1
     return approvable, flagged
