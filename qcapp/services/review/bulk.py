@@ -13,10 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from ...extensions import db
-from ...models import Correction, CorrectionStatus
+from ...models import Correction, CorrectionStatus, Query
 from ..accounts.accounts import record_event
 from .discards import discard_item, discarded_questions
 from .feedback import InvalidCorrection, check_labels
@@ -157,25 +157,36 @@ def consensus_count() -> tuple[int, int]:
     """
     minimum = int(current_app.config["CONSENSUS_MIN"])
     discarded = discarded_questions()
-    bulk = {
-        correction_id
-        for correction_id, flags in db.session.execute(
-            select(Correction.id, Correction.flags).where(
-                Correction.status == CorrectionStatus.PENDING
+    # Grouped in SQL: only the questions of one proposed label and enough clients come back.
+    candidates = {
+        normalized: label
+        for normalized, label in db.session.execute(
+            select(Query.normalized, func.min(Correction.fine))
+            .join(Query, Correction.query_id == Query.id)
+            .where(Correction.status == CorrectionStatus.PENDING)
+            .group_by(Query.normalized)
+            .having(
+                func.count(distinct(Correction.fine)) == 1,
+                func.count(distinct(Correction.client_hash)) >= minimum,
+            )
+        )
+        if normalized not in discarded
+    }
+    flagged_questions = {
+        normalized
+        for normalized, flags in db.session.execute(
+            select(Query.normalized, Correction.flags)
+            .join(Query, Correction.query_id == Query.id)
+            .where(
+                Correction.status == CorrectionStatus.PENDING,
+                Query.normalized.in_(list(candidates) or [""]),
             )
         )
         if (flags or {}).get("bulk_client")
     }
-    approvable = flagged = 0
-    for normalized, rows in pending_proposals().items():
-        labels = {fine for _id, fine, _client in rows}
-        clients = {client for _id, _fine, client in rows if client}
-        if normalized in discarded or len(labels) != 1 or len(clients) < minimum:
-            continue
-        if any(i in bulk for i, _fine, _client in rows) or contradicted_base_label(
-            normalized, labels.pop()
-        ):
-            flagged += 1
-        else:
-            approvable += 1
-    return approvable, flagged
+    flagged = sum(
+        1
+        for normalized, label in candidates.items()
+        if normalized in flagged_questions or contradicted_base_label(normalized, label)
+    )
+    return len(candidates) - flagged, flagged

@@ -68,20 +68,19 @@ def question_stats(normalized: Iterable[str]) -> list[Candidate]:
     doubts: dict[int, tuple] = {}
     scopes: dict[int, tuple[bool, str | None]] = {}
     for start in range(0, len(latest), IN_CHUNK):
-        for query_id, in_scope, reason in db.session.execute(
-            select(Query.id, Query.in_scope, Query.scope_reason).where(
-                Query.id.in_(latest[start : start + IN_CHUNK])
-            )
-        ):
-            scopes[query_id] = (in_scope is not False, reason)
-        for query_id, *values in db.session.execute(
+        for query_id, in_scope, reason, *values in db.session.execute(
             select(
-                Prediction.query_id,
+                Query.id,
+                Query.in_scope,
+                Query.scope_reason,
                 Prediction.margin,
                 Prediction.fine_confidence,
                 Prediction.coarse_confidence,
-            ).where(Prediction.query_id.in_(latest[start : start + IN_CHUNK]))
+            )
+            .outerjoin(Prediction, Prediction.query_id == Query.id)
+            .where(Query.id.in_(latest[start : start + IN_CHUNK]))
         ):
+            scopes[query_id] = (in_scope is not False, reason)
             doubts[query_id] = tuple(values)
     candidates = []
     for row in rows:
@@ -105,7 +104,10 @@ def uncertain_questions(count: int, *, in_scope: bool | None = None) -> dict[str
         .limit(count)
     )
     if in_scope is not None:
-        statement = statement.where(Query.in_scope.is_(in_scope))
+        # Wrapped so that SQLite walks the margin index and checks the scope of each row it
+        # meets: on the scope's own index it sorts every in-scope prediction (0.10 s, not 0.006 s,
+        # on 100,000 stored queries).
+        statement = statement.where(func.coalesce(Query.in_scope, True) == in_scope)
     for normalized, margin in db.session.execute(statement):
         found.setdefault(normalized, float(margin))
     return found
