@@ -169,6 +169,12 @@ def _collect(pool_size: int, filters: InboxFilter) -> tuple[list[Candidate], int
         )
 
     names = _open(margins, filters, pending, decided, discarded)
+    # Signals a reason needs: without proposals visitors cannot drive an item, nor the finder
+    # without a finding.
+    if filters.reason == "visitors":
+        names = [n for n in names if n in pending]
+    elif filters.reason == "finder":
+        names = [n for n in names if n in finder]
     if filters.in_sql:
         total = len(names)
     elif filters.with_proposals:
@@ -296,6 +302,9 @@ def ranked_inbox(
     """
     filters = filters or InboxFilter()
     if with_proposals and not filters.with_proposals:
+        filters = replace(filters, with_proposals=True)
+    if filters.reason == "visitors" and not filters.in_sql:
+        # Only items with proposals can be driven by visitors: their cheap read serves.
         filters = replace(filters, with_proposals=True)
     pool_size = max(MIN_POOL, (offset + limit) * POOL_FACTOR)
     if filters.reason:

@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from training import taxonomy
 
 from ...extensions import db
-from ...models import Correction, CorrectionStatus, Prediction, Query
+from ...models import Correction, CorrectionStatus, DiscardedQuestion, Prediction, Query
 from .feedback import InvalidCorrection
 
 # The signal that drives an item, as a reviewer names it; value: the signals it stands for.
@@ -229,6 +229,14 @@ def matching_margins(filters: InboxFilter) -> dict[str, float]:
         if filters.proposed:
             proposal.append(_label_condition(Correction.fine, Correction.coarse, filters.proposed))
         conditions.append(exists().where(and_(*proposal)))
+    if filters.state == "reviewed":
+        # Only decided questions can match: reading them first spares grouping every query.
+        decided = (
+            select(Query.normalized)
+            .join(Correction, Correction.query_id == Query.id)
+            .where(Correction.status.in_((CorrectionStatus.APPROVED, CorrectionStatus.REJECTED)))
+        )
+        conditions.append(Query.normalized.in_(decided.union(select(DiscardedQuestion.normalized))))
     statement = (
         select(Query.normalized, func.min(Prediction.margin))
         .outerjoin(Prediction, Prediction.query_id == Query.id)
