@@ -243,20 +243,33 @@ def seed_traffic(count: int, seed: int = 0) -> dict:
     return written
 
 
-def render_run(queries: int, runs: int, pages: list[str]) -> dict:
-    """Seed ``queries`` stored queries and time the inbox's first page."""
-    with tempfile.TemporaryDirectory() as directory:
+def render_run(queries: int, runs: int, pages: list[str], keep: str | None = None) -> dict:
+    """Seed ``queries`` stored queries and time the inbox's first page.
+
+    With ``keep``, the seeded instance stays in that folder and a later run reuses it, so two
+    versions of the code can be timed in turn on the very same data.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = keep or scratch
         app = make_app(directory)
         with app.app_context():
-            db.create_all()
-            import_dataset(starter_dataset_path(), "starter")
-            # A serving model, so the page asks it how stable its answers are (once per version).
-            starter = load_dataset(starter_dataset_path()).frame
-            register(train_model(starter, quick=True, with_metrics=False), directory, "bench")
+            reuse = keep is not None and Path(directory, "bench.db").exists()
             started = time.perf_counter()
-            written = seed_traffic(queries)
+            if reuse:
+                written = {
+                    "queries": db.session.scalar(select(db.func.count(Query.id))),
+                    "corrections": db.session.scalar(select(db.func.count(Correction.id))),
+                }
+            else:
+                db.create_all()
+                import_dataset(starter_dataset_path(), "starter")
+                # A serving model, so the page asks it how stable its answers are (once per
+                # version).
+                starter = load_dataset(starter_dataset_path()).frame
+                register(train_model(starter, quick=True, with_metrics=False), directory, "bench")
+                written = seed_traffic(queries)
+                create_admin(USERNAME, PASSWORD)
             seed_seconds = time.perf_counter() - started
-            create_admin(USERNAME, PASSWORD)
             distinct = db.session.scalar(select(db.func.count(db.distinct(Query.normalized))))
         client = log_in(app)
         # The first request of each builds the neighbour index once.
@@ -273,6 +286,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-render", action="store_true")
     parser.add_argument("--pages", nargs="*", choices=list(PAGES), default=list(PAGES))
+    parser.add_argument("--keep", metavar="DIR", help="seed into DIR once, reuse it afterwards")
     args = parser.parse_args()
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
     print(f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -309,7 +323,7 @@ def main() -> None:
             + " (first call, neighbour index built)."
         )
     if not args.skip_render:
-        r = render_run(args.queries, args.runs, args.pages)
+        r = render_run(args.queries, args.runs, args.pages, args.keep)
         w = r["written"]
         print(
             f"\nFirst page with {w['queries']:,} stored queries ({r['distinct']:,} distinct "
