@@ -144,7 +144,9 @@ def _collect(pool_size: int, filters: InboxFilter) -> tuple[list[Candidate], int
     finder = finder_findings()
     scopes: dict[str, bool] = {}
     if filters.in_sql:
-        margins = matching_margins(filters)
+        matching = matching_margins(filters)
+        margins = {n: margin for n, (margin, _in_scope) in matching.items()}
+        scopes = {n: in_scope for n, (_margin, in_scope) in matching.items()}
     else:
         # A first bound from what is cheap to read (a proposal's own prediction, the smallest
         # margins): only the best of these get their traffic and mean margin counted.

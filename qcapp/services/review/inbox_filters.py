@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from training import taxonomy
 
@@ -197,8 +197,9 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def matching_margins(filters: InboxFilter) -> dict[str, float]:
-    """Every question a query of which meets the SQL-side filters, with its smallest margin.
+def matching_margins(filters: InboxFilter) -> dict[str, tuple[float, bool]]:
+    """Every question a query of which meets the SQL-side filters, with its smallest margin and
+    whether a query of it is in scope (out-of-scope ones rank last, so they are pooled last).
 
     A question without a prediction gets 0.5, like one the plain inbox reads by its proposals.
     """
@@ -238,14 +239,18 @@ def matching_margins(filters: InboxFilter) -> dict[str, float]:
         )
         conditions.append(Query.normalized.in_(decided.union(select(DiscardedQuestion.normalized))))
     statement = (
-        select(Query.normalized, func.min(Prediction.margin))
+        select(
+            Query.normalized,
+            func.min(Prediction.margin),
+            func.max(case((Query.in_scope.is_(False), 0), else_=1)),
+        )
         .outerjoin(Prediction, Prediction.query_id == Query.id)
         .where(*conditions)
         .group_by(Query.normalized)
     )
     return {
-        normalized: 0.5 if margin is None else float(margin)
-        for normalized, margin in db.session.execute(statement)
+        normalized: (0.5 if margin is None else float(margin), bool(in_scope))
+        for normalized, margin, in_scope in db.session.execute(statement)
     }
 
 

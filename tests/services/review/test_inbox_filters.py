@@ -172,3 +172,19 @@ def test_reason_filter_follows_the_signal_that_weighs_most(db):
     assert ranked(reason="finder") == []
     items, total = ranked_inbox(filters=inbox_filter_from({"reason": "visitors"}))
     assert total == 1 and driving_reason(items[0].signals) == "visitors"
+
+
+def test_a_filter_pools_real_questions_before_out_of_scope_ones(db):
+    from qcapp.models import Prediction
+    from qcapp.services.review import inbox
+
+    pool = inbox.MIN_POOL * inbox.CANDIDATE_FACTOR
+    for n in range(pool + 5):
+        query = Query(text=f"what zzz {n}", normalized=f"what zzz {n}", in_scope=False)
+        query.prediction = Prediction(
+            coarse="HUM", fine="HUM:ind", coarse_confidence=0.1, fine_confidence=0.1, margin=0.0
+        )
+        db.session.add(query)
+    db.session.commit()
+    store(db, "What is the capital of Peru?", margin=0.9, confidence=0.9)
+    assert ranked(text="what")[0] == "What is the capital of Peru?"
