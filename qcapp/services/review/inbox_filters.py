@@ -275,7 +275,7 @@ def item_matches(item, filters: InboxFilter) -> bool:
 
 def driving_reason(signals: Mapping[str, float], weights: Mapping[str, float] | None = None) -> str:
     """The reason whose signal weighs most in the priority."""
-    from .inbox import WEIGHTS
+    from .inbox_pool import WEIGHTS  # imported here: inbox_pool imports this module
 
     weights = weights or WEIGHTS
     return max(

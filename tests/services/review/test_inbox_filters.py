@@ -92,9 +92,9 @@ def test_out_of_scope_items_rank_below_every_real_question(db):
 
 def test_out_of_scope_items_do_not_crowd_the_pool(db):
     # More junk of smaller margins than the pool reads: the real question still comes first.
-    from qcapp.services.review import inbox
+    from qcapp.services.review import inbox, inbox_pool
 
-    pool = inbox.MIN_POOL * inbox.CANDIDATE_FACTOR
+    pool = inbox.MIN_POOL * inbox_pool.CANDIDATE_FACTOR
     db.session.add_all(
         Query(text=f"zzz {n}", normalized=f"zzz {n}", in_scope=False, scope_reason="gibberish")
         for n in range(pool + 5)
@@ -176,9 +176,9 @@ def test_reason_filter_follows_the_signal_that_weighs_most(db):
 
 def test_a_filter_pools_real_questions_before_out_of_scope_ones(db):
     from qcapp.models import Prediction
-    from qcapp.services.review import inbox
+    from qcapp.services.review import inbox, inbox_pool
 
-    pool = inbox.MIN_POOL * inbox.CANDIDATE_FACTOR
+    pool = inbox.MIN_POOL * inbox_pool.CANDIDATE_FACTOR
     for n in range(pool + 5):
         query = Query(text=f"what zzz {n}", normalized=f"what zzz {n}", in_scope=False)
         query.prediction = Prediction(
