@@ -86,7 +86,7 @@ def test_1_a_clients_corrections_rejected_in_one_action_and_undone(admin, live_s
     page.goto("/admin/inbox/")
     page.get_by_label("Proposed label").select_option("ENTY:food")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url(re.compile(r"proposed=ENTY%3Afood"))
+    page.wait_for_url(re.compile(r"/admin/inbox/\?proposed=ENTY%3Afood$"))
     expect(page.locator("#filter-count")).to_contain_text("match")
     assert_accessible(admin, "inbox-list-filtered", ADMIN_RULES_OFF)
     admin.screenshot("inbox-search-00-filtered-list")
