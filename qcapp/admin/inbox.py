@@ -15,7 +15,6 @@ from ..services.review.discards import discard_item
 from ..services.review.feedback import InvalidCorrection
 from ..services.review.inbox import ranked_inbox
 from ..services.review.inbox_decisions import (
-    approve_consensus,
     decide_item,
     find_item,
     last_decision,
@@ -28,9 +27,8 @@ from ..services.review.label_help import labels_with_help
 from ..services.review.merge_guard import contradicted_base_label, describe_flags
 from ..services.review.neighbours import training_neighbours
 from .access import AdminAccessMixin
-from .paging import page_argument
+from .inbox_list import InboxListMixin
 
-PAGE_SIZE = 50
 MAX_CHOICES = 9  # keys 1 to 9
 
 
@@ -99,25 +97,7 @@ def _flags(item: InboxItem) -> list[str]:
     return list(dict.fromkeys(sentences))
 
 
-class InboxView(AdminAccessMixin, BaseView):
-    @expose("/")
-    def index(self):
-        page = page_argument()
-        with_proposals = request.args.get("proposals") == "1"
-        items, total = ranked_inbox(
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, with_proposals=with_proposals
-        )
-        return self.render(
-            "admin/inbox.html",
-            items=items,
-            total=total,
-            page=page,
-            first=(page - 1) * PAGE_SIZE,
-            pages=max(1, -(-total // PAGE_SIZE)),
-            with_proposals=with_proposals,
-            form=InboxForm(),
-        )
-
+class InboxView(InboxListMixin, AdminAccessMixin, BaseView):
     @expose("/card")
     def card(self):
         at = _position()
@@ -247,14 +227,3 @@ class InboxView(AdminAccessMixin, BaseView):
         else:
             flash("Split out of its group.", "success")
         return self._after(at)
-
-    @expose("/consensus", methods=["POST"])
-    def consensus(self):
-        if not InboxForm().validate_on_submit():
-            flash("The form expired; please try again.", "error")
-            return redirect(url_for(".index"))
-        done, skipped = approve_consensus(actor=current_user.username)
-        flash(
-            f"Approved {done} consensus item(s); {skipped} left for a closer look.", "success"
-        )
-        return redirect(url_for(".index"))

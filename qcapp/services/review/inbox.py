@@ -36,12 +36,16 @@ it) unless visitors have proposed labels since, which wait for review; a discard
 question at all) leaves it for good. Near-duplicates (the
 finder's similarity, at least 0.9) among the highest-ranked candidates form one item, led by its
 highest-ranked question; a reviewer can split a question out of its group for good.
+
+Out-of-scope items (the scope check found the text is no English question: ``Query.in_scope``)
+rank below every real question, each part by priority, unless a filter asks for them alone.
+Filters (``inbox_filters``) narrow the candidates in SQL; the ranking of what matches is the same.
+``inbox_pool`` chooses the candidates that are scored here.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
+from dataclasses import replace
 
 from sqlalchemy import distinct, func, select
 
@@ -49,42 +53,24 @@ from training import similar_groups
 
 from ...extensions import db
 from ...models import Prediction, Query
-from .discards import discarded_questions
+from .inbox_filters import InboxFilter, item_matches
 from .inbox_items import InboxItem, Member, explain, merge_proposals, proposals_from_rows
+from .inbox_pool import WEIGHTS, collect, prediction_doubt, traffic_signal
 from .inbox_reads import (
     Candidate,
-    decided_questions,
-    distinct_questions,
     finder_findings,
     latest_predictions,
     pending_proposals,
-    proposal_margins,
-    question_stats,
     split_questions,
-    uncertain_questions,
 )
 from .neighbours import training_neighbours
 from .stability import answer_instability
 from .trust import NEUTRAL, client_trust
 
-WEIGHTS = {"uncertainty": 0.45, "disagreement": 0.30, "finder": 0.15, "traffic": 0.10}
 # Candidates considered for grouping and the neighbours' opinion, per item shown.
 POOL_FACTOR = 2
 MIN_POOL = 120
-# Smallest-margin predictions read per pooled candidate (several may share a question).
-CANDIDATE_FACTOR = 3
-TRAFFIC_SCALE = 10.0
-
-
-def _uncertainty(
-    margin: float | None, confidence: float | None, coarse_confidence: float | None
-) -> float:
-    """The doubt of a stored prediction (see the module's docstring); 0.5 without one."""
-    if margin is None:
-        return 0.5
-    if confidence is None:
-        return 1.0 - float(margin)
-    return ((1.0 - float(margin)) + 3 * (1.0 - float(confidence))) / 4
+REASON_POOL_FACTOR = 4
 
 
 def _disagreement(
@@ -101,70 +87,6 @@ def _disagreement(
     if len({fine for _id, fine, _client in proposals}) > 1:
         value = max(value, 0.5)
     return value
-
-
-def _traffic(asked: int) -> float:
-    """0 for a question asked once, rising to 1 as it is asked again (63% at 11 times)."""
-    return 1.0 - math.exp(-(asked - 1) / TRAFFIC_SCALE)
-
-
-def _collect(pool_size: int, with_proposals: bool) -> tuple[list[Candidate], int]:
-    """The best candidates by their upper-bound priority, and how many questions are open.
-
-    Only questions that can rank high are read: those with pending proposals or a finding of
-    the label-issue finder, and those of the smallest margins (an index keeps that cheap on a
-    large table). Another question's priority is at most 0.45 u + 0.10, with ``u`` no more than
-    the pool's smallest-margin cut-off's.
-    """
-    discarded = discarded_questions()
-    # A discarded text stays out, even when visitors propose labels for it afterwards.
-    decided = decided_questions() | discarded
-    pending = {n: p for n, p in pending_proposals().items() if n not in discarded}
-    finder = finder_findings()
-    # A first bound from what is cheap to read (a proposal's own prediction, the smallest
-    # margins): only the best of these get their traffic and mean margin counted.
-    margins = proposal_margins()
-    if not with_proposals:
-        for normalized, margin in uncertain_questions(pool_size * CANDIDATE_FACTOR).items():
-            margins[normalized] = min(margin, margins.get(normalized, margin))
-        for normalized in finder:
-            margins.setdefault(normalized, 0.5)
-
-    def bound(normalized: str) -> float:
-        return (
-            WEIGHTS["uncertainty"] * (1.0 - margins[normalized])
-            + WEIGHTS["disagreement"] * (1.0 if normalized in pending else 0.0)
-            + WEIGHTS["finder"] * (finder[normalized]["score"] if normalized in finder else 0.0)
-        )
-
-    names = [
-        n
-        for n in margins
-        if (n in pending or n not in decided) and (n in pending or not with_proposals)
-    ]
-    names = heapq.nlargest(pool_size * CANDIDATE_FACTOR, names, key=bound)
-    open_candidates = []
-    for candidate in question_stats(names):
-        candidate.proposals = pending.get(candidate.normalized, [])
-        candidate.finder = finder.get(candidate.normalized)
-        # Everything but the neighbours' opinion (taken as its most, 1) and the disagreement
-        # (taken as its most when there are proposals): the pool is cut on this upper bound.
-        uncertainty = _uncertainty(
-            candidate.margin, candidate.confidence, candidate.coarse_confidence
-        )
-        candidate.base = (
-            WEIGHTS["uncertainty"] * uncertainty
-            + WEIGHTS["disagreement"] * (1.0 if candidate.proposals else 0.0)
-            + WEIGHTS["finder"] * (candidate.finder["score"] if candidate.finder else 0.0)
-            + WEIGHTS["traffic"] * _traffic(candidate.asked)
-        )
-        open_candidates.append(candidate)
-    if with_proposals:
-        total = len(pending)
-    else:
-        total = distinct_questions() - len(decided - set(pending))
-    pool = heapq.nlargest(pool_size, open_candidates, key=lambda c: (c.base, c.asked, c.latest_id))
-    return pool, total
 
 
 def _score(pool: list[Candidate]) -> list[InboxItem]:
@@ -189,7 +111,7 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
     for candidate, model_label, opinion, share in zip(pool, labels, opinions, shares, strict=True):
         prediction = predictions.get(candidate.latest_id)
         margin = None if candidate.margin is None else float(candidate.margin)
-        doubt = _uncertainty(margin, candidate.confidence, candidate.coarse_confidence)
+        doubt = prediction_doubt(margin, candidate.confidence, candidate.coarse_confidence)
         uncertainty = doubt * (0.5 + 0.5 * opinion) * (0.5 + 0.5 * share)
         signals = {
             "uncertainty": uncertainty,
@@ -197,7 +119,7 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
             "stability": share,
             "disagreement": _disagreement(candidate.proposals, model_label, trust),
             "finder": candidate.finder["score"] if candidate.finder else 0.0,
-            "traffic": _traffic(candidate.asked),
+            "traffic": traffic_signal(candidate.asked),
         }
         item = InboxItem(
             query_id=candidate.latest_id,
@@ -214,6 +136,8 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
             else [],
             proposals=proposals_from_rows(candidate.proposals, trust),
             finder=candidate.finder,
+            in_scope=candidate.in_scope,
+            scope_reason=candidate.scope_reason,
             signals=signals,
             priority=sum(WEIGHTS[name] * signals[name] for name in WEIGHTS),
         )
@@ -221,9 +145,14 @@ def _score(pool: list[Candidate]) -> list[InboxItem]:
     return items
 
 
+def _rank(item: InboxItem) -> tuple:
+    """Real questions first, each part by priority; out-of-scope items below them."""
+    return (not item.in_scope, -item.priority, -item.asked, -item.query_id)
+
+
 def _group(items: list[InboxItem]) -> list[InboxItem]:
     """Near-duplicates joined under their highest-ranked question, in priority order."""
-    items = sorted(items, key=lambda i: (-i.priority, -i.asked, -i.query_id))
+    items = sorted(items, key=_rank)
     split = split_questions()
     index = training_neighbours()
     groups = similar_groups(
@@ -242,16 +171,36 @@ def _group(items: list[InboxItem]) -> list[InboxItem]:
             lead.clients += other.clients
             lead.proposals = merge_proposals(lead.proposals, other.proposals)
         grouped.append(lead)
-    return sorted(grouped, key=lambda i: (-i.priority, -i.asked, -i.query_id))
+    return sorted(grouped, key=_rank)
 
 
 def ranked_inbox(
-    limit: int = 50, offset: int = 0, *, with_proposals: bool = False
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    with_proposals: bool = False,
+    filters: InboxFilter | None = None,
 ) -> tuple[list[InboxItem], int]:
-    """One page of the inbox, highest priority first, and how many questions wait in all."""
+    """One page of the inbox, highest priority first, and how many questions wait in all.
+
+    ``filters`` narrows it (``inbox_filters``); the total then counts the matching questions.
+    """
+    filters = filters or InboxFilter()
+    if with_proposals and not filters.with_proposals:
+        filters = replace(filters, with_proposals=True)
+    if filters.reason == "visitors" and not filters.in_sql:
+        # Only items with proposals can be driven by visitors: their cheap read serves.
+        filters = replace(filters, with_proposals=True)
     pool_size = max(MIN_POOL, (offset + limit) * POOL_FACTOR)
-    pool, total = _collect(pool_size, with_proposals)
+    if filters.reason:
+        # The reason is known once scored: a wider pool finds more of the items it keeps.
+        pool_size *= REASON_POOL_FACTOR
+    pool, total = collect(pool_size, filters)
     items = _group(_score(pool))
+    if filters.active:
+        items = [item for item in items if item_matches(item, filters)]
+        if filters.reason:
+            total = len(items)
     page = items[offset : offset + limit]
     for item in page:
         explain(item)
@@ -291,6 +240,7 @@ def item_for_query(query_id: int, *, search: int = MIN_POOL) -> InboxItem | None
         confidence,
         coarse_confidence,
     )
+    candidate.in_scope, candidate.scope_reason = query.in_scope is not False, query.scope_reason
     candidate.proposals = pending_proposals().get(query.normalized, [])
     candidate.finder = finder_findings().get(query.normalized)
     [item] = _score([candidate])

@@ -65,6 +65,9 @@ class InboxItem:
     reasons: list[str] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     consensus: str | None = None
+    # The scope check's verdict on the leading question (training.SCOPE_REASONS names the reason).
+    in_scope: bool = True
+    scope_reason: str | None = None
 
     @property
     def query_ids(self) -> list[int]:
@@ -85,6 +88,8 @@ class InboxItem:
             "margin": None if self.margin is None else round(self.margin, 4),
             "proposals": [proposal.as_dict() for proposal in self.proposals],
             "consensus": self.consensus,
+            "in_scope": self.in_scope,
+            "scope_reason": self.scope_reason,
             "signals": {name: round(value, 4) for name, value in self.signals.items()},
             "group": [
                 {"item": m.query_id, "question": m.question, "asked": m.asked} for m in self.members
