@@ -77,8 +77,8 @@ def describe_flags(flags: dict[str, Any]) -> list[str]:
     base = flags.get("contradicts_base")
     if base:
         sentences.append(
-            f"Contradicts the base dataset {base.get('dataset', '')!s}, which labels this "
-            f"question {base.get('fine')}; approving it overrides that label."
+            f"The training data (dataset {base.get('dataset', '')!s}) labels this question "
+            f"{base.get('fine')}; approving another label overrides it."
         )
     bulk = flags.get("bulk_client")
     if bulk:
