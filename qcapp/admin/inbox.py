@@ -73,9 +73,7 @@ def _ids_argument(name: str) -> list[int] | None:
 
 def _wants_json() -> bool:
     accept = request.accept_mimetypes
-    return bool(request.headers.get("X-Requested-With")) or (
-        accept.best == "application/json"
-    )
+    return bool(request.headers.get("X-Requested-With")) or (accept.best == "application/json")
 
 
 def _refused(message: str, code: str, status: int = 400):
@@ -304,7 +302,5 @@ class InboxView(AdminAccessMixin, BaseView):
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
         done, skipped = approve_consensus(actor=current_user.username)
-        flash(
-            f"Approved {done} consensus item(s); {skipped} left for a closer look.", "success"
-        )
+        flash(f"Approved {done} consensus item(s); {skipped} left for a closer look.", "success")
         return redirect(url_for(".index"))

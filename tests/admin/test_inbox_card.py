@@ -189,14 +189,18 @@ def test_reject_says_what_it_rejected(admin_client, db):
 def test_undo_answers_the_item_and_the_plain_form_stays_in_the_queue(admin_client, db):
     query = store(db, "Who painted The Night Watch?")
     token = token_of(admin_client)
-    post_json(admin_client, "/admin/inbox/decide", {"query_ids": query.id, "fine": "HUM:ind"}, token)
+    post_json(
+        admin_client, "/admin/inbox/decide", {"query_ids": query.id, "fine": "HUM:ind"}, token
+    )
     undone = post_json(admin_client, "/admin/inbox/undo", {}, token)
     assert undone.get_json()["query_id"] == query.id
     assert undone.get_json()["can_undo"] is False
     nothing = post_json(admin_client, "/admin/inbox/undo", {}, token)
     assert nothing.status_code == 409 and nothing.get_json()["error"]["code"] == "nothing_to_undo"
     # Without the script: the undone item is the current card of the queue, with Skip.
-    post_json(admin_client, "/admin/inbox/decide", {"query_ids": query.id, "fine": "HUM:ind"}, token)
+    post_json(
+        admin_client, "/admin/inbox/decide", {"query_ids": query.id, "fine": "HUM:ind"}, token
+    )
     plain = admin_client.post("/admin/inbox/undo?tag=zoo", data={"csrf_token": token})
     assert plain.headers["Location"] == f"/admin/inbox/card?item={query.id}&tag=zoo"
     page = admin_client.get(plain.headers["Location"]).get_data(as_text=True)

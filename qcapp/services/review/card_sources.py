@@ -66,9 +66,7 @@ def card_sources(item: InboxItem, base_label: str | None) -> list[Source]:
     sources = []
     if item.model_label:
         confidence = item.confidence if item.confidence is not None else 0.0
-        sources.append(
-            Source("The model", item.model_label, confidence, _model_words(confidence))
-        )
+        sources.append(Source("The model", item.model_label, confidence, _model_words(confidence)))
     if base_label:
         sources.append(
             Source(

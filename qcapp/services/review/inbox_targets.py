@@ -74,9 +74,7 @@ def question_state(query_ids: list[int]) -> str:
         .where(Query.normalized.in_(normalized), Correction.status == CorrectionStatus.PENDING)
     )
     discarded = db.session.scalar(
-        select(func.count(DiscardedQuestion.id)).where(
-            DiscardedQuestion.normalized.in_(normalized)
-        )
+        select(func.count(DiscardedQuestion.id)).where(DiscardedQuestion.normalized.in_(normalized))
     )
     text = f"{count}:{latest}:{reviewed}:{pending}:{discarded}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
