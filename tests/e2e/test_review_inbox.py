@@ -180,6 +180,16 @@ def next_card(page: Page, question: str) -> None:
     expect(page.locator("#card-question")).not_to_have_text(question)
 
 
+def goto(page: Page, url: str) -> None:
+    """Leave the card once every background decision was answered (the card asks before
+    leaving with one still on its way)."""
+    page.wait_for_function(
+        "() => !document.getElementById('inbox-card')"
+        " || (document.getElementById('inbox-card').dataset.pending || '0') === '0'"
+    )
+    page.goto(url)
+
+
 def chosen_label(page: Page, key: str) -> str:
     return page.locator(f'input[data-key="{key}"]').get_attribute("value")
 
@@ -259,7 +269,7 @@ def test_2_any_class_by_words_or_by_its_two_letter_code(live_server, state):
     lion, peak = "Which is bigger, a lion or a tiger?", "Which peak is the highest in the Alps?"
     send_traffic(live_server.base_url, [lion, peak])
     page = state["admin"].page
-    page.goto(f"/admin/inbox/card?item={query_id(live_server, lion)}")
+    goto(page, f"/admin/inbox/card?item={query_id(live_server, lion)}")
     expect(page.locator("#card-question")).to_have_text(lion)
     page.keyboard.press("/")
     expect(page.locator("#picker-input")).to_be_focused()
@@ -273,7 +283,7 @@ def test_2_any_class_by_words_or_by_its_two_letter_code(live_server, state):
     eventually(lambda: is_decided(live_server, lion, "ENTY:animal"), "ENTY:animal not stored")
 
     # `l`, two letters, Enter: LOC:mount is "lm" whatever the card offers.
-    page.goto(f"/admin/inbox/card?item={query_id(live_server, peak)}")
+    goto(page, f"/admin/inbox/card?item={query_id(live_server, peak)}")
     expect(page.locator("#card-question")).to_have_text(peak)
     for key in ("l", "l", "m", "Enter"):
         page.keyboard.press(key)
@@ -307,7 +317,7 @@ def test_4_a_concurrent_decision_is_shown_on_the_card_and_nothing_is_lost(live_s
     question = "Which ocean is the deepest?"
     send_traffic(live_server.base_url, [question])
     page = state["admin"].page
-    page.goto(f"/admin/inbox/card?item={query_id(live_server, question)}")
+    goto(page, f"/admin/inbox/card?item={query_id(live_server, question)}")
     expect(page.locator("#card-question")).to_have_text(question)
     # Another reviewer decides the same item meanwhile (the same session, by a plain post).
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
@@ -338,7 +348,7 @@ def test_5_discard_and_the_next_refit_refuses_the_same_input(live_server, state)
     [answer] = send_traffic(live_server.base_url, [JUNK])
     assert answer["in_scope"] is True
     page = state["admin"].page
-    page.goto(f"/admin/inbox/card?item={query_id(live_server, JUNK)}")
+    goto(page, f"/admin/inbox/card?item={query_id(live_server, JUNK)}")
     expect(page.locator("#card-question")).to_have_text(JUNK)
     page.keyboard.press("d")
     next_card(page, JUNK)
@@ -419,6 +429,6 @@ def test_6_by_touch_on_a_375_by_812_phone(open_tab, live_server, state):
     eventually(lambda: not is_decided(live_server, question, "ENTY:animal"), "undo not stored")
     page.locator("#skip-link").tap()
     next_card(page, question)
-    page.goto("/admin/review/")
+    goto(page, "/admin/review/")
     page_fits(page, PHONE["width"])
     assert page_errors(phone) == [], "console errors on the phone"
