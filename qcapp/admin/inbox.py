@@ -1,16 +1,18 @@
-"""The review inbox page and its record card; every action is a plain form post."""
+"""The review inbox page and its record card.
+
+Every card action is a plain form post that redirects, so the card works without JavaScript;
+asked for JSON (``Accept: application/json`` or ``X-Requested-With``) the same endpoints answer
+JSON instead, which the card's script uses to decide in the background while the next card,
+already fetched from ``/cards``, is on screen.
+"""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from training import taxonomy
-
-from ..extensions import db
-from ..models import Correction
 from ..services.review.discards import discard_item
 from ..services.review.feedback import InvalidCorrection
 from ..services.review.inbox import ranked_inbox
@@ -22,18 +24,44 @@ from ..services.review.inbox_decisions import (
     split_question,
     undo_last_decision,
 )
-from ..services.review.inbox_items import InboxItem
-from ..services.review.label_help import labels_with_help
-from ..services.review.merge_guard import contradicted_base_label, describe_flags
-from ..services.review.neighbours import training_neighbours
+from ..services.review.inbox_filters import InvalidFilter, inbox_filter_from
+from ..services.review.inbox_targets import check_unchanged
+from ..services.review.label_picker import picker_entries
 from .access import AdminAccessMixin
+from .inbox_cards import card_context, card_fragment
 from .inbox_list import InboxListMixin
 
-MAX_CHOICES = 9  # keys 1 to 9
+MAX_PREFETCH = 10  # cards one /cards request returns
+MAX_EXCLUDED = 500  # ids a client may name as already held or decided
+# The card's own arguments; every other query-string argument is the inbox's filter.
+CARD_ARGUMENTS = ("at", "item")
 
 
 class InboxForm(FlaskForm):
     """Carries the CSRF token of every inbox action."""
+
+
+def _inbox_args() -> dict[str, list[str]]:
+    """The inbox's filter arguments of this request, kept on every URL the card builds."""
+    return {
+        key: values
+        for key, values in request.args.to_dict(flat=False).items()
+        if key not in CARD_ARGUMENTS
+    }
+
+
+def _ranking(args: dict[str, list[str]]) -> dict:
+    """The ranking's options that the filter arguments set: the list page's filter, so the
+    card walks the same items in the same order. InvalidFilter names a bad value."""
+    return {"filters": inbox_filter_from({key: values[0] for key, values in args.items()})}
+
+
+def _page_ranking(args: dict[str, list[str]]) -> dict:
+    """``_ranking`` for a page: a bad filter value is a 400 page saying which and why."""
+    try:
+        return _ranking(args)
+    except InvalidFilter as error:
+        abort(400, description=error.message)
 
 
 def _position() -> int:
@@ -43,70 +71,58 @@ def _position() -> int:
     return int(at)
 
 
-def _base_label(item: InboxItem) -> str | None:
-    base = contradicted_base_label(item.normalized, "")
-    return base["fine"] if base else None
+def _ids_argument(name: str) -> list[int] | None:
+    """A comma-separated list of query ids; None when malformed or too long."""
+    parts = [part for part in request.args.get(name, "").split(",") if part]
+    if len(parts) > MAX_EXCLUDED or not all(p.isdigit() and len(p) <= 10 for p in parts):
+        return None
+    return [int(part) for part in parts]
 
 
-def _choices(item: InboxItem) -> list[str]:
-    """The labels offered as one-key choices: proposals, the training label, the model's
-    label and its alternatives."""
-    labels = [p.fine for p in item.proposals]
-    base = _base_label(item)
-    if base:
-        labels.append(base)
-    if item.model_label:
-        labels.append(item.model_label)
-    labels += [a["fine"] for a in item.alternatives]
-    return list(dict.fromkeys(label for label in labels if label in taxonomy.FINE_CLASSES))[
-        :MAX_CHOICES
-    ]
+def _wants_json() -> bool:
+    accept = request.accept_mimetypes
+    return bool(request.headers.get("X-Requested-With")) or (accept.best == "application/json")
 
 
-def _default_choice(item: InboxItem, choices: list[str]) -> str | None:
-    """What Enter approves: the consensus, else the most supported proposal, else the
-    training set's label of the question (approving it needs no override), else the model's."""
-    if item.consensus:
-        return item.consensus
-    if item.proposals:
-        return item.proposals[0].fine
-    return _base_label(item) or item.model_label or (choices[0] if choices else None)
+def _refused(message: str, code: str, status: int = 400):
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    return response
 
 
-def _help_by_label() -> dict[str, dict]:
-    found = {}
-    for coarse in labels_with_help():
-        for fine in coarse["fine"]:
-            found[fine["label"]] = fine
-    return found
-
-
-def _flags(item: InboxItem) -> list[str]:
-    """The merge guard's sentences for the item's proposals and the base dataset's label."""
-    ids = [i for p in item.proposals for i in p.correction_ids]
-    sentences = []
-    if ids:
-        for correction in db.session.query(Correction).filter(Correction.id.in_(ids)):
-            sentences += describe_flags(correction.flags or {})
-    base = contradicted_base_label(item.normalized, "")
-    if base is not None:
-        sentences.append(
-            f"The base dataset {base['dataset']} labels this question {base['fine']}; choosing"
-            " another label overrides it and needs the override box."
-        )
-    return list(dict.fromkeys(sentences))
+# How each refusal of a decision reads over HTTP: a stale or conflicting card is a conflict.
+REFUSAL_STATUS = {
+    "not_found": 404,
+    "changed": 409,
+    "needs_confirmation": 409,
+    "nothing_to_undo": 409,
+    "already_trained": 409,
+    "in_training_data": 409,
+}
 
 
 class InboxView(InboxListMixin, AdminAccessMixin, BaseView):
     @expose("/card")
     def card(self):
+        args = _inbox_args()
+        item_id = request.args.get("item", "")
+        if item_id:
+            # An item named by its query (after an undo): shown first, the queue goes on.
+            if not item_id.isdigit() or len(item_id) > 10:
+                abort(400, description="The item must be a query id.")
+            try:
+                item = find_item(int(item_id))
+            except InvalidCorrection:
+                abort(404)
+            _items, total = ranked_inbox(limit=1, **_page_ranking(args))
+            return self._render_card(item, 0, total, args)
         at = _position()
-        items, total = ranked_inbox(limit=1, offset=at)
+        items, total = ranked_inbox(limit=1, offset=at, **_page_ranking(args))
         if not items:
             if at and total:
-                return redirect(url_for(".card", at=min(at, total) - 1))
-            return self._render_card(None, at, total)
-        return self._render_card(items[0], at, total)
+                return redirect(url_for(".card", at=min(at, total) - 1, **args))
+            return self._render_card(None, at, total, args)
+        return self._render_card(items[0], at, total, args)
 
     @expose("/query/<int(max=2147483647):query_id>")
     def query(self, query_id: int):
@@ -114,111 +130,157 @@ class InboxView(InboxListMixin, AdminAccessMixin, BaseView):
             item = find_item(query_id)
         except InvalidCorrection:
             abort(404)
-        return self._render_card(item, None, None)
+        return self._render_card(item, None, None, _inbox_args())
 
-    def _render_card(self, item: InboxItem | None, at: int | None, total: int | None):
-        choices = _choices(item) if item else []
-        index = training_neighbours() if item else None
-        nearest = index.nearest_of_classes(item.question, choices, 2) if index else {}
+    @expose("/cards")
+    def cards(self):
+        """The next cards as JSON fragments: ``n`` of them, leaving out the ``exclude``d query
+        ids the client holds or decided; or the items of ``ids`` (after an undo)."""
+        args = _inbox_args()
+        wanted = request.args.get("n", "3")
+        if not wanted.isdigit() or not 1 <= int(wanted) <= MAX_PREFETCH:
+            return _refused(f"n must be a whole number from 1 to {MAX_PREFETCH}.", "bad_request")
+        named, excluded = _ids_argument("ids"), _ids_argument("exclude")
+        if named is None or excluded is None:
+            return _refused(
+                f"ids and exclude list at most {MAX_EXCLUDED} query ids, comma-separated.",
+                "bad_request",
+            )
+        options = {k: v for k, v in args.items() if k not in ("n", "exclude", "ids")}
+        try:
+            ranking = _ranking(options)
+        except InvalidFilter as error:
+            return _refused(error.message, error.code)
+        total = None
+        if named:
+            try:
+                items = [find_item(query_id) for query_id in named[:MAX_PREFETCH]]
+            except InvalidCorrection as error:
+                return _refused(error.message, error.code, 404)
+            _ranked, total = ranked_inbox(limit=1, **ranking)
+        else:
+            count = int(wanted)
+            ranked, total = ranked_inbox(limit=count + len(excluded), **ranking)
+            items = [i for i in ranked if not set(excluded).intersection(i.query_ids)][:count]
+        form = InboxForm()
+        return jsonify(
+            total=total,
+            cards=[
+                {
+                    "query_id": item.query_id,
+                    "query_ids": item.query_ids,
+                    "html": card_fragment(card_context(item, None, total, options), form),
+                }
+                for item in items
+            ],
+        )
+
+    def _render_card(self, item, at: int | None, total: int | None, args: dict):
         return self.render(
             "admin/inbox_card.html",
-            item=item,
-            at=at,
-            total=total,
-            choices=choices,
-            default=_default_choice(item, choices) if item else None,
-            base_label=_base_label(item) if item else None,
-            help=_help_by_label(),
-            nearest=nearest,
-            flags=_flags(item) if item else [],
-            taxonomy=taxonomy.as_dict(),
             form=InboxForm(),
             can_undo=last_decision(current_user.username) is not None,
+            picker=picker_entries(),
+            **card_context(item, at, total, args),
         )
 
     def _after(self, at: int | None, query_id: int | None = None):
+        args = _inbox_args()
         if at is None and query_id:
-            return redirect(url_for(".query", query_id=query_id))
-        return redirect(url_for(".card", at=at or 0))
+            return redirect(url_for(".query", query_id=query_id, **args))
+        return redirect(url_for(".card", at=at or 0, **args))
 
     def _checked(self) -> tuple[list[int], int | None] | None:
         if not InboxForm().validate_on_submit():
-            flash("The form expired; please try again.", "error")
             return None
         ids = request.form.getlist("query_ids", type=int)
         at = request.form.get("at")
         return ids, (int(at) if at and at.isdigit() else None)
 
+    def _expired(self):
+        message = "The form expired; please try again."
+        if _wants_json():
+            return _refused(message, "csrf_expired")
+        flash(message, "error")
+        return redirect(url_for(".card", **_inbox_args()))
+
+    def _decided(self, action, ids: list[int], at: int | None, *args, **kwargs):
+        """Run one decision; answer JSON or flash and redirect."""
+        try:
+            if not ids:
+                raise InvalidCorrection("Name the questions to decide.", "missing_field")
+            check_unchanged(ids, request.form.get("state"))
+            decision = action(ids, *args, actor=current_user.username, **kwargs)
+        except InvalidCorrection as error:
+            if _wants_json():
+                return _refused(error.message, error.code, REFUSAL_STATUS.get(error.code, 400))
+            flash(error.message, "error")
+            return self._after(at, ids[0] if ids else None)
+        if _wants_json():
+            return jsonify(
+                message=decision.summary,
+                decision={"query_id": decision.query_id, "label": decision.label},
+                can_undo=True,
+            )
+        flash(decision.summary, "success")
+        return self._after(at, ids[0] if ids else None)
+
     @expose("/decide", methods=["POST"])
     def decide(self):
         checked = self._checked()
         if checked is None:
-            return redirect(url_for(".card"))
+            return self._expired()
         ids, at = checked
         fine = request.form.get("other_fine") or request.form.get("fine") or ""
-        try:
-            decide_item(
-                ids,
-                fine,
-                actor=current_user.username,
-                confirm_override=bool(request.form.get("confirm_override")),
-            )
-        except InvalidCorrection as error:
-            flash(error.message, "error")
-            return self._after(at, ids[0] if ids else None)
-        flash(f"Labelled {len(ids)} question(s) {fine}.", "success")
-        return self._after(at, ids[0] if ids else None)
+        return self._decided(
+            decide_item,
+            ids,
+            at,
+            fine,
+            confirm_override=bool(request.form.get("confirm_override")),
+        )
 
     @expose("/reject", methods=["POST"])
     def reject(self):
         checked = self._checked()
         if checked is None:
-            return redirect(url_for(".card"))
-        ids, at = checked
-        try:
-            reject_item(ids, actor=current_user.username)
-        except InvalidCorrection as error:
-            flash(error.message, "error")
-        else:
-            flash("Rejected.", "success")
-        return self._after(at, ids[0] if ids else None)
+            return self._expired()
+        return self._decided(reject_item, *checked)
 
     @expose("/discard", methods=["POST"])
     def discard(self):
         checked = self._checked()
         if checked is None:
-            return redirect(url_for(".card"))
-        ids, at = checked
-        try:
-            discard_item(ids, actor=current_user.username)
-        except InvalidCorrection as error:
-            flash(error.message, "error")
-        else:
-            flash(
-                "Discarded as not a question: it leaves the inbox, and the next retrain's"
-                " scope check refuses it.",
-                "success",
-            )
-        return self._after(at, ids[0] if ids else None)
+            return self._expired()
+        return self._decided(discard_item, *checked)
 
     @expose("/undo", methods=["POST"])
     def undo(self):
         if not InboxForm().validate_on_submit():
-            flash("The form expired; please try again.", "error")
-            return redirect(url_for(".card"))
+            return self._expired()
         try:
             query_id = undo_last_decision(current_user.username)
         except InvalidCorrection as error:
+            if _wants_json():
+                return _refused(error.message, error.code, REFUSAL_STATUS.get(error.code, 400))
             flash(error.message, "error")
-            return redirect(url_for(".card"))
-        flash("Undone: the item is back in the inbox.", "success")
-        return redirect(url_for(".query", query_id=query_id))
+            return redirect(url_for(".card", **_inbox_args()))
+        message = "Undone: the item is back in the inbox."
+        if _wants_json():
+            return jsonify(
+                message=message,
+                query_id=query_id,
+                can_undo=last_decision(current_user.username) is not None,
+            )
+        flash(message, "success")
+        # Back in the queue: the undone item is the current card, Skip and Next go on from it.
+        return redirect(url_for(".card", item=query_id, **_inbox_args()))
 
     @expose("/split", methods=["POST"])
     def split(self):
         checked = self._checked()
         if checked is None:
-            return redirect(url_for(".card"))
+            return self._expired()
         ids, at = checked
         try:
             split_question(ids[0] if ids else 0, actor=current_user.username)

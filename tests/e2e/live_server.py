@@ -108,8 +108,14 @@ def served_instance(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-             "qcapp:create_app()"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "qcapp:create_app()",
+            ],
             cwd=REPOSITORY_ROOT,
             env=environment,
             stdout=output,

@@ -39,11 +39,13 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     if nginx_binary() is None or not shutil.which("openssl"):
         pytest.skip("needs Debian's nginx and openssl (.ci/run installs nginx)")
     with served_instance(
-        tmp_path_factory.mktemp("instance"), ARTIFACTS / "proxied-server.log",
+        tmp_path_factory.mktemp("instance"),
+        ARTIFACTS / "proxied-server.log",
         QC_TRUSTED_PROXIES="1",
     ) as server:
-        nginx = Nginx(tmp_path_factory.mktemp("nginx"), https_port=free_port(),
-                      http_port=free_port())
+        nginx = Nginx(
+            tmp_path_factory.mktemp("nginx"), https_port=free_port(), http_port=free_port()
+        )
         nginx.start([server.base_url.removeprefix("http://")])
         try:
             yield server, nginx.https_port, nginx.http_port
@@ -61,7 +63,8 @@ class Visitor:
         context.verify_mode = ssl.CERT_NONE  # the test's own throwaway certificate
         address_handler = SourceAddressHandler((address, 0), context)
         self.opener = urllib.request.build_opener(
-            address_handler, urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+            address_handler,
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
             NoRedirects(),
         )
 
@@ -91,9 +94,13 @@ class Visitor:
             {"username": ADMIN_USERNAME, "password": password, "csrf_token": token}
         ).encode()
         status, _, _ = self.request(
-            "POST", "/login", form, Content_Type="application/x-www-form-urlencoded",
+            "POST",
+            "/login",
+            form,
+            Content_Type="application/x-www-form-urlencoded",
             # What a browser sends on a same-origin form (Referrer-Policy: same-origin).
-            Referer=f"https://{HOST}/login", **headers,
+            Referer=f"https://{HOST}/login",
+            **headers,
         )
         return status
 
@@ -113,8 +120,9 @@ class SourceAddressHandler(urllib.request.HTTPSHandler, urllib.request.HTTPHandl
         return self.do_open(connection, request)
 
     def http_open(self, request):
-        return self.do_open(partial(http.client.HTTPConnection, source_address=self.source),
-                            request)
+        return self.do_open(
+            partial(http.client.HTTPConnection, source_address=self.source), request
+        )
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -140,9 +148,7 @@ def test_two_visitors_behind_the_proxy_are_throttled_apart(proxied):
     _, https_port, _ = proxied
     guesser = Visitor("127.0.0.2", https_port)
     # Each attempt also forges another X-Forwarded-For: nginx appends the real address.
-    answers = [
-        guesser.log_in(f"guess {n}", X_Forwarded_For=f"10.1.1.{n}") for n in range(7)
-    ]
+    answers = [guesser.log_in(f"guess {n}", X_Forwarded_For=f"10.1.1.{n}") for n in range(7)]
     assert answers[:5] == [401] * 5 and set(answers[5:]) == {429}
     owner = Visitor("127.0.0.3", https_port)
     assert owner.log_in(ADMIN_PASSWORD) == 302

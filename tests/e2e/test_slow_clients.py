@@ -23,8 +23,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """make run's server with deadlines short enough to watch: 2 s each; stopped as Ctrl-C
     stops `make run`, which must leave no traceback."""
     with served_instance(
-        tmp_path_factory.mktemp("instance"), ARTIFACTS / "slow-clients-server.log",
-        stop_with=signal.SIGINT, QC_REQUEST_HEADER_TIMEOUT="2", QC_REQUEST_BODY_TIMEOUT="2",
+        tmp_path_factory.mktemp("instance"),
+        ARTIFACTS / "slow-clients-server.log",
+        stop_with=signal.SIGINT,
+        QC_REQUEST_HEADER_TIMEOUT="2",
+        QC_REQUEST_BODY_TIMEOUT="2",
     ) as live:
         yield live
 
@@ -166,8 +169,9 @@ def test_kept_alive_connections_are_served_in_turn(server):
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
         while time.monotonic() < stop:
             started = time.monotonic()
-            connection.request("POST", "/api/v1/classify", body=BODY,
-                               headers={"Content-Type": "application/json"})
+            connection.request(
+                "POST", "/api/v1/classify", body=BODY, headers={"Content-Type": "application/json"}
+            )
             answer = connection.getresponse()
             answer.read()
             assert answer.status == 200

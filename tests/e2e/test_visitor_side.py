@@ -172,9 +172,7 @@ def test_docs_page_renders_every_operation(open_tab, live_server):
     with urllib.request.urlopen(live_server.url("/api/v1/openapi.json")) as response:
         document = json.load(response)
     operations = [
-        (method.upper(), path)
-        for path, methods in document["paths"].items()
-        for method in methods
+        (method.upper(), path) for path, methods in document["paths"].items() for method in methods
     ]
     page.goto("/api/v1/docs")
     expect(page.get_by_role("heading", name="Quick start")).to_be_visible()

@@ -89,7 +89,16 @@ def discard_item(query_ids: list[int], *, actor: str | None) -> Decision:
     except Exception:
         db.session.rollback()
         raise
-    return Decision(event.id, queries[0].id, None, [], rejected, [])
+    return Decision(
+        event.id,
+        queries[0].id,
+        None,
+        [],
+        rejected,
+        [],
+        "Discarded as not a question: it leaves the inbox, and the next retrain's scope check"
+        " refuses it.",
+    )
 
 
 def undo_discards(ids: list[int]) -> list[str]:

@@ -228,12 +228,12 @@ def apply_review(
     }
     flagged = [c for c in corrections if approving and needs_confirmation(flags[c.id])]
     if flagged and not confirm_override:
+        # Said in labels and the dataset's name: ids mean nothing to a reviewer.
+        base = flags[flagged[0].id]["contradicts_base"]
+        labels = " and ".join(dict.fromkeys(c.fine for c in flagged))
         raise InvalidCorrection(
-            "Correction(s) "
-            + ", ".join(
-                f"{c.id} (base label {flags[c.id]['contradicts_base']['fine']})" for c in flagged
-            )
-            + " contradict the base dataset's label for the same question; confirm the override"
+            f"The training data (dataset {base['dataset']}) labels this question"
+            f" {base['fine']}; approving {labels} overrides that label: confirm the override"
             " to approve them.",
             "needs_confirmation",
         )

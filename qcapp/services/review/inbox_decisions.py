@@ -90,13 +90,17 @@ def decide_item(
     except Exception:
         db.session.rollback()
         raise
-    return Decision(event.id, queries[0].id, fine, approved, rejected, created)
+    summary = f"Labelled {len(queries)} question(s) {fine}."
+    if rejected:
+        summary += f" Rejected {len(rejected)} other proposal(s)."
+    return Decision(event.id, queries[0].id, fine, approved, rejected, created, summary)
 
 
 def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
     """Reject an item: its pending proposals, or else the model's label, without another label."""
     queries = queries_by_id(query_ids)
     rejected, created = [], []
+    visitors, model = [], []
     try:
         for query in queries:
             pending = pending_on(query)
@@ -107,6 +111,9 @@ def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
                     _reviewer_correction(query, query.prediction.coarse, query.prediction.fine)
                 ]
                 created.append(pending[0].id)
+                model.append(query.prediction.fine)
+            else:
+                visitors += [c.fine for c in pending]
             apply_review(pending, CorrectionStatus.REJECTED, actor=actor, details={"via": "inbox"})
             rejected += [c.id for c in pending]
         if not rejected:
@@ -122,7 +129,18 @@ def reject_item(query_ids: list[int], *, actor: str | None) -> Decision:
     except Exception:
         db.session.rollback()
         raise
-    return Decision(event.id, queries[0].id, None, [], rejected, created)
+    return Decision(
+        event.id, queries[0].id, None, [], rejected, created, _rejected_words(visitors, model)
+    )
+
+
+def _rejected_words(visitors: list[str], model: list[str]) -> str:
+    parts = []
+    if visitors:
+        parts.append("the visitors' " + " and ".join(dict.fromkeys(visitors)))
+    if model:
+        parts.append("the model's " + " and ".join(dict.fromkeys(model)))
+    return "Rejected " + "; ".join(parts) + "."
 
 
 def last_decision(actor: str | None) -> AuditEvent | None:
@@ -164,7 +182,8 @@ def undo_last_decision(actor: str | None) -> int:
     ).all()
     if trained:
         raise InvalidCorrection(
-            f"Correction {trained[0]} already trained a model version; revert it instead.",
+            "A model version was already trained with this decision; revert that version"
+            " instead.",
             "already_trained",
         )
     restored, removed = [], []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Correction, CorrectionStatus, Query
+from ...models import Correction, CorrectionStatus, DiscardedQuestion, Query
 from .feedback import InvalidCorrection
 
 
@@ -21,6 +22,7 @@ class Decision:
     approved: list[int]
     rejected: list[int]
     created: list[int]
+    summary: str = ""  # what was decided, in words, for the reviewer
 
 
 def queries_by_id(query_ids: list[int]) -> list[Query]:
@@ -52,3 +54,37 @@ def pending_on(query: Query) -> list[Correction]:
             .order_by(Correction.id)
         )
     )
+
+
+def question_state(query_ids: list[int]) -> str:
+    """A short fingerprint of every review on these questions (and their duplicates by
+    normalised text): it changes when anyone decides, proposes, undoes or discards there, so a
+    card can tell that its item moved on since it was shown."""
+    normalized = select(Query.normalized).where(
+        Query.id.in_([int(i) for i in query_ids if 0 < int(i) < 2**31])
+    )
+    count, latest, reviewed = db.session.execute(
+        select(func.count(Correction.id), func.max(Correction.id), func.max(Correction.reviewed_at))
+        .join(Query, Correction.query_id == Query.id)
+        .where(Query.normalized.in_(normalized))
+    ).one()
+    pending = db.session.scalar(
+        select(func.count(Correction.id))
+        .join(Query, Correction.query_id == Query.id)
+        .where(Query.normalized.in_(normalized), Correction.status == CorrectionStatus.PENDING)
+    )
+    discarded = db.session.scalar(
+        select(func.count(DiscardedQuestion.id)).where(DiscardedQuestion.normalized.in_(normalized))
+    )
+    text = f"{count}:{latest}:{reviewed}:{pending}:{discarded}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_unchanged(query_ids: list[int], state: str | None) -> None:
+    """InvalidCorrection (``changed``) when the questions' reviews moved on since ``state``."""
+    if state and state != question_state(query_ids):
+        raise InvalidCorrection(
+            "This question changed since its card was shown (another reviewer decided it, an"
+            " undo brought it back or a visitor proposed a label): look at it again.",
+            "changed",
+        )

@@ -77,8 +77,8 @@ def describe_flags(flags: dict[str, Any]) -> list[str]:
     base = flags.get("contradicts_base")
     if base:
         sentences.append(
-            f"Contradicts the base dataset {base.get('dataset', '')!s}, which labels this "
-            f"question {base.get('fine')}; approving it overrides that label."
+            f"Contradicts the training data (base dataset {base.get('dataset', '')!s}), which "
+            f"labels this question {base.get('fine')}; approving it overrides that label."
         )
     bulk = flags.get("bulk_client")
     if bulk:

@@ -84,7 +84,8 @@ def test_cli_approval_of_a_contradiction_needs_the_override(
         args=["qc", "corrections", "approve", str(flagged["id"]), str(plain["id"])]
     )
     assert refused.exit_code == 1
-    assert f"{flagged['id']} (base label HUM:ind)" in refused.output
+    # Said in labels, without the correction's internal id.
+    assert "labels this question HUM:ind; approving HUM:gr overrides" in refused.output
     assert "--confirm-override" in refused.output
     # All or nothing: the unflagged one in the same command was not approved either.
     assert stored(db, plain["id"]).status == "pending"
