@@ -26,7 +26,10 @@
   // inbox once (about half a second on a busy 2-core machine) for several cards.
   var PREFETCH = 8;
   var LOW_WATER = 4;      // fetch again when no more than this many are left
-  var KEEP_DECIDED = 400; // decided ids still named to the server (its reads may lag a post)
+  // Decided ids still named to the server and kept out of fetched batches: a batch ranked
+  // while a post was on its way may hold its item. Decisions are posted one after another, so
+  // the latest few suffice; each id named makes the server rank one item more per batch.
+  var KEEP_DECIDED = 32;
   var queue = [];         // prefetched cards, in the server's order
   var skipped = [];       // cards skipped past, the latest last (k brings them back)
   var decided = [];       // query ids decided here, newest last
