@@ -11,7 +11,7 @@ from flask_admin.theme import Bootstrap4Theme
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from ..extensions import db
-from ..models import AuditEvent, Correction, Example, Query, User
+from ..models import AuditEvent, Correction, Example, Query
 from ..security import csp_nonce
 from ..services.serving.user_text import reveal_hidden
 from .access import current_is_admin
@@ -20,13 +20,9 @@ from .dashboard import DashboardView
 from .inbox import InboxView
 from .label_issues import LabelIssuesView
 from .review import ReviewQueueView
+from .users import UsersView
 from .versions import ModelVersionsView, TrainingRunsView
-from .views import (
-    AuditEventView,
-    ExampleView,
-    QueryView,
-    UserView,
-)
+from .views import AuditEventView, ExampleView, QueryView
 
 
 def build_admin(app: Flask) -> Admin:
@@ -48,7 +44,7 @@ def build_admin(app: Flask) -> Admin:
     )
     admin.add_view(ModelVersionsView(name="Model versions", endpoint="versions", url="versions"))
     admin.add_view(TrainingRunsView(name="Training runs", endpoint="runs", url="runs"))
-    admin.add_view(UserView(User, db, name="Users", endpoint="users"))
+    admin.add_view(UsersView(name="Users", endpoint="users", url="users"))
     admin.add_view(AuditEventView(AuditEvent, db, name="Audit log", endpoint="audit"))
     # Templates hide what a reviewer may not do; the views refuse it with 403 as well.
     app.jinja_env.globals["is_admin"] = current_is_admin
