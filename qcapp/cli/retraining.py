@@ -19,7 +19,13 @@ from ..runs import (
 )
 from ..runs.standby import SERVER_PID_VARIABLE
 from ..services.learning.settings import RunSettings
-from ..services.learning.versions import activate_model_version, activation_history, get_version
+from ..services.learning.versions import (
+    activate_model_version,
+    activation_history,
+    active_version,
+    describe_activation,
+    get_version,
+)
 from . import qc
 
 
@@ -113,20 +119,21 @@ def list_versions_command() -> None:
 
 @versions_group.command("activate")
 @click.argument("version")
-@click.option("--reason", default="activated from the command line", show_default=True)
+@click.option("--reason", help="Why; kept in the history and the audit log.")
 @click.option("--actor", default="cli", show_default=True, help="Who the history names.")
-def activate_command(version: str, reason: str, actor: str) -> None:
-    """Make a model version the active one (rollback included)."""
+def activate_command(version: str, reason: str | None, actor: str) -> None:
+    """Make a model version the active one (a rollback to an older one included)."""
     row = get_version(version)
     if row is None:
         raise click.ClickException(f"There is no model version {version!r}.")
-    if not reason.strip():
-        raise click.BadParameter("give a reason", param_hint="--reason")
-    if activate_model_version(row, actor=actor, reason=reason) is None:
+    replaced = active_version()
+    activation = activate_model_version(row, actor=actor, reason=reason)
+    if activation is None:
         click.echo(f"Model version {row.version} is already active.")
         return
     db.session.commit()
-    click.echo(f"Model version {row.version} is now active.")
+    sentence = describe_activation(row, replaced, activation.reason)
+    click.echo(f"{sentence[0].upper()}{sentence[1:]}: model version {row.version} is now active.")
 
 
 @versions_group.command("history")

@@ -51,6 +51,7 @@ def admin_only_requests(version_id: int, example_id: int) -> list[tuple[str, str
         ("GET", "/admin/export/history.csv"),
         ("GET", "/admin/export/training-set.csv"),
         ("POST", "/admin/runs/start"),
+        ("GET", f"/admin/versions/{version_id}/activate"),
         ("POST", f"/admin/versions/{version_id}/activate"),
         ("POST", f"/admin/versions/{version_id}/delete"),
         ("POST", "/admin/examples/delete/"),
