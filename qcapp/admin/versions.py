@@ -17,6 +17,7 @@ from ..runs import (
     RunNotStarted,
     current_run,
     mark_stale_runs,
+    nothing_new_since,
     remaining_seconds,
     run_outcome,
     start_run,
@@ -161,9 +162,10 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
         try:
-            run = start_run(
-                RunSettings(select=bool(request.form.get("select"))), actor=current_user.username
+            settings = RunSettings(
+                select=bool(request.form.get("select")), force=bool(request.form.get("force"))
             )
+            run = start_run(settings, actor=current_user.username)
         except RunInProgress as error:
             flash(f"{error} Wait for it to finish.", "error")
             return redirect(url_for(".index"))
@@ -182,6 +184,7 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             run=run,
             remaining=remaining_seconds(run),
             outcome=run_outcome(run),
+            nothing_new=nothing_new_since(run),
         )
 
     @expose("/<int(max=2147483647):run_id>/status.json")
@@ -203,4 +206,5 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             outcome=run_outcome(run),
             version=version.version if version else None,
             version_status=version.status if version else None,
+            nothing_new_since=nothing_new_since(run),
         )

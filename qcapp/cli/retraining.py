@@ -13,6 +13,7 @@ from ..runs import (
     RunNotStarted,
     execute_run,
     lower_training_priority,
+    nothing_new_since,
     start_next_standby,
     start_run,
     wait_for_run,
@@ -36,17 +37,23 @@ from . import qc
     "--select", is_flag=True,
     help="Run model selection again (a full retrain) instead of refitting the active choice.",
 )
-def retrain_command(wait: bool, quick: bool, select: bool) -> None:
+@click.option(
+    "--force", is_flag=True,
+    help="Train even when nothing is new since the last version (it registers none otherwise).",
+)
+def retrain_command(wait: bool, quick: bool, select: bool, force: bool) -> None:
     """Start a training run on the base dataset plus approved corrections.
 
     By default a refit: the active version's model choice fitted on the merged set, which takes
     seconds. A full retrain runs when --select asks for it, or when the choice cannot be reused
-    (no active version, another base dataset or feature set).
+    (no active version, another base dataset or feature set). When the training rows, the
+    approved corrections and the settings are those of the active version (or of the newest
+    one), the run ends without registering a version, unless --force.
     """
     if quick and select:
         raise click.UsageError("--quick and --select exclude each other.")
     try:
-        run = start_run(RunSettings(quick=quick, select=select), actor="cli")
+        run = start_run(RunSettings(quick=quick, select=select, force=force), actor="cli")
     except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
     where = "queued for a worker" if run.runner == Runner.QUEUE else f"process {run.pid}"
@@ -66,6 +73,9 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
     if run.status != RunStatus.SUCCEEDED:
         first_line = (run.error or "unknown error").splitlines()[0]
         raise click.ClickException(f"Training run {run.id} failed: {first_line}")
+    if nothing_new_since(run):
+        click.echo(f"Training run {run.id} registered no version: {run.message}.")
+        return
     version = run.model_version
     click.echo(f"Training run {run.id} succeeded: version {version.version} is {version.status}.")
     if version.status_reason:
