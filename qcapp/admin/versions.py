@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..models import ModelVersion, TrainingRun
@@ -14,6 +17,7 @@ from ..runs import (
     RunNotStarted,
     current_run,
     mark_stale_runs,
+    nothing_new_since,
     remaining_seconds,
     run_outcome,
     start_run,
@@ -24,7 +28,9 @@ from ..services.learning.settings import RunSettings
 from ..services.learning.versions import (
     activate_model_version,
     activation_history,
+    active_version,
     delete_version,
+    newer_or_older,
     served_version_ids,
 )
 from .access import AdminAccessMixin, admin_only
@@ -32,6 +38,18 @@ from .paging import page_argument
 from .review import ReviewForm
 
 FLIPS_PER_PAGE = 50
+
+
+class ActivateForm(FlaskForm):
+    """Switching the version every worker serves needs a reason, kept in the history."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            DataRequired("Give a reason: it is kept in the history and the audit log."),
+            Length(max=200, message="Keep the reason under 200 characters."),
+        ],
+    )
 FLIP_SOURCES = ("held_out", "query")
 
 
@@ -80,25 +98,39 @@ class ModelVersionsView(AdminAccessMixin, BaseView):
             corrections_used_total=used_total,
         )
 
-    @expose("/<int(max=2147483647):version_id>/activate", methods=["POST"])
+    @expose("/<int(max=2147483647):version_id>/activate", methods=["GET", "POST"])
     @admin_only
     def activate(self, version_id: int):
+        """Ask first: a confirmation page that needs a reason, then the switch."""
         version = _version_or_404(version_id)
-        if ReviewForm().validate_on_submit():
-            reason = (request.form.get("reason") or "").strip()[:200]
-            if not reason:
-                reason = (
-                    "rollback from the admin"
-                    if version.activated_at
-                    else "activated from the admin"
-                )
-            activate_model_version(version, actor=current_user.username, reason=reason)
-            db.session.commit()
+        if version.is_active:
+            flash(f"Version {version.version} is already the active one.", "info")
+            return redirect(url_for(".details", version_id=version.id))
+        form = ActivateForm()
+        if not form.is_submitted():
+            return self._confirm_activation(version, form)
+        if not form.validate():
+            return self._confirm_activation(version, form), 400
+        activation = activate_model_version(
+            version, actor=current_user.username, reason=form.reason.data
+        )
+        db.session.commit()
+        if activation is not None:
             flash(
                 f"Version {version.version} is now active; workers switch within seconds.",
                 "success",
             )
         return redirect(url_for(".index"))
+
+    def _confirm_activation(self, version: ModelVersion, form: ActivateForm):
+        active = active_version()
+        return self.render(
+            "admin/version_activate.html",
+            version=version,
+            active=active,
+            direction=newer_or_older(version, active),
+            form=form,
+        )
 
     @expose("/<int(max=2147483647):version_id>/delete", methods=["POST"])
     @admin_only
@@ -130,9 +162,10 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             flash("The form expired; please try again.", "error")
             return redirect(url_for(".index"))
         try:
-            run = start_run(
-                RunSettings(select=bool(request.form.get("select"))), actor=current_user.username
+            settings = RunSettings(
+                select=bool(request.form.get("select")), force=bool(request.form.get("force"))
             )
+            run = start_run(settings, actor=current_user.username)
         except RunInProgress as error:
             flash(f"{error} Wait for it to finish.", "error")
             return redirect(url_for(".index"))
@@ -151,6 +184,7 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             run=run,
             remaining=remaining_seconds(run),
             outcome=run_outcome(run),
+            nothing_new=nothing_new_since(run),
         )
 
     @expose("/<int(max=2147483647):run_id>/status.json")
@@ -172,4 +206,5 @@ class TrainingRunsView(AdminAccessMixin, BaseView):
             outcome=run_outcome(run),
             version=version.version if version else None,
             version_status=version.status if version else None,
+            nothing_new_since=nothing_new_since(run),
         )

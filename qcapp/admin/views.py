@@ -310,18 +310,6 @@ def _previous_values(model, names: tuple[str, ...]) -> dict:
     return previous
 
 
-class UserView(ReadOnlyModelView):
-    admin_only = True
-    # Listed explicitly everywhere so the password hash is never shown, even by accident.
-    column_list = ("username", "role", "active", "created_at", "last_login_at")
-    column_details_list = ("id", "username", "role", "active", "created_at", "last_login_at")
-    column_exclude_list = ("password_hash",)
-    column_details_exclude_list = ("password_hash",)
-    column_searchable_list = ("username",)
-    column_filters = ("active", "role")
-    column_sortable_list = ("username", "created_at", "last_login_at")
-
-
 def _details_json(_view, _context, model, _name) -> str:
     return json.dumps(model.details or {}, ensure_ascii=False, sort_keys=True, default=str)
 

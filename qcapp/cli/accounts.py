@@ -1,4 +1,4 @@
-"""``qc create-admin``."""
+"""``qc create-admin``, and reading a password at the terminal or from standard input."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..models import Role
 from ..services.accounts.accounts import AccountError, create_admin
 from . import qc
 
@@ -24,8 +25,8 @@ def read_password() -> str:
 @click.argument("username")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "reviewer"]),
-    default="admin",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.ADMIN.value,
     show_default=True,
     help="A reviewer labels and reviews; an admin also retrains, activates, deletes and exports.",
 )
@@ -33,7 +34,7 @@ def create_admin_command(username: str, role: str) -> None:
     """Create an account of the admin site; the password is asked for, never an argument."""
     password = read_password()
     try:
-        create_admin(username, password, role=role)
+        create_admin(username, password, role=role, actor="cli")
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {role} {username}.")

@@ -19,7 +19,7 @@ from ..services.data.datasets import (
     list_datasets,
 )
 from ..services.insight.label_issues import scan_label_issues
-from ..services.review.label_review import issue_dict, open_issues
+from ..services.review.label_review import issue_dict, latest_scan_at, open_issues
 from . import qc
 
 
@@ -113,7 +113,13 @@ def issues_command(top: int, rescan: bool, as_json: bool) -> None:
             f" ({summary['dismissed_not_raised']} dismissed earlier, not raised again)."
         )
     if not issues:
-        click.echo("No open label issues." + ("" if summary else " Scan with --rescan."))
+        if summary is None and latest_scan_at(dataset) is None:
+            click.echo(
+                f"Dataset {dataset.name!r} has not been scanned yet: nothing has been looked "
+                "for. Scan it with `qc dataset issues` (without --no-rescan)."
+            )
+        else:
+            click.echo("No open label issues.")
         return
     click.echo(f"{'rank':>4}  {'score':>5}  {'kind':<14}  {'given → suggested':<30}  question")
     for rank, issue in enumerate(issues, 1):

@@ -13,13 +13,20 @@ from ..runs import (
     RunNotStarted,
     execute_run,
     lower_training_priority,
+    nothing_new_since,
     start_next_standby,
     start_run,
     wait_for_run,
 )
 from ..runs.standby import SERVER_PID_VARIABLE
 from ..services.learning.settings import RunSettings
-from ..services.learning.versions import activate_model_version, activation_history, get_version
+from ..services.learning.versions import (
+    activate_model_version,
+    activation_history,
+    active_version,
+    describe_activation,
+    get_version,
+)
 from . import qc
 
 
@@ -30,17 +37,23 @@ from . import qc
     "--select", is_flag=True,
     help="Run model selection again (a full retrain) instead of refitting the active choice.",
 )
-def retrain_command(wait: bool, quick: bool, select: bool) -> None:
+@click.option(
+    "--force", is_flag=True,
+    help="Train even when nothing is new since the last version (it registers none otherwise).",
+)
+def retrain_command(wait: bool, quick: bool, select: bool, force: bool) -> None:
     """Start a training run on the base dataset plus approved corrections.
 
     By default a refit: the active version's model choice fitted on the merged set, which takes
     seconds. A full retrain runs when --select asks for it, or when the choice cannot be reused
-    (no active version, another base dataset or feature set).
+    (no active version, another base dataset or feature set). When the training rows, the
+    approved corrections and the settings are those of the active version (or of the newest
+    one), the run ends without registering a version, unless --force.
     """
     if quick and select:
         raise click.UsageError("--quick and --select exclude each other.")
     try:
-        run = start_run(RunSettings(quick=quick, select=select), actor="cli")
+        run = start_run(RunSettings(quick=quick, select=select, force=force), actor="cli")
     except RunNotStarted as error:
         raise click.ClickException(str(error)) from None
     where = "queued for a worker" if run.runner == Runner.QUEUE else f"process {run.pid}"
@@ -60,6 +73,9 @@ def retrain_command(wait: bool, quick: bool, select: bool) -> None:
     if run.status != RunStatus.SUCCEEDED:
         first_line = (run.error or "unknown error").splitlines()[0]
         raise click.ClickException(f"Training run {run.id} failed: {first_line}")
+    if nothing_new_since(run):
+        click.echo(f"Training run {run.id} registered no version: {run.message}.")
+        return
     version = run.model_version
     click.echo(f"Training run {run.id} succeeded: version {version.version} is {version.status}.")
     if version.status_reason:
@@ -113,20 +129,21 @@ def list_versions_command() -> None:
 
 @versions_group.command("activate")
 @click.argument("version")
-@click.option("--reason", default="activated from the command line", show_default=True)
+@click.option("--reason", help="Why; kept in the history and the audit log.")
 @click.option("--actor", default="cli", show_default=True, help="Who the history names.")
-def activate_command(version: str, reason: str, actor: str) -> None:
-    """Make a model version the active one (rollback included)."""
+def activate_command(version: str, reason: str | None, actor: str) -> None:
+    """Make a model version the active one (a rollback to an older one included)."""
     row = get_version(version)
     if row is None:
         raise click.ClickException(f"There is no model version {version!r}.")
-    if not reason.strip():
-        raise click.BadParameter("give a reason", param_hint="--reason")
-    if activate_model_version(row, actor=actor, reason=reason) is None:
+    replaced = active_version()
+    activation = activate_model_version(row, actor=actor, reason=reason)
+    if activation is None:
         click.echo(f"Model version {row.version} is already active.")
         return
     db.session.commit()
-    click.echo(f"Model version {row.version} is now active.")
+    sentence = describe_activation(row, replaced, activation.reason)
+    click.echo(f"{sentence[0].upper()}{sentence[1:]}: model version {row.version} is now active.")
 
 
 @versions_group.command("history")

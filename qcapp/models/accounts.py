@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from .columns import utcnow
+from .states import Role
 
 
 class User(UserMixin, db.Model):
@@ -23,7 +24,9 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    role: Mapped[str] = mapped_column(
+        String(16), default=Role.ADMIN, server_default=Role.ADMIN.value
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -31,12 +34,12 @@ class User(UserMixin, db.Model):
     # raised on logout and, by the listeners below, whenever the password or ``active`` changes.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    ROLES = ("admin", "reviewer")
+    ROLES = tuple(Role)
 
     @property
     def is_admin(self) -> bool:
         """Whether the account may retrain, activate, delete, manage users and export."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this to refuse disabled accounts.

@@ -40,6 +40,10 @@ class Dataset(db.Model):
     is_active: Mapped[bool | None] = mapped_column(Boolean, unique=True)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    def __str__(self) -> str:
+        # How forms and pages name it: the example form's dataset menu, for one.
+        return self.name
+
 
 class Example(db.Model):
     """One labelled training question."""

@@ -71,6 +71,13 @@ class Runner(StrEnum):
     QUEUE = "queue"  # a job on the Redis queue, taken by any host's ``qc worker``
 
 
+class Role(StrEnum):
+    """What an account of the admin site may do."""
+
+    ADMIN = "admin"  # everything: retrain, activate, delete, accounts, exports
+    REVIEWER = "reviewer"  # reviews and labels
+
+
 class VersionStatus(StrEnum):
     """A model version's place: registered, serving, or replaced."""
 

@@ -26,6 +26,7 @@ _MODULE_OF = {
     "current_run": "records",
     "latest_run": "records",
     "RunReporter": "reporting",
+    "nothing_new_since": "reporting",
     "remaining_seconds": "reporting",
     "run_outcome": "reporting",
     "TrainingError": "start",

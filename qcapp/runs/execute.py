@@ -16,11 +16,12 @@ from ..extensions import db
 from ..models import Dataset, ModelVersion, Runner, RunStatus, RunTask, TrainingRun, utcnow
 from ..services.accounts.accounts import record_event
 from ..services.insight.label_issues import ScanSettings, scan_label_issues
+from ..services.learning.novelty import NothingNew
 from ..services.learning.settings import RunSettings
 from .health import fail_run
 from .lock import Heartbeat, training_lock
 from .placement import on_one_cpu
-from .reporting import RunReporter
+from .reporting import NOTHING_NEW_SINCE, RunReporter
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,10 @@ def _train_and_record(
                 summary = _scan_labels(settings, reporter, actor)
             else:
                 version, follow_up = _retrain(settings, reporter, actor)
+    except NothingNew as nothing:
+        db.session.rollback()
+        _end_with_nothing_new(run_id, reporter, nothing)
+        return reporter, None
     except Exception as error:  # noqa: BLE001  (any failure is recorded on the run)
         db.session.rollback()
         run = db.session.get(TrainingRun, run_id)
@@ -113,6 +118,18 @@ def _train_and_record(
     )
     db.session.commit()
     return reporter, follow_up
+
+
+def _end_with_nothing_new(run_id: int, reporter: RunReporter, nothing: NothingNew) -> None:
+    """A retrain that found nothing new: succeeded, without a version, and says why."""
+    message = str(nothing)
+    run = _succeed(run_id, reporter, f"finished: {message}", message)
+    run.params = {**(run.params or {}), NOTHING_NEW_SINCE: nothing.version}
+    record_event(
+        run.started_by, "retrain_skipped", "training_run", run.id,
+        {"nothing_new_since": nothing.version},
+    )
+    db.session.commit()
 
 
 def _succeed(run_id: int, reporter: RunReporter, line: str, message: str) -> TrainingRun:

@@ -13,6 +13,9 @@ from ..models import RunStatus, RunTask, TrainingRun, as_utc, utcnow
 from ..services.learning.run_history import last_duration, run_features
 from .records import run_name
 
+# The key a retrain that found nothing new adds to its run's params: the version it matched.
+NOTHING_NEW_SINCE = "nothing_new_since"
+
 
 class RunReporter:
     """Writes a run's progress, status message and log to its row as it goes.
@@ -103,6 +106,13 @@ def run_outcome(run: TrainingRun) -> str | None:
         return f"{run_name(run)} {run.message}."
     if run.status == RunStatus.SUCCEEDED:
         version = run.model_version
+        same_as = nothing_new_since(run)
+        if same_as:
+            return (
+                f"Training run {run.id} registered no version: nothing is new since version "
+                f"{same_as} (same training rows, same approved corrections, same settings). "
+                "Tick “train anyway” to train regardless."
+            )
         if version is None:
             return f"Training run {run.id} succeeded; its version has since been deleted."
         if version.is_active:
@@ -113,3 +123,8 @@ def run_outcome(run: TrainingRun) -> str | None:
             f"{version.status}, not activated{reason}."
         )
     return None
+
+
+def nothing_new_since(run: TrainingRun) -> str | None:
+    """The version a retrain found nothing new since (it registered none), or None."""
+    return (run.params or {}).get(NOTHING_NEW_SINCE)

@@ -84,10 +84,11 @@ def train_version(
         raise TrainingError(f"There is no dataset named {dataset_name!r}.")
     if not dataset_name and active_dataset() is None:
         raise TrainingError("There is no active dataset. Import one with `qc dataset import`.")
-    # An explicit training selects the model again unless quick; retrains default to refits.
+    # An explicit training selects the model again unless quick (retrains default to refits),
+    # and trains even when nothing is new: it was asked for by name.
     settings = RunSettings(
         quick=quick, select=not quick, features=features, dataset=dataset_name or None,
-        activate=activate,
+        activate=activate, force=True,
     )
     run = execute_run(start_run(settings, actor=actor, spawn=False).id, echo=progress)
     if run.status != RunStatus.SUCCEEDED:

@@ -61,6 +61,17 @@
     form.submit();
   });
 
+  // Flask-Admin names its row checkboxes by a tooltip alone, which nobody sees before ticking;
+  // the checkboxes only work with this script, so it names each one by the row it selects.
+  Array.prototype.forEach.call(
+    document.querySelectorAll("input.action-checkbox, input.action-rowtoggle"),
+    function (box) {
+      var name = box.classList.contains("action-rowtoggle")
+        ? "Select every row of this page" : "Select row " + box.value;
+      box.setAttribute("aria-label", name);
+    }
+  );
+
   // The header checkbox ticks or clears every row; it follows the rows in turn.
   document.addEventListener("change", function (event) {
     var target = event.target;

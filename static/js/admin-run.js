@@ -34,7 +34,8 @@
         var outcome = document.getElementById("run-outcome");
         if (finished) {
           outcome.textContent = run.outcome || ("Training run " + run.id + " " + run.status + ".");
-          outcome.className = "alert " + (run.status === "failed" ? "alert-danger" : "alert-success");
+          outcome.className = "alert " + (run.status === "failed" ? "alert-danger"
+            : run.nothing_new_since ? "alert-info" : "alert-success");
           if (run.version) { text("run-version", "Version " + run.version + " is " + run.version_status + "."); }
           if (run.error) { text("run-message", run.error.split("\n")[0]); }
           return;

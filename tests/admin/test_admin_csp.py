@@ -24,6 +24,8 @@ PAGES = [
     "/admin/review/",
     "/admin/label-issues/",
     "/admin/users/",
+    "/admin/users/new",
+    "/admin/users/1",
     "/admin/audit/",
     "/account/password",
 ]

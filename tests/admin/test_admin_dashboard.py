@@ -211,7 +211,7 @@ def test_details_show_prediction_and_corrections(admin_client, history, db):
 
 def test_users_view_never_shows_password_hash(admin_client, db):
     user = db.session.scalar(select(User))
-    for url in ("/admin/users/", f"/admin/users/details/?id={user.id}"):
+    for url in ("/admin/users/", f"/admin/users/{user.id}"):
         html = admin_client.get(url).get_data(as_text=True)
         assert user.username in html
         assert user.password_hash not in html and "scrypt:" not in html

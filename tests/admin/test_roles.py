@@ -42,10 +42,16 @@ def admin_only_requests(version_id: int, example_id: int) -> list[tuple[str, str
     """Every admin-only page and action, as (method, path)."""
     return [
         ("GET", "/admin/users/"),
-        ("GET", "/admin/users/details/?id=1"),
+        ("GET", "/admin/users/1"),
+        ("GET", "/admin/users/new"),
+        ("POST", "/admin/users/new"),
+        ("POST", "/admin/users/1/disable"),
+        ("POST", "/admin/users/1/role"),
+        ("POST", "/admin/users/1/password"),
         ("GET", "/admin/export/history.csv"),
         ("GET", "/admin/export/training-set.csv"),
         ("POST", "/admin/runs/start"),
+        ("GET", f"/admin/versions/{version_id}/activate"),
         ("POST", f"/admin/versions/{version_id}/activate"),
         ("POST", f"/admin/versions/{version_id}/delete"),
         ("POST", "/admin/examples/delete/"),

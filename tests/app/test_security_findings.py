@@ -44,7 +44,6 @@ def test_lone_surrogate_in_a_note_is_a_400(client, db, model_version):
         "/admin/queries/",
         "/admin/corrections/",
         "/admin/examples/",
-        "/admin/users/",
         "/admin/audit/",
         "/admin/review/",
         "/admin/label-issues/",

@@ -10,6 +10,7 @@ from qcapp.models import (
     CorrectionStatus,
     IssueKind,
     IssueStatus,
+    Role,
     RunKind,
     Runner,
     RunStatus,
@@ -31,6 +32,7 @@ from qcapp.models import (
         (RunKind, ["refit", "full", "quick"]),
         (Runner, ["process", "queue"]),
         (VersionStatus, ["candidate", "active", "retired"]),
+        (Role, ["admin", "reviewer"]),
     ],
 )
 def test_each_state_names_the_string_stored_before(states, stored):

@@ -14,7 +14,8 @@ ADMIN_URLS = [
     "/admin/runs/",
     "/admin/users/",
     "/admin/audit/",
-    "/admin/users/details/?id=1",
+    "/admin/users/1",
+    "/admin/users/new",
 ]
 
 

@@ -34,11 +34,16 @@ def active_version(database) -> tuple[int, str, str]:
         ).one()
 
 
-def start_retrain(client: Client, database, *, full: bool = False) -> int:
-    """Press the runs page's Retrain button; the new run's id."""
+def start_retrain(
+    client: Client, database, *, full: bool = False, force: bool = False
+) -> int:
+    """Press the runs page's Retrain button (ticking "full" or "train anyway"); the new run's
+    id."""
     before = scalar(database, "SELECT coalesce(max(id), 0) FROM training_runs")
     token = client.csrf("/admin/runs/")
     form = {"csrf_token": token, **({"select": "1"} if full else {})}
+    if force:
+        form["force"] = "1"
     status, _ = client.request("POST", "/admin/runs/start", form=form)
     assert status == 302, status
     run_id = scalar(database, "SELECT max(id) FROM training_runs")
@@ -205,13 +210,15 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_next_retrain_succeeds(clu
         assert cluster.health(host)["model_version_id"] == active_before[0]
 
     cluster.start_worker()
-    next_run = start_retrain(other_host, database)
+    # Nothing is new since the active version: forced, so the next run trains a version.
+    next_run = start_retrain(other_host, database, force=True)
     assert next_run != run_id
     done = wait_for(
         lambda: (body := run_status(other_host, next_run))["status"] in ("succeeded", "failed")
         and body, 600, poll=1.0, what=f"training run {next_run}",
     )
     assert done["status"] == "succeeded", done.get("error")
+    assert done["version"], done
 
 
 def test_wrong_logins_spread_over_both_hosts_are_throttled_as_one_count(cluster):

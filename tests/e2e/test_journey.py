@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from e2e_support import ADMIN_RULES_OFF, Tab, assert_accessible
+from e2e_support import Tab, assert_accessible
 from playwright.sync_api import expect
 
 from helpers import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -144,7 +144,7 @@ def test_3_admin_approves_and_retrains(open_tab, journey: Journey):
     row = page.locator("#review-table tbody tr", has_text=journey.question)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(journey.chosen_fine)
-    assert_accessible(admin, "review-queue", ADMIN_RULES_OFF)
+    assert_accessible(admin, "review-queue")
     # The example question is in the starter dataset with the label the user disputes, so the
     # merge guard asks for a second look before the correction may override it.
     expect(row.locator(".flag-warning")).to_contain_text("base")
@@ -160,7 +160,7 @@ def test_3_admin_approves_and_retrains(open_tab, journey: Journey):
     expect(page.locator("#review-table tbody tr", has_text=journey.question)).to_have_count(0)
 
     page.goto("/admin/runs/")
-    assert_accessible(admin, "runs", ADMIN_RULES_OFF)
+    assert_accessible(admin, "runs")
     page.locator("#retrain-button").click()
     page.wait_for_url(re.compile(r"/admin/runs/\d+$"))
     # A flag on the window survives only if the page is updated in place, not reloaded.
@@ -185,7 +185,7 @@ def test_3_admin_approves_and_retrains(open_tab, journey: Journey):
     active = page.locator(f'#versions-table tr[data-version="{journey.new_version}"]')
     expect(active.locator(".badge")).to_have_text("active")
     expect(page.locator("#versions-table .badge", has_text="active")).to_have_count(1)
-    assert_accessible(admin, "versions", ADMIN_RULES_OFF)
+    assert_accessible(admin, "versions")
     admin.screenshot("03c-admin-versions")
 
 
@@ -220,7 +220,7 @@ def test_5_dashboard_charts_render(journey: Journey):
         box = charts.nth(index).bounding_box()
         assert box and box["width"] > 0 and box["height"] > 0, f"chart {index} is not drawn"
     assert admin.errors == [], "console errors on the dashboard"
-    assert_accessible(admin, "dashboard", ADMIN_RULES_OFF)
+    assert_accessible(admin, "dashboard")
     admin.screenshot("05-admin-dashboard")
 
 

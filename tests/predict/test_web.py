@@ -231,7 +231,9 @@ def test_batch_csv_rows_spanning_lines_keep_their_first_line(client, db, model_v
         (("q\n" * 10_001).encode(), "bad.txt", "more than 10,000"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "picture.txt", "This is a PNG image"),
         (b"\x89PNG\r\n\x1a\n", "picture.png", "Only .csv and .txt files are accepted"),
-        (b"PK\x03\x04", "sheet.xlsx", "this is a xlsx file"),
+        (b"PK\x03\x04", "sheet.xlsx", "this is an xlsx file"),
+        (b"%PDF", "paper.pdf", "this is a pdf file"),
+        (b"\x00", "notes.odt", "this is an odt file"),
         (b"Who?", "questions", "a file without an extension"),
     ],
 )

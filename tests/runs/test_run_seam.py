@@ -77,6 +77,7 @@ def test_the_placement_module_imports_nothing_of_the_app():
         ),
         ({"quick": 1, "features": "", "activate": "now", "later": "ignored"},
          RunSettings(quick=True)),
+        ({"quick": False, "select": False, "force": True}, RunSettings(force=True)),
     ],
 )
 def test_run_settings_read_what_runs_stored_before(stored, settings):
@@ -92,6 +93,9 @@ def test_run_settings_are_stored_as_before():
         "activate": "never",
     }
     assert RunSettings.from_json(stored.to_json()) == stored
+    forced = RunSettings(force=True)
+    assert forced.to_json() == {"quick": False, "select": False, "force": True}
+    assert RunSettings.from_json(forced.to_json()) == forced
 
 
 def test_the_launcher_is_chosen_from_the_settings(app):

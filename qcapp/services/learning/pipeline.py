@@ -1,6 +1,7 @@
-"""What a retrain does, one function per step: read the merged set, train the candidate,
-evaluate both versions, report the flips, decide, save the artifact, register the version and
-activate it when the gate promotes it.
+"""What a retrain does, one function per step: read the merged set (and stop when nothing is
+new since the last version, ``novelty``), train the candidate, evaluate both versions, report
+the flips, decide, save the artifact, register the version and activate it when the gate
+promotes it.
 
 The fixed held-out split of the base data is never trained on, so the candidate and the active
 version are compared on questions neither has seen. Each model labels each question once: the
@@ -38,6 +39,7 @@ from .cross_validation import can_cross_validate, cross_validate_corrections
 from .flips import record_flip_report, report_for_run, served_labeller, version_model
 from .gate import LABEL_COLUMNS, Decision, headline, promotion_decision, reference_scores
 from .label_cache import ModelLabels, cache_path
+from .novelty import check_something_new
 from .plan import RunPlan, plan_run
 from .provenance import link_corrections
 from .run_history import previous_step_seconds
@@ -103,6 +105,8 @@ def train_and_gate(
 
     training_set = read_training_set(planned.dataset, active, steps)
     merged = training_set.merged
+    if not settings.force:
+        check_something_new(active, plan, planned.dataset, merged)
     result, train_seconds = train_candidate(plan, settings, merged, active, steps, previous)
     scores = evaluate_on_held_out(result, merged, active, steps)
     flips = report_flips(active, scores, merged, steps)

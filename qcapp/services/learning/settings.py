@@ -21,6 +21,7 @@ class RunSettings:
     features: str | None = None  # the feature set; None: the active version's
     dataset: str | None = None  # a base dataset by name; None: the active one
     activate: bool = True  # False: register the version as a candidate, whatever the gate says
+    force: bool = False  # train even when nothing is new since the last version (``novelty``)
 
     def to_json(self) -> dict[str, Any]:
         """The stored form, as runs have always written it (``"activate": "never"``)."""
@@ -31,6 +32,8 @@ class RunSettings:
             stored["dataset"] = self.dataset
         if not self.activate:
             stored["activate"] = "never"
+        if self.force:
+            stored["force"] = True
         return stored
 
     @classmethod
@@ -44,4 +47,5 @@ class RunSettings:
             features=stored.get("features") or None,
             dataset=stored.get("dataset") or None,
             activate=stored.get("activate") != "never",
+            force=bool(stored.get("force")),
         )

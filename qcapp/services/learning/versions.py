@@ -18,6 +18,7 @@ from ...models import (
     TrainingRun,
     VersionActivation,
     VersionStatus,
+    as_utc,
     utcnow,
 )
 from ..accounts.accounts import record_event
@@ -30,9 +31,10 @@ def new_version_name() -> str:
 
 
 def activate_model_version(
-    version: ModelVersion, *, actor: str | None = None, reason: str
+    version: ModelVersion, *, actor: str | None = None, reason: str | None
 ) -> VersionActivation | None:
-    """Make ``version`` the one active version and record the switch (the caller commits).
+    """Make ``version`` the one active version and record the switch, with why (the caller
+    commits). The audit event says it in one sentence (``describe_activation``).
 
     Returns the activation history row, or None when ``version`` was already active.
     """
@@ -50,7 +52,7 @@ def activate_model_version(
     version.status = VersionStatus.ACTIVE
     version.activated_at = utcnow()
     # The column holds 200 characters; a gate's reason can be longer.
-    reason = reason.strip()[:200] or None
+    reason = (reason or "").strip()[:200] or None
     activation = VersionActivation(
         model_version_id=version.id,
         version=version.version,
@@ -60,14 +62,40 @@ def activate_model_version(
         reason=reason,
     )
     db.session.add(activation)
+    direction = newer_or_older(version, previous)
     record_event(
         actor,
         "version_activated",
         "model_version",
         version.version,
-        {"previous": activation.previous_version, "reason": reason},
+        {
+            "previous": activation.previous_version,
+            "direction": direction,
+            "reason": reason,
+            "summary": describe_activation(version, previous, reason),
+        },
     )
     return activation
+
+
+def newer_or_older(version: ModelVersion, replaced: ModelVersion | None) -> str | None:
+    """Whether ``version`` was trained after the version it replaces ("newer") or before it
+    ("older", a rollback); None when it replaces none."""
+    if replaced is None:
+        return None
+    trained = (as_utc(version.created_at), version.id)
+    return "newer" if trained > (as_utc(replaced.created_at), replaced.id) else "older"
+
+
+def describe_activation(
+    version: ModelVersion, replaced: ModelVersion | None, reason: str | None
+) -> str:
+    """One sentence for the audit log: "activated older version X (replacing Y) because ..."."""
+    direction = newer_or_older(version, replaced)
+    sentence = f"activated {direction + ' ' if direction else ''}version {version.version}"
+    if replaced is not None:
+        sentence += f" (replacing {replaced.version})"
+    return f"{sentence} because {reason}" if reason else sentence
 
 
 @dataclass

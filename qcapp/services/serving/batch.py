@@ -95,11 +95,27 @@ def check_file_name(filename: str) -> None:
     name = (filename or "").strip().lower()
     if name.endswith(ACCEPTED_EXTENSIONS):
         return
-    kind = f"a {name.rsplit('.', 1)[1]} file" if "." in name else "a file without an extension"
+    if "." in name:
+        extension = name.rsplit(".", 1)[1]
+        kind = f"{indefinite_article(extension)} {extension} file"
+    else:
+        kind = "a file without an extension"
     raise BatchError(
         f"Only .csv and .txt files are accepted, and this is {kind}. Save a spreadsheet as "
         "CSV (UTF-8), or put one question a line in a .txt file."
     )
+
+
+def indefinite_article(extension: str) -> str:
+    """The article before a file extension as it is read aloud: as a word ("a png", "a docx")
+    or, without a vowel among its first two letters, letter by letter ("an xlsx", "an mp3")."""
+    if not extension:
+        return "a"
+    if extension[0] in "aeiou":
+        return "an"
+    spelled = not any(letter in "aeiouy" for letter in extension[:2])
+    # Letters whose names begin with a vowel sound: eff, aitch, el, em, en, ar, ess, ex.
+    return "an" if spelled and extension[0] in "fhlmnrsx" else "a"
 
 
 def _decode(data: bytes) -> str:

@@ -140,7 +140,9 @@ def test_admin_scan_relabel_and_dismiss(admin_client, db, dataset, runs_started)
     from qcapp.runs.execute import execute_run
 
     page = admin_client.get("/admin/label-issues/").get_data(as_text=True)
-    assert "has not been scanned yet" in page and "Scan now" in page
+    # Never scanned: the page says so, offers "Scan now" and does not claim nothing was found.
+    assert "has not been scanned yet" in page and "Scan now" in page and "Scan again" not in page
+    assert "No findings yet" in page and "No open label issues" not in page
     token = csrf_token_from(page)
     assert admin_client.post("/admin/label-issues/scan", data={}).status_code == 400
     assert not runs_started  # no CSRF token: nothing started
@@ -228,6 +230,25 @@ def test_cli_scans_and_prints_the_ranking(runner, db, dataset):
 def test_cli_refuses_a_bad_top(runner, db, dataset, top):
     result = runner.invoke(args=["qc", "dataset", "issues", "--top", top])
     assert result.exit_code == 2 and "--top" in result.output
+
+
+def test_cli_says_when_the_dataset_was_never_scanned(runner, db, dataset):
+    result = runner.invoke(args=["qc", "dataset", "issues", "--no-rescan"])
+    assert result.exit_code == 0 and "has not been scanned yet" in result.output
+    assert "No open label issues" not in result.output
+
+
+def test_reviewers_are_told_who_can_scan(app, db, dataset):
+    from qcapp.services.accounts.accounts import create_admin
+
+    create_admin("rita", "reviewer password", role="reviewer")
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    client.post(
+        "/login", data={"username": "rita", "password": "reviewer password", "csrf_token": token}
+    )
+    page = client.get("/admin/label-issues/").get_data(as_text=True)
+    assert "An admin can start a scan here." in page and "Scan now" not in page
 
 
 def test_cli_without_a_dataset(runner, db):

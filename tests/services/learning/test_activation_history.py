@@ -61,7 +61,16 @@ def test_rollback_in_the_admin_and_the_cli_history(
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "version_activated").order_by(AuditEvent.id)
     ).all()
-    assert events[-1].details == {"previous": "newer", "reason": "newer answers <worse>"}
+    assert events[-1].details == {
+        "previous": "newer",
+        "direction": "older",
+        "reason": "newer answers <worse>",
+        "summary": "activated older version test-quick (replacing newer) because newer answers "
+        "<worse>",
+    }
+    assert events[-2].details["summary"] == (
+        "activated newer version newer (replacing test-quick) because try the new one"
+    )
 
 
 def test_activating_the_active_version_is_not_a_switch(db, runner, model_version):
@@ -71,18 +80,86 @@ def test_activating_the_active_version_is_not_a_switch(db, runner, model_version
     assert len(db.session.scalars(select(VersionActivation)).all()) == 1
 
 
-def test_admin_activation_without_a_reason_says_rollback(
+def test_admin_activation_asks_first_and_needs_a_reason(
     db, admin_client, model_version, trained_artifact
 ):
     newer = register_version(db, trained_artifact, "newer")
-    page = admin_client.get("/admin/versions/").get_data(as_text=True)
-    token = csrf_token_from(page)
-    admin_client.post(f"/admin/versions/{newer.id}/activate", data={"csrf_token": token})
-    admin_client.post(f"/admin/versions/{model_version.id}/activate", data={"csrf_token": token})
-    reasons = db.session.scalars(
-        select(VersionActivation.reason).order_by(VersionActivation.id)
+    listing = admin_client.get("/admin/versions/").get_data(as_text=True)
+    # The list only links to the confirmation; nothing there activates in one click.
+    assert f'href="/admin/versions/{newer.id}/activate"' in listing
+    assert f'action="/admin/versions/{newer.id}/activate"' not in listing
+    page = admin_client.get(f"/admin/versions/{newer.id}/activate")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Activate version <code>newer</code>?" in html
+    assert "It replaces the active version <code>test-quick</code>" in html
+    assert "<strong>newer</strong> version" in html
+    token = csrf_token_from(html)
+    for reason in ("", "   "):
+        refused = admin_client.post(
+            f"/admin/versions/{newer.id}/activate", data={"csrf_token": token, "reason": reason}
+        )
+        assert refused.status_code == 400
+        assert "Give a reason" in refused.get_data(as_text=True)
+    too_long = admin_client.post(
+        f"/admin/versions/{newer.id}/activate", data={"csrf_token": token, "reason": "x" * 201}
+    )
+    assert too_long.status_code == 400 and "under 200" in too_long.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ModelVersion, model_version.id).is_active
+    assert len(db.session.scalars(select(VersionActivation)).all()) == 1
+
+    answer = admin_client.post(
+        f"/admin/versions/{newer.id}/activate",
+        data={"csrf_token": token, "reason": "better on the new questions"},
+    )
+    assert answer.status_code == 302
+    back = admin_client.get(f"/admin/versions/{model_version.id}/activate").get_data(as_text=True)
+    assert "<strong>older</strong> version" in back and "rollback" in back
+    admin_client.post(
+        f"/admin/versions/{model_version.id}/activate",
+        data={"csrf_token": csrf_token_from(back), "reason": "the new one mislabels cities"},
+    )
+    summaries = db.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "version_activated")
+        .order_by(AuditEvent.id)
     ).all()
-    assert reasons == ["test fixture", "activated from the admin", "rollback from the admin"]
+    assert [details["summary"] for details in summaries][1:] == [
+        "activated newer version newer (replacing test-quick) because better on the new "
+        "questions",
+        "activated older version test-quick (replacing newer) because the new one mislabels "
+        "cities",
+    ]
+    assert "activated older version test-quick" in admin_client.get("/admin/audit/").get_data(
+        as_text=True
+    )
+    # The active version has nothing to confirm.
+    again = admin_client.get(f"/admin/versions/{model_version.id}/activate")
+    assert again.status_code == 302
+
+
+def test_the_command_line_reason_is_optional_and_worded_alike(
+    db, runner, model_version, trained_artifact
+):
+    register_version(db, trained_artifact, "newer")
+    result = runner.invoke(args=["qc", "versions", "activate", "newer"])
+    assert result.exit_code == 0, result.output
+    assert "Activated newer version newer (replacing test-quick): model version newer is now " \
+        "active." in result.output
+    result = runner.invoke(
+        args=["qc", "versions", "activate", "test-quick", "--reason", "back to the old one"]
+    )
+    assert "Activated older version test-quick (replacing newer) because back to the old one" \
+        in result.output
+    summaries = db.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "version_activated")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [details["summary"] for details in summaries] == [
+        "activated version test-quick because test fixture",
+        "activated newer version newer (replacing test-quick)",
+        "activated older version test-quick (replacing newer) because back to the old one",
+    ]
+    assert [details["reason"] for details in summaries][1:] == [None, "back to the old one"]
 
 
 def test_history_is_empty_at_first(runner, db):

@@ -92,7 +92,9 @@ def test_refit_reuses_the_selection_and_records_kind_steps_and_a_readable_log(
 ):
     from qcapp.services.learning import flips
 
-    run = execute_run(start_run(actor="test", spawn=False).id)
+    # Nothing is new since the selected version: these runs are forced, to see what refits do.
+    forced = RunSettings(force=True)
+    run = execute_run(start_run(forced, actor="test", spawn=False).id)
     assert run.status == "succeeded", run.error
     assert run.kind == "refit" and selected_version.version in run.kind_reason
     new = run.model_version
@@ -113,7 +115,7 @@ def test_refit_reuses_the_selection_and_records_kind_steps_and_a_readable_log(
         raise AssertionError(f"loaded {version.version} although its labels were known")
 
     monkeypatch.setattr(flips, "version_model", must_not_load)
-    again = execute_run(start_run(actor="test", spawn=False).id)
+    again = execute_run(start_run(forced, actor="test", spawn=False).id)
     assert again.status == "succeeded", again.error
     assert again.model_version.flip_summary["held_out"]["compared"] > 0
     assert "error" not in again.model_version.flip_summary
@@ -125,7 +127,10 @@ def test_run_page_progress_only_moves_forward_and_ends_with_the_outcome(
 ):
     page = admin_client.get("/admin/runs/").get_data(as_text=True)
     assert 'name="select"' in page  # the full-retrain checkbox
-    response = admin_client.post("/admin/runs/start", data={"csrf_token": csrf_token_from(page)})
+    # Nothing is new since the selected version: "train anyway" makes the run train.
+    response = admin_client.post(
+        "/admin/runs/start", data={"csrf_token": csrf_token_from(page), "force": "1"}
+    )
     assert response.status_code == 302
     run_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     seen, deadline = [], time.monotonic() + 240
@@ -259,10 +264,12 @@ def test_corrections_are_cross_validated_after_the_run_has_ended(
     assert "corrections" not in run.step_seconds  # not part of the run's progress
 
     # A newer run during the measure: it is accepted, and the measure stops before its folds.
+    # (Nothing is new since the first run's version: this one is forced to train.)
     def newer_run():
         seen["newer"] = start_run(actor="test", spawn=False).id
 
-    run = execute_run(start_run(actor="test", spawn=False).id, after_finish=newer_run)
+    forced = RunSettings(force=True)
+    run = execute_run(start_run(forced, actor="test", spawn=False).id, after_finish=newer_run)
     assert run.status == "succeeded", run.error
     assert run.model_version.evaluation["corrections_cv"] is None
     assert run.log.strip().splitlines()[-1].endswith("stopped: a newer run started")
@@ -359,7 +366,8 @@ def test_a_waiting_standby_prepares_again_for_a_newly_active_version(
     assert feature_rows.kept_rows(first.features) is not None
 
     # Another version becomes active outside this process: the next look prepares for it.
-    run = execute_run(start_run(actor="test", spawn=False).id)
+    # (Nothing is new since the selected version: the run is forced to make another one.)
+    run = execute_run(start_run(RunSettings(force=True), actor="test", spawn=False).id)
     assert run.status == "succeeded", run.error
     other = run.model_version
     if not other.is_active:

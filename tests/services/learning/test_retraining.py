@@ -243,7 +243,8 @@ def test_rollback_and_hot_swap(app, db, client, starter_in_db, admin_client):
     page = admin_client.get("/admin/versions/").get_data(as_text=True)
     assert newer.version in page and older.version in page
     response = admin_client.post(
-        f"/admin/versions/{older.id}/activate", data={"csrf_token": csrf_token_from(page)}
+        f"/admin/versions/{older.id}/activate",
+        data={"csrf_token": csrf_token_from(page), "reason": "roll back"},
     )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     deadline = time.monotonic() + 5
