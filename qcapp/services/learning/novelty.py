@@ -1,11 +1,11 @@
 """Whether a retrain has anything to learn.
 
 A version records what trained it: the base dataset, a fingerprint of every row it read
-(training and held-out, corrections included), the approved corrections it used, its feature set
-and the kind of run. A retrain that would read the same rows, the same set of approved
-corrections, with the same settings, as the active version (or as the newest version, a
-candidate the gate kept back) would only train that version again: it ends without registering
-one, unless forced.
+(training and held-out, corrections included), the approved corrections it used, the texts
+reviewers had discarded (its scope check learns them), its feature set and the kind of run. A
+retrain that would read the same rows, the same set of approved corrections and discards, with
+the same settings, as the active version (or as the newest version, a candidate the gate kept
+back) would only train that version again: it ends without registering one, unless forced.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Dataset, ModelVersion, RunKind
 from ..data.merge import MergedSet
+from ..review.discards import discards_fingerprint
 from .plan import RunPlan
 
 # What a version's params record of its model choices, which a refit reuses.
@@ -42,10 +43,10 @@ def run_kind_of(version: ModelVersion) -> str | None:
 
 
 def what_changed(
-    version: ModelVersion, plan: RunPlan, dataset: Dataset, merged: MergedSet
+    version: ModelVersion, plan: RunPlan, dataset: Dataset, merged: MergedSet, discarded: str = ""
 ) -> str | None:
     """What this run would train on or with that ``version`` was not trained on or with, in a
-    few words; None when nothing."""
+    few words; None when nothing. ``discarded`` is the discards' fingerprint now."""
     sources = version.data_sources or {}
     if "fingerprint" not in sources:
         return f"version {version.version} does not record what trained it"
@@ -59,6 +60,8 @@ def what_changed(
         return ", ".join(parts)
     if merged.fingerprint != sources["fingerprint"]:
         return "training rows changed (an example edited, added or relabelled)"
+    if discarded != sources.get("discarded", ""):
+        return "the texts discarded as not questions changed (the scope check learns them)"
     if plan.features != version.feature_set:
         return f"the feature set is {plan.features}, not {version.feature_set}"
     if plan.kind == RunKind.REFIT:
@@ -80,6 +83,7 @@ def check_something_new(
     """NothingNew when this run would train what the active version, or the newest version,
     was trained on, with the same settings."""
     newest = db.session.scalar(select(ModelVersion).order_by(ModelVersion.id.desc()).limit(1))
+    discarded = discards_fingerprint()
     for version in dict.fromkeys(v for v in (active, newest) if v is not None):
-        if what_changed(version, plan, dataset, merged) is None:
+        if what_changed(version, plan, dataset, merged, discarded) is None:
             raise NothingNew(version)

@@ -32,7 +32,7 @@ from ...models import Dataset, ModelVersion, RunKind, VersionStatus
 from ..data.artifacts import publish_version
 from ..data.datasets import active_dataset, get_dataset
 from ..data.merge import MergedSet, merged_training_set
-from ..review.discards import discarded_texts
+from ..review.discards import discarded_texts, discards_fingerprint
 from ..serving.classifier import apply_overrides
 from ..serving.scope import scope_with_discards
 from .cross_validation import can_cross_validate, cross_validate_corrections
@@ -276,7 +276,7 @@ def version_record(
         train_size=len(merged.train),
         test_size=len(merged.held_out),
         training_seconds=round(result.timings.get("total", 0.0), 2),
-        data_sources=merged.describe(),
+        data_sources={**merged.describe(), "discarded": discards_fingerprint()},
         evaluation={
             "candidate": scores.candidate,
             "reference": scores.reference,

@@ -8,6 +8,8 @@ decision is one audit event, undone like any other inbox decision.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 
 from ...extensions import db
@@ -28,6 +30,15 @@ def discarded_questions() -> set[str]:
 def discarded_texts() -> list[str]:
     """Every discarded text as it was first asked, oldest first: the scope check's examples."""
     return list(db.session.scalars(select(DiscardedQuestion.text).order_by(DiscardedQuestion.id)))
+
+
+def discards_fingerprint() -> str:
+    """A digest of every discarded text ("" while there is none): a version records it, so a
+    retrain knows whether its scope check has something new to learn."""
+    names = sorted(discarded_questions())
+    if not names:
+        return ""
+    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
 
 
 def _in_training_dataset(normalized: list[str]) -> str | None:

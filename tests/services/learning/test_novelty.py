@@ -58,6 +58,8 @@ DATASET = Dataset(name="starter")
                                                  "fine_model": CHOICE}),
          merged(), {}, "other model choices"),
         (REFIT, merged(), {"data_sources": {}}, "does not record what trained it"),
+        (REFIT, merged(), {"data_sources": {**merged().describe(), "discarded": "ab12"}},
+         "texts discarded as not questions changed"),
     ],
 )
 def test_what_changed_since_a_version(plan, now, version, change):
@@ -121,6 +123,21 @@ def test_a_retrain_with_nothing_new_registers_no_version_unless_forced(
     again = execute_run(start_run(RunSettings(quick=True), actor="alice", spawn=False).id)
     assert again.model_version is not None and versions(db) == 3
     assert "approved correction" not in (again.message or "")
+
+    # So is a text discarded as not a question: the next version's scope check learns it.
+    from qcapp.models import Query
+    from qcapp.services.review.discards import discard_item
+
+    junk = Query(text="qwerty qwerty", normalized="qwerty qwerty")
+    db.session.add(junk)
+    db.session.commit()
+    discard_item([junk.id], actor="alice")
+    after_discard = execute_run(
+        start_run(RunSettings(quick=True), actor="alice", spawn=False).id
+    )
+    assert after_discard.model_version is not None and versions(db) == 4
+    unchanged = execute_run(start_run(RunSettings(quick=True), actor="alice", spawn=False).id)
+    assert unchanged.model_version is None and versions(db) == 4
 
 
 def test_the_admin_button_asks_for_force_when_ticked(app, db, admin_client, monkeypatch):
