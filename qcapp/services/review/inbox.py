@@ -54,8 +54,15 @@ from training import similar_groups
 from ...extensions import db
 from ...models import Prediction, Query
 from .inbox_filters import InboxFilter, item_matches
-from .inbox_items import InboxItem, Member, explain, merge_proposals, proposals_from_rows
-from .inbox_pool import WEIGHTS, collect, prediction_doubt, traffic_signal
+from .inbox_items import (
+    WEIGHTS,
+    InboxItem,
+    Member,
+    explain,
+    merge_proposals,
+    proposals_from_rows,
+)
+from .inbox_pool import collect, prediction_doubt, traffic_signal
 from .inbox_reads import (
     Candidate,
     finder_findings,

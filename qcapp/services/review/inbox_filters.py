@@ -21,6 +21,7 @@ from training import taxonomy
 from ...extensions import db
 from ...models import Correction, CorrectionStatus, DiscardedQuestion, Prediction, Query
 from .feedback import InvalidCorrection
+from .inbox_items import WEIGHTS
 
 # The signal that drives an item, as a reviewer names it; value: the signals it stands for.
 REASONS = {
@@ -275,8 +276,6 @@ def item_matches(item, filters: InboxFilter) -> bool:
 
 def driving_reason(signals: Mapping[str, float], weights: Mapping[str, float] | None = None) -> str:
     """The reason whose signal weighs most in the priority."""
-    from .inbox_pool import WEIGHTS  # imported here: inbox_pool imports this module
-
     weights = weights or WEIGHTS
     return max(
         REASONS,

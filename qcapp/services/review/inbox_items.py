@@ -12,6 +12,9 @@ from flask import current_app
 from ...models import IssueKind
 from .trust import NEUTRAL
 
+# How much each signal weighs in an item's priority (the ranking: services/review/inbox.py).
+WEIGHTS = {"uncertainty": 0.45, "disagreement": 0.30, "finder": 0.15, "traffic": 0.10}
+
 COARSE_DOUBT = 0.5  # below this coarse confidence a reason names the coarse class's doubt
 
 

@@ -8,6 +8,7 @@ import math
 
 from .discards import discarded_questions
 from .inbox_filters import InboxFilter, matching_margins
+from .inbox_items import WEIGHTS
 from .inbox_reads import (
     Candidate,
     decided_questions,
@@ -19,7 +20,6 @@ from .inbox_reads import (
     uncertain_questions,
 )
 
-WEIGHTS = {"uncertainty": 0.45, "disagreement": 0.30, "finder": 0.15, "traffic": 0.10}
 # Smallest-margin predictions read per pooled candidate (several may share a question).
 CANDIDATE_FACTOR = 3
 TRAFFIC_SCALE = 10.0
