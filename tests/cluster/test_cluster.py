@@ -189,7 +189,8 @@ def test_a_host_restarted_with_an_empty_instance_folder_serves_the_active_versio
 def test_a_worker_killed_mid_run_fails_the_run_and_the_next_retrain_succeeds(cluster, database):
     active_before = active_version(database)
     client = admin(cluster, "a")
-    run_id = start_retrain(client, database, full=True)  # model selection: long enough to interrupt
+    # Forced: nothing is new since the active version, and the run must last to be interrupted.
+    run_id = start_retrain(client, database, full=True, force=True)  # model selection: long
     wait_for(
         lambda: run_status(client, run_id)["status"] == "running"
         and run_status(client, run_id)["progress"] > 0.02,
