@@ -18,6 +18,7 @@ from ...extensions import db
 from ...models import AuditEvent, Correction, CorrectionStatus, Query, version_corrections
 from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection, apply_review
+from .inbox_targets import reopen_for_review
 from .trust import client_trust
 
 REJECT_ACTION = "client_rejected"
@@ -205,16 +206,7 @@ def undo_client_rejection(event_id: int, *, actor: str | None) -> list[int]:
         for correction in db.session.scalars(select(Correction).where(Correction.id.in_(ids))):
             if correction.status != CorrectionStatus.REJECTED:
                 continue  # reviewed otherwise since: leave it as it is
-            correction.status = CorrectionStatus.PENDING
-            correction.reviewed_at = None
-            correction.reviewed_by_id = None
-            record_event(
-                actor,
-                "correction_review_undone",
-                "correction",
-                correction.id,
-                {"from": CorrectionStatus.REJECTED, "via": "client"},
-            )
+            reopen_for_review(correction, actor=actor, via="client")
             restored.append(correction.id)
         record_event(
             actor,

@@ -19,7 +19,7 @@ from .feedback import InvalidCorrection, apply_review, check_labels, correction_
 from .inbox import item_for_query, ranked_inbox
 from .inbox_items import InboxItem
 from .inbox_reads import SPLIT_ACTION
-from .inbox_targets import Decision, pending_on, queries_by_id
+from .inbox_targets import Decision, pending_on, queries_by_id, reopen_for_review
 from .merge_guard import with_contradiction
 
 DECISION_ACTIONS = ("inbox_decided", "inbox_rejected", DISCARD_ACTION)
@@ -199,17 +199,7 @@ def undo_last_decision(actor: str | None) -> int:
             continue
         if correction.status not in (CorrectionStatus.APPROVED, CorrectionStatus.REJECTED):
             continue  # changed by someone else since: leave it as it is
-        previous = correction.status
-        correction.status = CorrectionStatus.PENDING
-        correction.reviewed_at = None
-        correction.reviewed_by_id = None
-        record_event(
-            actor,
-            "correction_review_undone",
-            "correction",
-            correction.id,
-            {"from": previous, "via": "inbox"},
-        )
+        reopen_for_review(correction, actor=actor, via="inbox")
         restored.append(correction.id)
     kept = undo_discards(details.get("discarded", []))
     record_event(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Correction, CorrectionStatus, DiscardedQuestion, Query
+from ..accounts.accounts import record_event
 from .feedback import InvalidCorrection
 
 
@@ -88,3 +89,18 @@ def check_unchanged(query_ids: list[int], state: str | None) -> None:
             " undo brought it back or a visitor proposed a label): look at it again.",
             "changed",
         )
+
+
+def reopen_for_review(correction: Correction, *, actor: str | None, via: str) -> None:
+    """Put a reviewed correction back in review (an undo), audited with the status it left."""
+    previous = correction.status
+    correction.status = CorrectionStatus.PENDING
+    correction.reviewed_at = None
+    correction.reviewed_by_id = None
+    record_event(
+        actor,
+        "correction_review_undone",
+        "correction",
+        correction.id,
+        {"from": previous, "via": via},
+    )
