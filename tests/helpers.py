@@ -88,3 +88,24 @@ def run_listing_training_modules(script: str) -> tuple[list[str], list[str]]:
     )
     lines = done.stdout.strip().splitlines()
     return lines[:-1], json.loads(lines[-1])
+
+
+def active_dataset_labelling(db, question: str, fine: str):
+    """An active base dataset of one question, labelled ``fine``."""
+    from qcapp.models import Dataset, Example
+    from training.data.datasets import normalise_question
+
+    dataset = Dataset(name="base", rows=1, is_active=True)
+    db.session.add(dataset)
+    db.session.flush()
+    db.session.add(
+        Example(
+            dataset_id=dataset.id,
+            text=question,
+            normalized=normalise_question(question),
+            coarse=fine.split(":")[0],
+            fine=fine,
+        )
+    )
+    db.session.commit()
+    return dataset

@@ -11,15 +11,13 @@ from sqlalchemy import select
 from qcapp.models import (
     AuditEvent,
     Correction,
-    Dataset,
-    Example,
     Prediction,
     Query,
 )
 from qcapp.services.accounts.accounts import create_admin
 from training.data.datasets import normalise_question
 
-from helpers import csrf_token_from
+from helpers import active_dataset_labelling, csrf_token_from
 
 JSON = {"Accept": "application/json"}
 REVIEWER, PASSWORD = "rita", "reviewer password"
@@ -51,19 +49,7 @@ def propose(db, query, fine, client) -> Correction:
 @pytest.fixture
 def training_label(db):
     """An active dataset that labels the cheetah question NUM:speed."""
-    dataset = Dataset(name="base", rows=1, is_active=True)
-    db.session.add(dataset)
-    db.session.flush()
-    db.session.add(
-        Example(
-            dataset_id=dataset.id,
-            text=CHEETAH,
-            normalized=normalise_question(CHEETAH),
-            coarse="NUM",
-            fine="NUM:speed",
-        )
-    )
-    db.session.commit()
+    active_dataset_labelling(db, CHEETAH, "NUM:speed")
 
 
 def token_of(client) -> str:

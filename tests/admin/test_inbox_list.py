@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from qcapp.models import AuditEvent, Correction, Dataset, Example, ModelVersion, version_corrections
+from qcapp.models import AuditEvent, Correction, ModelVersion, version_corrections
 from qcapp.services.accounts.accounts import create_admin
-from training.data.datasets import normalise_question
 
-from helpers import csrf_token_from
+from helpers import active_dataset_labelling, csrf_token_from
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services" / "review"))
 from test_inbox import propose, store  # noqa: E402
@@ -221,20 +220,8 @@ def test_bulk_decision_confirms_count_and_ids(admin_client, db):
 
 
 def test_bulk_leaves_and_counts_what_the_merge_guard_refuses(admin_client, db):
-    dataset = Dataset(name="base", rows=1, is_active=True)
-    db.session.add(dataset)
-    db.session.flush()
     question = "Who invented the telephone?"
-    db.session.add(
-        Example(
-            dataset_id=dataset.id,
-            text=question,
-            normalized=normalise_question(question),
-            coarse="HUM",
-            fine="HUM:ind",
-        )
-    )
-    db.session.commit()
+    active_dataset_labelling(db, question, "HUM:ind")
     phone = store(db, question, fine="HUM:ind", margin=0.2)
     radio = store(db, "Who invented the radio?", fine="HUM:ind", margin=0.3)
     token = token_of(admin_client)

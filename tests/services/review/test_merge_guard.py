@@ -3,10 +3,9 @@
 import pytest
 from sqlalchemy import select
 
-from qcapp.models import AuditEvent, Correction, Dataset, Example
-from training.data.datasets import normalise_question
+from qcapp.models import AuditEvent, Correction
 
-from helpers import correction_id, csrf_token_from
+from helpers import active_dataset_labelling, correction_id, csrf_token_from
 
 BASE_QUESTION = "Who invented the telephone?"
 
@@ -14,20 +13,7 @@ BASE_QUESTION = "Who invented the telephone?"
 @pytest.fixture
 def base(db):
     """An active base dataset that labels one question HUM:ind."""
-    dataset = Dataset(name="base", rows=1, is_active=True)
-    db.session.add(dataset)
-    db.session.flush()
-    db.session.add(
-        Example(
-            dataset_id=dataset.id,
-            text=BASE_QUESTION,
-            normalized=normalise_question(BASE_QUESTION),
-            coarse="HUM",
-            fine="HUM:ind",
-        )
-    )
-    db.session.commit()
-    return dataset
+    return active_dataset_labelling(db, BASE_QUESTION, "HUM:ind")
 
 
 def classify(client, question, address="127.0.0.1") -> dict:
